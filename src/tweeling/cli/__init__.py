@@ -1,0 +1,1 @@
+"""The ``tweeling`` command line."""

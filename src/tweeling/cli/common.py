@@ -1,0 +1,103 @@
+"""What every command shares: the console, the database, progress bars, error display."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from tweeling.errors import TweelingError
+from tweeling.storage.db import Database, open_database
+
+console = Console()
+err_console = Console(stderr=True)
+
+INTERNAL_ERROR_EXIT = 70
+
+
+def database(*, require_current: bool = True) -> Database:
+    db = open_database()
+    if require_current:
+        db.require_current()
+    return db
+
+
+@contextmanager
+def byte_progress(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over bytes read (hidden when the output is not a terminal)."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(done: int, of: int) -> None:
+            bar.update(task, completed=done, total=of)
+
+        yield update
+
+
+@contextmanager
+def count_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar over a number of things (buildings, objects)."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        yield advance
+
+
+def run_cli(app: Callable[..., object]) -> None:
+    """Run the click/typer app and map every error to one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except TweelingError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("TWEELING_DEBUG"):
+            traceback.print_exc()
+        err_console.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+            "(this is a bug in Tweeling; set TWEELING_DEBUG=1 to see where)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(INTERNAL_ERROR_EXIT)

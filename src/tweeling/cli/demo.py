@@ -1,0 +1,148 @@
+"""``tweeling demo``: a database, a real city (or a synthetic one), a scenario, exports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import shapely
+import typer
+from rich.table import Table
+
+from tweeling.cli.common import byte_progress, console, count_progress, database
+from tweeling.cli.twin_cmds import print_report
+from tweeling.settings import StorageSettings
+from tweeling.twin.export import export
+from tweeling.twin.ingest import DatasetInfo, ingest
+from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
+from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios
+from tweeling.twin.vector_io import feature_to_object
+from tweeling.twin.views import count_by_type, iter_objects, view_of
+
+DELFT_LICENCE = "MIT"
+DELFT_SOURCE = "cjio test data (TU Delft 3D geoinformation), from BGT, BAG and AHN open data"
+
+
+def samples_dir() -> Path | None:
+    """../shared/data next to the project (or $TWEELING_SAMPLES), when it is there."""
+    candidates = [os.environ.get("TWEELING_SAMPLES"), "../shared/data"]
+    candidates.append(str(Path(__file__).resolve().parents[3].parent / "shared" / "data"))
+    for c in candidates:
+        if c and (Path(c) / "delft.city.json").is_file():
+            return Path(c)
+    return None
+
+
+def demo(
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="do not start the HTTP service")
+    ] = False,
+) -> None:
+    """Set up a database, load Delft (or a synthetic district), build a scenario, export."""
+    db = database(require_current=False)
+    db.migrate()
+    home = StorageSettings().home
+    samples = samples_dir()
+    if samples:
+        twin_name, path = "delft", samples / "delft.city.json"
+        info = DatasetInfo(licence=DELFT_LICENCE, source=DELFT_SOURCE, owner="Gemeente Delft")
+    else:
+        from tweeling.twin.synth import write_cityjsonseq
+
+        twin_name, path = "synthetic", home / "demo-synthetic.city.jsonl"
+        info = DatasetInfo(source="tweeling synth --buildings 2000 --seed 1", licence="CC0-1.0")
+        console.print(
+            "[yellow]The sample data (../shared/data) is not here: generating a synthetic "
+            "district of 2,000 buildings instead.[/yellow]"
+        )
+        if not path.exists():
+            with count_progress("generating", 2000) as progress:
+                write_cityjsonseq(path, 2000, seed=1, on_progress=progress)
+    with db.read() as conn:
+        exists = find_twin(conn, twin_name) is not None
+    if exists:
+        console.print(f"twin [bold]{twin_name}[/bold] is already loaded; keeping it")
+    else:
+        with byte_progress(f"importing {path.name}", path.stat().st_size) as progress:
+            print_report(ingest(db, path, twin_name, info=info, author="demo", progress=progress))
+
+    _tower_scenario(db, twin_name)
+    exports = home / "exports"
+    written = []
+    for scenario in ("current", "tower"):
+        for fmt, suffix in (("cityjson", "city.json"), ("gpkg", "gpkg")):
+            out = exports / f"{twin_name}-{scenario}.{suffix}"
+            export(db, twin_name, fmt, out, scenario=scenario)
+            written.append(out)
+
+    with db.read() as conn:
+        twin = get_twin(conn, twin_name)
+        table = Table("scenario", "kind", "objects", title=f"twin {twin_name} ({twin.crs})")
+        for s in list_scenarios(conn, twin):
+            table.add_row(s.name, s.kind, str(sum(count_by_type(conn, view_of(conn, s)).values())))
+    console.print(table)
+    changes = diff(db, twin_name, "current", "tower")
+    console.print(
+        f"scenario tower vs current: {len(changes.added)} added, "
+        f"{len(changes.modified)} modified, {len(changes.removed)} removed "
+        f"(see `tweeling scenario diff current tower --twin {twin_name}`)"
+    )
+    console.print("\n[bold]Where to look[/bold]")
+    console.print(f"  database      {db.url}")
+    for out in written:
+        console.print(f"  export        {out}")
+    console.print(
+        f"  commands      tweeling twins · tweeling datasets --twin {twin_name} · "
+        f"tweeling scenario history tower --twin {twin_name}"
+    )
+    if not no_serve:
+        console.print(
+            "\nThe HTTP service (OGC API) is not part of this version yet; "
+            "everything above is available through the `tweeling` command."
+        )
+
+
+def _tower_scenario(db: object, twin_name: str) -> None:
+    """A proposed scenario: a 70 m tower on the district's largest open green area."""
+    from tweeling.storage.db import Database
+
+    assert isinstance(db, Database)
+    with db.read() as conn:
+        twin = get_twin(conn, twin_name)
+        if any(s.name == "tower" for s in list_scenarios(conn, twin)):
+            return
+        current = view_of(conn, get_scenario(conn, twin, "current"))
+        best, area, tallest = None, 0.0, None
+        for obj in iter_objects(conn, current):
+            city = obj.to_city_object()
+            if obj.layer in ("vegetation", "landuse") and city.vertices:
+                hull = shapely.MultiPoint([v[:2] for v in city.vertices]).convex_hull
+                if hull.area > area:
+                    best, area = hull, hull.area
+            if obj.object_type == "Building" and tallest is None:
+                tallest = city
+    if best is None:
+        return
+    centre = best.representative_point()
+    tower = feature_to_object(
+        "demo-tower-1",
+        "Building",
+        {"measuredHeight": 70.0, "status": "ontwerp", "gebruiksdoel": "woonfunctie"},
+        shapely.Point(centre.x, centre.y, 0.0).buffer(12, quad_segs=2),
+    )
+    create_scenario(
+        db,
+        twin_name,
+        "tower",
+        kind="proposed",
+        label="Tower plan",
+        description="A 70 m residential tower on the largest open area",
+        author="demo",
+    )
+    changes = Changes(add=[tower])
+    if tallest is not None:
+        changes.modify.append(
+            type(tallest)(id=tallest.id, type=tallest.type, attributes={"status": "te slopen"})
+        )
+    edit(db, twin_name, "tower", changes, reason="demo: tower plan", author="demo")

@@ -1,0 +1,31 @@
+"""``tweeling``: the command line of the platform."""
+
+from __future__ import annotations
+
+import typer
+
+from tweeling.cli import demo, scenario_cmds, twin_cmds
+from tweeling.cli.common import run_cli
+
+app = typer.Typer(
+    help="Tweeling — urban digital twins with an accredited app store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("init")(twin_cmds.init)
+app.command("ingest")(twin_cmds.ingest_cmd)
+app.command("export")(twin_cmds.export_cmd)
+app.command("twins")(twin_cmds.twins_cmd)
+app.command("datasets")(twin_cmds.datasets_cmd)
+app.command("synth")(twin_cmds.synth_cmd)
+app.command("demo")(demo.demo)
+app.add_typer(scenario_cmds.app, name="scenario")
+
+
+def main() -> None:
+    run_cli(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Settings read from the environment (prefix ``TWEELING_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StorageSettings(BaseSettings):
+    """Where the twin database lives.
+
+    ``TWEELING_HOME`` holds local state (default ``./var``); ``TWEELING_DATABASE_URL`` picks the
+    backend: unset means the embedded SQLite file ``$TWEELING_HOME/tweeling.db``; a
+    ``postgresql://`` URL means PostgreSQL + PostGIS.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TWEELING_")
+
+    home: Path = Path("var")
+    database_url: str | None = None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.home / 'tweeling.db').resolve()}"

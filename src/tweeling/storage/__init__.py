@@ -1,0 +1,1 @@
+"""Storage: the database, its migrations and the spatial index, on SQLite or PostGIS."""

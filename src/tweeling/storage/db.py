@@ -1,0 +1,115 @@
+"""Opening the database, with the right settings per backend, and migrating it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+
+from tweeling.errors import NotConfigured
+from tweeling.settings import StorageSettings
+from tweeling.storage.backends import SpatialBackend, backend_for
+
+_MIGRATIONS = str(Path(__file__).with_name("migrations"))
+
+
+@dataclass
+class Database:
+    """An engine plus the spatial backend that matches its dialect."""
+
+    engine: Engine
+    backend: SpatialBackend
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def migrate(self) -> tuple[str | None, str]:
+        """Create or upgrade the schema; returns (revision before, revision after)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            before = MigrationContext.configure(conn).get_current_revision()
+            config = _alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+        return before, after or ""
+
+    def require_current(self) -> None:
+        """Refuse to work on a database that `tweeling init` has not brought up to date."""
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+        except OperationalError as exc:
+            raise NotConfigured(f"cannot open the database {self.url}: {exc.orig}") from None
+        if current != head:
+            state = "is not initialised" if current is None else f"is at revision {current}"
+            raise NotConfigured(
+                f"the database {self.url} {state}; run `tweeling init` to create or upgrade it"
+            )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", _MIGRATIONS)
+    return config
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Own the transactions (pysqlite's implicit BEGIN would not cover DDL) and set WAL.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-200000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def open_database(url: str | None = None, settings: StorageSettings | None = None) -> Database:
+    """Open (not create tables in) the database at ``url`` or the configured one."""
+    settings = settings or StorageSettings()
+    url = url or settings.resolved_database_url()
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        match = re.match(r"sqlite:///(.+)$", url)
+        if match and match.group(1) != ":memory:":
+            Path(match.group(1)).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return Database(engine=engine, backend=backend_for(engine.dialect.name))

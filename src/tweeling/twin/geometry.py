@@ -1,0 +1,216 @@
+"""Geometry helpers on CityJSON boundaries: localising vertices, bounding boxes, footprints.
+
+These run once per imported object, so they are written as plain loops over lists: for the
+few dozen vertices of a building that beats numpy's per-call overhead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tweeling.twin.model import GeometryTemplate, JSONDict
+
+# How deeply the boundaries of each geometry type nest before reaching vertex indices.
+BOUNDARY_DEPTH: dict[str, int] = {
+    "MultiPoint": 1,
+    "MultiLineString": 2,
+    "MultiSurface": 3,
+    "CompositeSurface": 3,
+    "Solid": 4,
+    "MultiSolid": 5,
+    "CompositeSolid": 5,
+    "GeometryInstance": 1,
+}
+SURFACE_TYPES = frozenset(
+    {"MultiSurface", "CompositeSurface", "Solid", "MultiSolid", "CompositeSolid"}
+)
+
+Vertex = list[float]
+Ring2D = list[tuple[float, float]]
+Polygon2D = list[Ring2D]
+BBox = tuple[float, float, float, float, float, float]  # minx, miny, minz, maxx, maxy, maxz
+
+
+class BoundaryError(ValueError):
+    """Boundaries are malformed or reference a vertex that does not exist."""
+
+
+def remap_boundaries(boundaries: Any, depth: int, index_of: Callable[[int], int]) -> Any:
+    """A copy of ``boundaries`` with every vertex index passed through ``index_of``."""
+    if depth == 1:
+        return [index_of(i) for i in boundaries]
+    return [remap_boundaries(b, depth - 1, index_of) for b in boundaries]
+
+
+def localise(
+    geometries: Sequence[JSONDict],
+    source_vertices: Sequence[Sequence[float]],
+    to_real: Callable[[Sequence[float]], Vertex],
+) -> tuple[list[JSONDict], list[Vertex]]:
+    """Copy ``geometries`` so they index a vertex list of their own, in first-use order.
+
+    First-use order makes the stored form canonical: the same object read from files that
+    order their shared vertices differently is stored, and hashed, identically.
+    """
+    mapping: dict[int, int] = {}
+    used: list[int] = []
+    count = len(source_vertices)
+
+    def index_of(i: int) -> int:
+        j = mapping.get(i)
+        if j is None:
+            if type(i) is not int or i < 0 or i >= count:
+                raise BoundaryError(f"vertex index {i!r} out of range (0..{count - 1})")
+            j = len(used)
+            mapping[i] = j
+            used.append(i)
+        return j
+
+    out: list[JSONDict] = []
+    for geom in geometries:
+        gtype = geom.get("type")
+        depth = BOUNDARY_DEPTH.get(gtype) if isinstance(gtype, str) else None
+        if depth is None:
+            raise BoundaryError(f"unknown geometry type {gtype!r}")
+        if "boundaries" not in geom:
+            raise BoundaryError(f"{gtype} geometry has no boundaries")
+        copy = dict(geom)
+        try:
+            copy["boundaries"] = remap_boundaries(geom["boundaries"], depth, index_of)
+        except TypeError as exc:
+            raise BoundaryError(f"malformed boundaries for {gtype}: {exc}") from None
+        out.append(copy)
+    return out, [to_real(source_vertices[i]) for i in used]
+
+
+def make_to_real(transform: JSONDict | None) -> Callable[[Sequence[float]], Vertex]:
+    """Turn CityJSON's integer vertices into real coordinates (or pass real ones through)."""
+    if not transform:
+
+        def passthrough(v: Sequence[float]) -> Vertex:
+            return [float(v[0]), float(v[1]), float(v[2])]
+
+        return passthrough
+    sx, sy, sz = (float(s) for s in transform["scale"])
+    tx, ty, tz = (float(t) for t in transform["translate"])
+    dx, dy, dz = (_decimals(s) for s in (sx, sy, sz))
+
+    def apply(v: Sequence[float]) -> Vertex:
+        return [round(v[0] * sx + tx, dx), round(v[1] * sy + ty, dy), round(v[2] * sz + tz, dz)]
+
+    return apply
+
+
+def _decimals(scale: float) -> int:
+    return max(0, min(9, -math.floor(math.log10(scale)))) if scale > 0 else 9
+
+
+def vertices_bbox(vertices: Sequence[Sequence[float]]) -> BBox | None:
+    if not vertices:
+        return None
+    xs, ys, zs = zip(*vertices, strict=True)
+    return (min(xs), min(ys), min(zs), max(xs), max(ys), max(zs))
+
+
+def merge_bbox(a: BBox | None, b: BBox | None) -> BBox | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return (
+        min(a[0], b[0]),
+        min(a[1], b[1]),
+        min(a[2], b[2]),
+        max(a[3], b[3]),
+        max(a[4], b[4]),
+        max(a[5], b[5]),
+    )
+
+
+def instance_vertices(
+    geom: JSONDict, vertices: Sequence[Vertex], templates: dict[str, GeometryTemplate]
+) -> list[Vertex]:
+    """Real-world vertices of a GeometryInstance: template vertices × matrix + reference point."""
+    template = templates.get(str(geom.get("template")))
+    if template is None or not geom.get("boundaries"):
+        return []
+    ref = vertices[geom["boundaries"][0]]
+    m = geom.get("transformationMatrix") or [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
+    out = []
+    for x, y, z in template.vertices:
+        out.append(
+            [
+                m[0] * x + m[1] * y + m[2] * z + m[3] + ref[0],
+                m[4] * x + m[5] * y + m[6] * z + m[7] + ref[1],
+                m[8] * x + m[9] * y + m[10] * z + m[11] + ref[2],
+            ]
+        )
+    return out
+
+
+def _surfaces_with_semantics(geom: JSONDict) -> list[tuple[list[list[int]], str | None]]:
+    """Every surface (outer ring + holes) of a surface geometry with its semantic type."""
+    gtype = geom["type"]
+    semantics = geom.get("semantics") or {}
+    kinds = [s.get("type") for s in semantics.get("surfaces", [])]
+    values = semantics.get("values")
+
+    def kind(value: Any) -> str | None:
+        return kinds[value] if isinstance(value, int) and 0 <= value < len(kinds) else None
+
+    out: list[tuple[list[list[int]], str | None]] = []
+    b = geom["boundaries"]
+    if gtype in ("MultiSurface", "CompositeSurface"):
+        for i, surface in enumerate(b):
+            out.append((surface, kind(values[i]) if values else None))
+    elif gtype == "Solid":
+        for s, shell in enumerate(b):
+            for i, surface in enumerate(shell):
+                out.append((surface, kind(values[s][i]) if values else None))
+    else:  # MultiSolid, CompositeSolid
+        for k, solid in enumerate(b):
+            for s, shell in enumerate(solid):
+                for i, surface in enumerate(shell):
+                    out.append((surface, kind(values[k][s][i]) if values else None))
+    return out
+
+
+def _ring_area(ring: Ring2D) -> float:
+    area = 0.0
+    n = len(ring)
+    for i in range(n):
+        x1, y1 = ring[i]
+        x2, y2 = ring[(i + 1) % n]
+        area += x1 * y2 - x2 * y1
+    return area / 2.0
+
+
+def footprint(geometries: Sequence[JSONDict], vertices: Sequence[Vertex]) -> list[Polygon2D]:
+    """The 2D footprint of an object as polygons (outer ring first, then holes).
+
+    Taken from the lowest-LoD surface geometry: its GroundSurface faces where semantics say
+    so, else the faces lying flat at the lowest height (the underside of a solid), else every
+    face that is not vertical (roads, land use, water drape the terrain).
+    """
+    candidates = [g for g in geometries if g.get("type") in SURFACE_TYPES]
+    if not candidates:
+        return []
+    geom = min(candidates, key=lambda g: str(g.get("lod", "")))
+    surfaces = _surfaces_with_semantics(geom)
+
+    chosen = [s for s, kind in surfaces if kind == "GroundSurface"]
+    if not chosen and geom["type"] not in ("MultiSurface", "CompositeSurface"):
+        zmin = min(vertices[i][2] for s, _ in surfaces for r in s for i in r)
+        chosen = [
+            s for s, _ in surfaces if all(abs(vertices[i][2] - zmin) < 0.05 for r in s for i in r)
+        ]
+    if chosen:
+        return [[[(vertices[i][0], vertices[i][1]) for i in r] for r in s] for s in chosen]
+    polygons: list[Polygon2D] = []
+    for s, _ in surfaces:
+        rings = [[(vertices[i][0], vertices[i][1]) for i in r] for r in s]
+        if rings and len(rings[0]) >= 3 and abs(_ring_area(rings[0])) > 1e-6:
+            polygons.append(rings)
+    return polygons

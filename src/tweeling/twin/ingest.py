@@ -1,0 +1,271 @@
+"""Importing a file into a twin: one dataset, one edit, one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from tweeling.errors import InputFileError
+from tweeling.storage.db import Database
+from tweeling.storage.schema import city_objects, datasets, edits, geometry_templates
+from tweeling.twin.crs import CRS84, DUTCH_DEFAULT, is_geographic
+from tweeling.twin.importers import ImportSource, importer_for
+from tweeling.twin.model import CityObject, GeometryTemplate
+from tweeling.twin.quality import Profile
+from tweeling.twin.rows import object_rows, reproject
+from tweeling.twin.twins import (
+    Twin,
+    create_twin,
+    default_author,
+    find_twin,
+    get_scenario,
+    next_seq,
+    now,
+)
+
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+
+
+@dataclass
+class IngestReport:
+    twin: str
+    scenario: str
+    dataset_id: int
+    format: str
+    version: str
+    crs: str
+    twin_crs: str
+    created_twin: bool
+    objects: int
+    counts: dict[str, int]
+    content_hash: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DatasetInfo:
+    """What the user tells about a dataset besides its content."""
+
+    name: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    licence: str | None = None
+    acquired: str | None = None
+
+
+def ingest(
+    db: Database,
+    path: Path,
+    twin_name: str,
+    *,
+    crs: str | None = None,
+    twin_crs: str | None = None,
+    scenario: str = "current",
+    info: DatasetInfo | None = None,
+    author: str | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Read ``path`` into ``twin_name`` (created when missing) as one all-or-nothing import."""
+    info = info or DatasetInfo()
+    author = author or default_author()
+    source = importer_for(path).open(path, crs)
+    if source.crs is None:
+        raise InputFileError(
+            path,
+            f"no CRS declared in the file; pass --crs EPSG:<code> "
+            f"(RD New + NAP is {DUTCH_DEFAULT})",
+        )
+    total = path.stat().st_size
+    with db.begin() as conn:
+        twin = find_twin(conn, twin_name)
+        created = twin is None
+        if twin is None:
+            chosen = twin_crs or (source.crs if not is_geographic(source.crs) else None)
+            if chosen is None:
+                raise InputFileError(
+                    path,
+                    f"the data is in {source.crs} and twin {twin_name!r} does not exist yet: "
+                    f"choose the twin's projected CRS with --twin-crs (e.g. {DUTCH_DEFAULT})",
+                )
+            twin = create_twin(conn, twin_name, chosen, author=author)
+        target = get_scenario(conn, twin, scenario)
+        seq = next_seq(conn, twin)
+        templates = store_templates(conn, twin, source.templates)
+        dataset_id = conn.execute(
+            insert(datasets)
+            .values(
+                twin_id=twin.id,
+                scenario_id=target.id,
+                seq=seq,
+                name=info.name or path.name,
+                format=source.format,
+                source=info.source or str(path.resolve()),
+                owner=info.owner,
+                licence=info.licence,
+                acquired=info.acquired,
+                crs=source.crs,
+                object_count=0,
+                counts={},
+                quality={},
+                meta=_dataset_meta(source),
+                imported_by=author,
+                imported_at=now(),
+            )
+            .returning(datasets.c.id)
+        ).scalar_one()
+        profile = Profile()
+        for batch in source.batches:
+            _insert_batch(
+                conn, db, path, twin, target.id, seq, dataset_id, source, batch, templates
+            )
+            profile.add(batch)
+            if progress:
+                progress(source.bytes_read(), total)
+        content_hash = dataset_hash(conn, dataset_id)
+        conn.execute(
+            update(datasets)
+            .where(datasets.c.id == dataset_id)
+            .values(
+                content_hash=content_hash,
+                object_count=profile.total,
+                counts=profile.counts(),
+                quality=profile.quality(),
+            )
+        )
+        conn.execute(
+            insert(edits).values(
+                twin_id=twin.id,
+                seq=seq,
+                scenario_id=target.id,
+                kind="import",
+                author=author,
+                reason=f"import {path.name}",
+                dataset_id=dataset_id,
+                added=profile.total,
+                modified=0,
+                deleted=0,
+                created_at=now(),
+            )
+        )
+    return IngestReport(
+        twin=twin.name,
+        scenario=target.name,
+        dataset_id=dataset_id,
+        format=source.format,
+        version=source.version,
+        crs=source.crs,
+        twin_crs=twin.crs,
+        created_twin=created,
+        objects=profile.total,
+        counts=profile.counts(),
+        content_hash=content_hash,
+        warnings=source.warnings,
+    )
+
+
+def _insert_batch(
+    conn: Connection,
+    db: Database,
+    path: Path,
+    twin: Twin,
+    scenario_id: int,
+    seq: int,
+    dataset_id: int,
+    source: ImportSource,
+    batch: list[CityObject],
+    templates: dict[str, GeometryTemplate],
+) -> None:
+    assert source.crs is not None
+    reproject(batch, source.crs, twin.crs)
+    rows = object_rows(
+        batch,
+        scenario_id=scenario_id,
+        seq=seq,
+        dataset_id=dataset_id,
+        crs=twin.crs,
+        templates=templates,
+    )
+    try:
+        with conn.begin_nested():
+            db.backend.insert_objects(conn, rows)
+    except IntegrityError:
+        raise InputFileError(path, _duplicate(conn, scenario_id, batch, twin)) from None
+
+
+def _duplicate(conn: Connection, scenario_id: int, batch: list[CityObject], twin: Twin) -> str:
+    seen: set[str] = set()
+    for obj in batch:
+        if obj.id in seen:
+            return f"object id {obj.id!r} occurs more than once"
+        seen.add(obj.id)
+    existing = conn.execute(
+        select(city_objects.c.object_id).where(
+            city_objects.c.scenario_id == scenario_id,
+            city_objects.c.valid_to.is_(None),
+            city_objects.c.object_id.in_([o.id for o in batch]),
+        )
+    ).first()
+    if existing:
+        return f"object id {existing[0]!r} already exists in twin {twin.name!r}"
+    return "object ids collide with objects already stored"
+
+
+def store_templates(
+    conn: Connection, twin: Twin, templates: list[GeometryTemplate]
+) -> dict[str, GeometryTemplate]:
+    """Register the file's templates with the twin (content-addressed: stored once)."""
+    stored = load_templates(conn, twin)
+    for tpl in templates:
+        if tpl.key not in stored:
+            conn.execute(
+                insert(geometry_templates).values(
+                    twin_id=twin.id,
+                    key=tpl.key,
+                    template={"geometry": tpl.geometry, "vertices": tpl.vertices},
+                )
+            )
+            stored[tpl.key] = tpl
+    return stored
+
+
+def load_templates(conn: Connection, twin: Twin) -> dict[str, GeometryTemplate]:
+    rows = conn.execute(
+        select(geometry_templates.c.key, geometry_templates.c.template).where(
+            geometry_templates.c.twin_id == twin.id
+        )
+    )
+    return {key: GeometryTemplate(key, tpl["geometry"], tpl["vertices"]) for key, tpl in rows}
+
+
+def dataset_hash(conn: Connection, dataset_id: int) -> str:
+    """SHA-256 over (id, object hash) pairs in id order: equal content, equal hash."""
+    digest = hashlib.sha256()
+    result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+        text(
+            "SELECT object_id, content_hash FROM city_objects WHERE dataset_id = :d "
+            "ORDER BY object_id"
+        ),
+        {"d": dataset_id},
+    )
+    for object_id, object_hash in result:
+        digest.update(f"{object_id}\t{object_hash}\n".encode())
+    return digest.hexdigest()
+
+
+def _dataset_meta(source: ImportSource) -> dict[str, Any]:
+    meta: dict[str, Any] = {"version": source.version}
+    if source.metadata:
+        meta["metadata"] = source.metadata
+    if source.extensions:
+        meta["extensions"] = source.extensions
+    if source.crs == CRS84:
+        meta["note"] = "coordinates were CRS84 and are stored in the twin's CRS"
+    if source.warnings:
+        meta["warnings"] = source.warnings
+    return meta

@@ -1,0 +1,184 @@
+"""Twins and their scenarios as records: creating, finding and listing them."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from tweeling.errors import Conflict, InvalidInput, NotFound
+from tweeling.storage.schema import city_objects, datasets, scenarios, twins
+from tweeling.twin.crs import is_geographic, parse_crs
+from tweeling.twin.model import ScenarioKind
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_author() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def check_name(kind: str, name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid {kind} name {name!r}: use letters, digits, '.', '_' or '-' "
+            "(starting with a letter or digit, at most 200 characters)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Twin:
+    id: int
+    name: str
+    crs: str
+    title: str | None
+    owner: str | None
+    last_seq: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: int
+    twin_id: int
+    name: str
+    kind: str
+    label: str | None
+    description: str | None
+    parent_id: int | None
+    fork_seq: int | None
+    created_by: str
+    created_at: datetime
+
+
+def get_twin(conn: Connection, name: str) -> Twin:
+    row = conn.execute(select(twins).where(twins.c.name == name)).mappings().first()
+    if row is None:
+        raise NotFound(f"no twin named {name!r}")
+    return Twin(**{k: row[k] for k in Twin.__dataclass_fields__})
+
+
+def find_twin(conn: Connection, name: str) -> Twin | None:
+    try:
+        return get_twin(conn, name)
+    except NotFound:
+        return None
+
+
+def create_twin(
+    conn: Connection,
+    name: str,
+    crs: str,
+    *,
+    title: str | None = None,
+    owner: str | None = None,
+    author: str | None = None,
+) -> Twin:
+    check_name("twin", name)
+    crs = parse_crs(crs)
+    if is_geographic(crs):
+        raise InvalidInput(
+            f"a twin needs a projected CRS in metres, not {crs}; choose one with --twin-crs "
+            "(RD New + NAP is EPSG:7415)"
+        )
+    if find_twin(conn, name) is not None:
+        raise Conflict(f"a twin named {name!r} already exists")
+    created = now()
+    twin_id = conn.execute(
+        insert(twins)
+        .values(name=name, crs=crs, title=title, owner=owner, last_seq=0, created_at=created)
+        .returning(twins.c.id)
+    ).scalar_one()
+    conn.execute(
+        insert(scenarios).values(
+            twin_id=twin_id,
+            name="current",
+            kind=ScenarioKind.current.value,
+            label="Current reality",
+            created_by=author or default_author(),
+            created_at=created,
+        )
+    )
+    return get_twin(conn, name)
+
+
+def next_seq(conn: Connection, twin: Twin) -> int:
+    """Take the twin's next edit number; this write also serialises writers per twin."""
+    seq: int = conn.execute(
+        update(twins)
+        .where(twins.c.id == twin.id)
+        .values(last_seq=twins.c.last_seq + 1)
+        .returning(twins.c.last_seq)
+    ).scalar_one()
+    return seq
+
+
+def get_scenario(conn: Connection, twin: Twin, name: str) -> Scenario:
+    row = (
+        conn.execute(
+            select(scenarios).where(scenarios.c.twin_id == twin.id, scenarios.c.name == name)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"twin {twin.name!r} has no scenario named {name!r}")
+    return _scenario(row)
+
+
+def scenario_by_id(conn: Connection, scenario_id: int) -> Scenario:
+    row = conn.execute(select(scenarios).where(scenarios.c.id == scenario_id)).mappings().one()
+    return _scenario(row)
+
+
+def list_scenarios(conn: Connection, twin: Twin) -> list[Scenario]:
+    rows = conn.execute(
+        select(scenarios).where(scenarios.c.twin_id == twin.id).order_by(scenarios.c.id)
+    ).mappings()
+    return [_scenario(r) for r in rows]
+
+
+def _scenario(row: object) -> Scenario:
+    return Scenario(**{k: row[k] for k in Scenario.__dataclass_fields__})  # type: ignore[index]
+
+
+@dataclass(frozen=True)
+class TwinSummary:
+    twin: Twin
+    scenarios: list[str]
+    datasets: int
+    objects: int
+
+
+def list_twins(conn: Connection) -> list[TwinSummary]:
+    out = []
+    for row in conn.execute(select(twins).order_by(twins.c.name)).mappings():
+        twin = Twin(**{k: row[k] for k in Twin.__dataclass_fields__})
+        current = get_scenario(conn, twin, "current")
+        n_objects = conn.execute(
+            select(func.count())
+            .select_from(city_objects)
+            .where(
+                city_objects.c.scenario_id == current.id,
+                city_objects.c.valid_to.is_(None),
+                city_objects.c.deleted.is_(False),
+            )
+        ).scalar_one()
+        n_datasets = conn.execute(
+            select(func.count()).select_from(datasets).where(datasets.c.twin_id == twin.id)
+        ).scalar_one()
+        out.append(
+            TwinSummary(twin, [s.name for s in list_scenarios(conn, twin)], n_datasets, n_objects)
+        )
+    return out

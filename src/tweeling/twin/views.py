@@ -1,0 +1,201 @@
+"""What a scenario sees: its own rows over its ancestors' rows as they were when it forked.
+
+A scenario's *chain* lists (scenario id, bound): itself with no bound (its live rows), then
+each ancestor with the edit number up to which the scenario sees it. A row is visible in a
+chain element when it was written at or before the bound and not superseded by then; the
+first chain element holding an object wins, and a winning tombstone hides the object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, text
+
+from tweeling.twin.model import CityObject
+from tweeling.twin.twins import Scenario, scenario_by_id
+
+ChainElement = tuple[int, int | None]
+
+_ROW_COLUMNS = (
+    "pk, scenario_id, object_id, object_type, layer, seq, deleted, parents, children, "
+    "attributes, geometry, content_hash"
+)
+
+
+@dataclass(frozen=True)
+class View:
+    scenario: Scenario
+    chain: tuple[ChainElement, ...]
+
+    def visible(self, alias: str = "o") -> tuple[str, dict[str, Any]]:
+        """SQL condition (and its parameters) selecting the rows of ``alias`` this view sees."""
+        params: dict[str, Any] = {}
+        clauses = []
+        for k, (sid, bound) in enumerate(self.chain):
+            own = _element(alias, k, sid, bound, params)
+            if k:
+                earlier = " OR ".join(
+                    _element("w", j, s, b, params) for j, (s, b) in enumerate(self.chain[:k])
+                )
+                own += (
+                    f" AND NOT EXISTS (SELECT 1 FROM city_objects w WHERE "
+                    f"w.object_id = {alias}.object_id AND ({earlier}))"
+                )
+            clauses.append(f"({own})")
+        return f"({' OR '.join(clauses)})", params
+
+
+def _element(alias: str, k: int, sid: int, bound: int | None, params: dict[str, Any]) -> str:
+    params[f"s{k}"] = sid
+    if bound is None:
+        return f"({alias}.scenario_id = :s{k} AND {alias}.valid_to IS NULL)"
+    params[f"b{k}"] = bound
+    return (
+        f"({alias}.scenario_id = :s{k} AND {alias}.seq <= :b{k} "
+        f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :b{k}))"
+    )
+
+
+def view_of(conn: Connection, scenario: Scenario) -> View:
+    chain: list[ChainElement] = [(scenario.id, None)]
+    bound: int | None = None
+    current = scenario
+    while current.parent_id is not None:
+        fork = current.fork_seq if current.fork_seq is not None else 0
+        bound = fork if bound is None else min(bound, fork)
+        current = scenario_by_id(conn, current.parent_id)
+        chain.append((current.id, bound))
+    return View(scenario, tuple(chain))
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    pk: int
+    scenario_id: int
+    object_id: str
+    object_type: str
+    layer: str
+    seq: int
+    deleted: bool
+    parents: list[str]
+    children: list[str]
+    attributes: dict[str, Any]
+    geometry_blob: bytes
+    content_hash: str
+
+    def to_city_object(self) -> CityObject:
+        doc = orjson.loads(self.geometry_blob) if self.geometry_blob else {}
+        return CityObject(
+            id=self.object_id,
+            type=self.object_type,
+            attributes=dict(self.attributes),
+            geometry=doc.get("geometry", []),
+            vertices=doc.get("vertices", []),
+            parents=list(self.parents),
+            children=list(self.children),
+            extra=doc.get("extra", {}),
+        )
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (str, bytes)):
+        return orjson.loads(value)
+    return value
+
+
+def _stored(row: Sequence[Any]) -> StoredObject:
+    return StoredObject(
+        pk=row[0],
+        scenario_id=row[1],
+        object_id=row[2],
+        object_type=row[3],
+        layer=row[4],
+        seq=row[5],
+        deleted=bool(row[6]),
+        parents=_json(row[7]) or [],
+        children=_json(row[8]) or [],
+        attributes=_json(row[9]) or {},
+        geometry_blob=bytes(row[10]),
+        content_hash=row[11],
+    )
+
+
+def resolve(
+    conn: Connection, view: View, object_ids: Iterable[str], *, include_deleted: bool = False
+) -> dict[str, StoredObject]:
+    """The winning row of each given object in this view (tombstones only when asked)."""
+    ids = list(dict.fromkeys(object_ids))
+    found: dict[str, StoredObject] = {}
+    condition, params = view.visible("o")
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        names = {f"id{n}": v for n, v in enumerate(chunk)}
+        sql = (
+            f"SELECT {_ROW_COLUMNS} FROM city_objects o WHERE {condition} "
+            f"AND o.object_id IN ({', '.join(':' + n for n in names)})"
+        )
+        for row in conn.execute(text(sql), {**params, **names}):
+            obj = _stored(row)
+            if include_deleted or not obj.deleted:
+                found[obj.object_id] = obj
+    return found
+
+
+def iter_objects(
+    conn: Connection,
+    view: View,
+    *,
+    layer: str | None = None,
+    top_level_only: bool = False,
+    batch: int = 1000,
+) -> Iterator[StoredObject]:
+    """Every live object of the view, streamed in primary-key order."""
+    condition, params = view.visible("o")
+    sql = f"SELECT {_ROW_COLUMNS} FROM city_objects o WHERE {condition} AND NOT o.deleted"
+    if layer:
+        sql += " AND o.layer = :layer"
+        params["layer"] = layer
+    if top_level_only:
+        sql += " AND o.parents IS NULL"
+    sql += " ORDER BY o.pk"
+    result = conn.execution_options(stream_results=True, yield_per=batch).execute(text(sql), params)
+    for row in result:
+        yield _stored(row)
+
+
+def in_bbox(
+    conn: Connection,
+    view: View,
+    backend_condition: str,
+    bbox: tuple[float, float, float, float],
+    *,
+    layer: str | None = None,
+    limit: int = 100,
+) -> list[StoredObject]:
+    """Objects whose CRS84 box meets ``bbox`` (lon/lat), using the spatial index."""
+    condition, params = view.visible("o")
+    x1, y1, x2, y2 = bbox
+    params.update(x1=x1, y1=y1, x2=x2, y2=y2, limit=limit)
+    sql = (
+        f"SELECT {_ROW_COLUMNS} FROM city_objects o WHERE {backend_condition} "
+        "AND o.lon_min <= :x2 AND o.lon_max >= :x1 AND o.lat_min <= :y2 AND o.lat_max >= :y1 "
+        f"AND {condition} AND NOT o.deleted"
+    )
+    if layer:
+        sql += " AND o.layer = :layer"
+        params["layer"] = layer
+    sql += " ORDER BY o.pk LIMIT :limit"
+    return [_stored(row) for row in conn.execute(text(sql), params)]
+
+
+def count_by_type(conn: Connection, view: View) -> dict[str, int]:
+    condition, params = view.visible("o")
+    sql = (
+        f"SELECT o.object_type, count(*) FROM city_objects o WHERE {condition} "
+        "AND NOT o.deleted GROUP BY o.object_type ORDER BY o.object_type"
+    )
+    return {str(t): int(n) for t, n in conn.execute(text(sql), params)}
