@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 import pytest
+from shapely import Polygon, STRtree
 
 from tweeling.twin import synth
 
@@ -366,6 +367,31 @@ def test_roads_trees_and_green(city: tuple[dict[str, int], list[dict[str, Any]]]
     assert kinds["Road"]
     assert kinds["SolitaryVegetationObject"]
     assert kinds["PlantCover"]
+
+
+def test_footprints_streets_and_parks_do_not_overlap(
+    city: tuple[dict[str, int], list[dict[str, Any]]],
+) -> None:
+    polygons: list[Polygon] = []
+    names: list[str] = []
+    for feature in _features(city):
+        vertices = [tuple(v) for v in feature["vertices"]]
+        for oid, obj in feature["CityObjects"].items():
+            if obj["type"] == "SolitaryVegetationObject":
+                continue  # crowns may hang over pavements and roofs
+            faces = _solid_faces(obj["geometry"][0], vertices)
+            if obj["type"] in ("Building", "BuildingPart"):
+                faces = [faces[0][::-1]]  # the ground surface, seen from above
+            for face in faces:
+                polygons.append(Polygon([p[:2] for p in face]))
+                names.append(oid)
+    assert all(p.is_valid and p.exterior.is_ccw and p.area > 0 for p in polygons)
+    index = STRtree(polygons)
+    for i, polygon in enumerate(polygons):
+        for j in index.query(polygon, predicate="intersects"):
+            if j > i:
+                overlap = polygon.intersection(polygons[j]).area
+                assert overlap == 0, f"{names[i]} overlaps {names[j]} by {overlap} mm2"
 
 
 def test_shape_of_a_larger_city() -> None:

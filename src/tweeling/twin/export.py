@@ -290,7 +290,11 @@ def _footprint_rows(
         f"SELECT o.object_id, o.object_type, o.layer, o.attributes, o.parents, o.footprint, "
         f"{crs84} FROM city_objects o WHERE {condition} AND NOT o.deleted ORDER BY o.pk"
     )
-    result = conn.execution_options(stream_results=True, yield_per=2000).execute(text(sql), params)
+    result = conn.execute(
+        text(sql),
+        params,
+        execution_options={"stream_results": True, "yield_per": 2000},
+    )
     for oid, otype, layer, attrs, parents, fp, fp84 in result:
         attributes = orjson.loads(attrs) if isinstance(attrs, (str, bytes)) else attrs
         parent_ids = (orjson.loads(parents) if isinstance(parents, (str, bytes)) else parents) or []

@@ -246,12 +246,13 @@ def load_templates(conn: Connection, twin: Twin) -> dict[str, GeometryTemplate]:
 def dataset_hash(conn: Connection, dataset_id: int) -> str:
     """SHA-256 over (id, object hash) pairs in id order: equal content, equal hash."""
     digest = hashlib.sha256()
-    result = conn.execution_options(stream_results=True, yield_per=5000).execute(
+    result = conn.execute(
         text(
             "SELECT object_id, content_hash FROM city_objects WHERE dataset_id = :d "
             "ORDER BY object_id"
         ),
         {"d": dataset_id},
+        execution_options={"stream_results": True, "yield_per": 5000},
     )
     for object_id, object_hash in result:
         digest.update(f"{object_id}\t{object_hash}\n".encode())

@@ -162,7 +162,11 @@ def iter_objects(
     if top_level_only:
         sql += " AND o.parents IS NULL"
     sql += " ORDER BY o.pk"
-    result = conn.execution_options(stream_results=True, yield_per=batch).execute(text(sql), params)
+    result = conn.execute(
+        text(sql),
+        params,
+        execution_options={"stream_results": True, "yield_per": batch},
+    )
     for row in result:
         yield _stored(row)
 

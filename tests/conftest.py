@@ -1,0 +1,101 @@
+"""Shared fixtures: a real database on each backend, and the sample city models.
+
+``db`` runs every test that uses it twice: on SQLite (a fresh file) and on PostgreSQL +
+PostGIS (a fresh schema on the server named by ``TWEELING_TEST_PG_URL``). Without a server the
+PostgreSQL runs are skipped with the reason shown; with ``TWEELING_REQUIRE_PG=1`` (as in CI)
+an unreachable server is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from tweeling.storage.db import Database, open_database
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT.parent / "shared" / "data"
+SCHEMAS = ROOT.parent / "shared" / "schemas" / "cityjson-2.0.2"
+
+# (file, CRS to pass because the file declares none)
+SAMPLE_FILES = [
+    ("delft.city.json", None),
+    ("3dbag_multi_lod.city.json", "EPSG:7415"),
+    ("rotterdam_lod2.city.json", "EPSG:7415"),
+    ("denhaag_buildingparts.city.json", "EPSG:7415"),
+    ("zurich_lod2.city.json", None),
+]
+
+
+def _pg_url() -> str | None:
+    url = os.environ.get("TWEELING_TEST_PG_URL")
+    if not url:
+        return None
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _pg_problem(url: str | None) -> str | None:
+    if url is None:
+        return "PostgreSQL tests need TWEELING_TEST_PG_URL (scripts/pg-test-server.sh starts one)"
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT PostGIS_Version()"))
+        engine.dispose()
+    except OperationalError as exc:
+        return f"PostgreSQL at {url} is not reachable: {exc.orig}"
+    except Exception as exc:
+        return f"PostgreSQL at {url} has no PostGIS: {exc}"
+    return None
+
+
+_PG_URL = _pg_url()
+_PG_PROBLEM = _pg_problem(_PG_URL)
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    if not (SAMPLES / "delft.city.json").is_file():
+        pytest.skip(f"sample data not found at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = open_database(f"sqlite:///{tmp_path / 'tweeling.db'}")
+        database.migrate()
+        yield database
+        database.dispose()
+        return
+    if _PG_PROBLEM:
+        if os.environ.get("TWEELING_REQUIRE_PG"):
+            pytest.fail(_PG_PROBLEM)
+        pytest.skip(_PG_PROBLEM)
+    assert _PG_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in _PG_URL else "?"
+    database = open_database(f"{_PG_URL}{sep}options=-csearch_path%3D{schema},public")
+    database.migrate()
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(db: Database) -> str:
+    """The URL of ``db`` for subprocesses (CLI tests), password included."""
+    return db.engine.url.render_as_string(hide_password=False)
