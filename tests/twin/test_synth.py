@@ -379,9 +379,12 @@ def test_footprints_streets_and_parks_do_not_overlap(
         for oid, obj in feature["CityObjects"].items():
             if obj["type"] == "SolitaryVegetationObject":
                 continue  # crowns may hang over pavements and roofs
-            faces = _solid_faces(obj["geometry"][0], vertices)
-            if obj["type"] in ("Building", "BuildingPart"):
-                faces = [faces[0][::-1]]  # the ground surface, seen from above
+            geometry = obj["geometry"][0]
+            faces = _solid_faces(geometry, vertices)
+            if obj["type"] in ("Building", "BuildingPart"):  # the ground, seen from above
+                semantics = geometry["semantics"]
+                kinds = [semantics["surfaces"][v]["type"] for v in semantics["values"][0]]
+                faces = [faces[kinds.index("GroundSurface")][::-1]]
             for face in faces:
                 polygons.append(Polygon([p[:2] for p in face]))
                 names.append(oid)

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import psycopg
 import shapely
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from tweeling.storage.schema import OBJECT_COLUMNS
 
@@ -79,9 +81,13 @@ class PostGISBackend:
         it = iter(ewkb)
         raw = conn.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cur, cur.copy(self._copy) as copy:
-            for row, wkb in zip(rows, wkbs, strict=True):
-                copy.write_row((*row[:-1], next(it) if wkb is not None else None))
+        try:
+            with raw.cursor() as cur, cur.copy(self._copy) as copy:
+                for row, wkb in zip(rows, wkbs, strict=True):
+                    copy.write_row((*row[:-1], next(it) if wkb is not None else None))
+        except psycopg.errors.IntegrityError as exc:
+            # Raw COPY bypasses SQLAlchemy; report it the way SQLite's path reports it.
+            raise IntegrityError(self._copy, None, exc) from exc
 
     def bbox_condition(self, alias: str) -> str:
         return f"{alias}.footprint_crs84 && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)"

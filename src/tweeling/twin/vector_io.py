@@ -7,6 +7,7 @@ lines MultiLineString. The object type comes from a ``type`` property, or the la
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ _TYPE_OF_LAYER = {
     "waterdeel": "WaterBody",
     "bridges": "Bridge",
 }
+_FEATURE_COLLECTION = re.compile(rb'"type"\s*:\s*"FeatureCollection"')
 _HEIGHT_KEYS = ("measuredHeight", "height", "hoogte")
 _ID_KEYS = ("id", "identificatie", "object_id", "fid")
 
@@ -178,7 +180,7 @@ class GeoJSONImporter:
     def accepts(self, path: Path, head: bytes) -> bool:
         name = path.name.lower()
         return name.endswith(".geojson") or (
-            name.endswith(".json") and b"FeatureCollection" in head and b"CityJSON" not in head
+            name.endswith(".json") and _FEATURE_COLLECTION.search(head) is not None
         )
 
     def open(self, path: Path, crs: str | None) -> ImportSource:

@@ -167,8 +167,11 @@ def iter_objects(
         params,
         execution_options={"stream_results": True, "yield_per": batch},
     )
-    for row in result:
-        yield _stored(row)
+    try:
+        for row in result:
+            yield _stored(row)
+    finally:
+        result.close()
 
 
 def in_bbox(
