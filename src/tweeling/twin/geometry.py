@@ -187,12 +187,25 @@ def _ring_area(ring: Ring2D) -> float:
     return area / 2.0
 
 
+def _facing_down(ring: list[int], vertices: Sequence[Vertex]) -> bool:
+    """Whether a face's Newell normal points mostly downwards."""
+    nx = ny = nz = 0.0
+    n = len(ring)
+    for k in range(n):
+        x1, y1, z1 = vertices[ring[k]]
+        x2, y2, z2 = vertices[ring[(k + 1) % n]]
+        nx += (y1 - y2) * (z1 + z2)
+        ny += (z1 - z2) * (x1 + x2)
+        nz += (x1 - x2) * (y1 + y2)
+    return nz < 0 and nz * nz > 0.25 * (nx * nx + ny * ny + nz * nz)
+
+
 def footprint(geometries: Sequence[JSONDict], vertices: Sequence[Vertex]) -> list[Polygon2D]:
     """The 2D footprint of an object as polygons (outer ring first, then holes).
 
     Taken from the lowest-LoD surface geometry: its GroundSurface faces where semantics say
-    so, else the faces lying flat at the lowest height (the underside of a solid), else every
-    face that is not vertical (roads, land use, water drape the terrain).
+    so, else the faces of a solid that face down (its underside, flat or following the
+    terrain), else every face that is not vertical (roads, land use, water drape the terrain).
     """
     candidates = [g for g in geometries if g.get("type") in SURFACE_TYPES]
     if not candidates:
@@ -202,10 +215,8 @@ def footprint(geometries: Sequence[JSONDict], vertices: Sequence[Vertex]) -> lis
 
     chosen = [s for s, kind in surfaces if kind == "GroundSurface"]
     if not chosen and geom["type"] not in ("MultiSurface", "CompositeSurface"):
-        zmin = min(vertices[i][2] for s, _ in surfaces for r in s for i in r)
-        chosen = [
-            s for s, _ in surfaces if all(abs(vertices[i][2] - zmin) < 0.05 for r in s for i in r)
-        ]
+        # the underside of a solid: faces whose outward normal points down
+        chosen = [s for s, _ in surfaces if _facing_down(s[0], vertices)]
     if chosen:
         return [[[(vertices[i][0], vertices[i][1]) for i in r] for r in s] for s in chosen]
     polygons: list[Polygon2D] = []

@@ -64,126 +64,61 @@ class _Kind:
     units_per: int  # frontage (mm) per verblijfsobject per storey; 0: none, -1: exactly one
 
 
-_TERRACED = _Kind(
-    ("woonfunctie",), (4800, 7200), (8000, 12000), (2, 3), 2900, 0.45, 0.1, 0.14, 0.15, -1
-)
-_DETACHED = _Kind(
-    ("woonfunctie",), (8000, 12000), (8000, 12000), (1, 2), 2900, 0.65, 0.2, 0.14, 1.0, -1
-)
-_APARTMENT = _Kind(
-    ("woonfunctie",), (14000, 36000), (10000, 14000), (3, 6), 3000, 0, 0.3, 0.1, 0.3, 7000
-)
-_SHOP = _Kind(
-    ("winkelfunctie",), (6000, 14000), (10000, 14000), (1, 4), 3300, 0, 0.35, 0.1, 0.2, 9000
-)
-_OFFICE = _Kind(
-    ("kantoorfunctie",), (15000, 30000), (12000, 14000), (3, 8), 3400, 0, 0.3, 0.1, 0.5, 15000
-)
-_TOWER = _Kind(
-    ("kantoorfunctie", "woonfunctie"),
-    (18000, 28000),
-    (13000, 14000),
-    (8, 12),
-    3300,
-    0,
-    0,
-    0,
-    0.8,
-    6000,
-)
-_SHED = _Kind(
-    ("overige gebruiksfunctie",), (3000, 6000), (4000, 7000), (1, 1), 3000, 0, 0, 0, 0.6, 0
-)
-_INDUSTRY = _Kind(
-    ("industriefunctie",), (20000, 40000), (12000, 14000), (2, 3), 4000, 0, 0.35, 0.1, 0.6, -1
-)
-_PUBLIC = _Kind(
-    (
-        "bijeenkomstfunctie",
-        "onderwijsfunctie",
-        "gezondheidszorgfunctie",
-        "sportfunctie",
-        "logiesfunctie",
-    ),
-    (15000, 35000),
-    (12000, 14000),
-    (1, 4),
-    3600,
-    0,
-    0.4,
-    0.1,
-    0.7,
-    -1,
+_WOON, _WINKEL, _KANTOOR = ("woonfunctie",), ("winkelfunctie",), ("kantoorfunctie",)
+_OVERIG, _INDUSTRIE = ("overige gebruiksfunctie",), ("industriefunctie",)
+_MAATSCHAPPELIJK = (
+    "bijeenkomstfunctie",
+    "onderwijsfunctie",
+    "gezondheidszorgfunctie",
+    "sportfunctie",
+    "logiesfunctie",
 )
 
-# district: (weight, kinds with weights, eras (first year, last year) with weights)
+# fmt: off
+# doel, width, depth, storeys, storey_h, pitched, lshape, part, gap, units_per: see _Kind
+_TERRACED = _Kind(_WOON, (4800, 7200), (8000, 12000), (2, 3), 2900, .45, .1, .14, .15, -1)
+_DETACHED = _Kind(_WOON, (8000, 12000), (8000, 12000), (1, 2), 2900, .65, .2, .14, 1, -1)
+_APARTMENT = _Kind(_WOON, (14000, 36000), (10000, 14000), (3, 6), 3000, 0, .3, .1, .3, 7000)
+_SHOP = _Kind(_WINKEL, (6000, 14000), (10000, 14000), (1, 4), 3300, 0, .35, .1, .2, 9000)
+_OFFICE = _Kind(_KANTOOR, (15000, 30000), (12000, 14000), (3, 8), 3400, 0, .3, .1, .5, 15000)
+_TOWER = _Kind(_KANTOOR + _WOON, (18000, 28000), (13000, 14000), (8, 12), 3300, 0, 0, 0, .8, 6000)
+_SHED = _Kind(_OVERIG, (3000, 6000), (4000, 7000), (1, 1), 3000, 0, 0, 0, .6, 0)
+_INDUSTRY = _Kind(_INDUSTRIE, (20000, 40000), (12000, 14000), (2, 3), 4000, 0, .35, .1, .6, -1)
+_PUBLIC = _Kind(_MAATSCHAPPELIJK, (15000, 35000), (12000, 14000), (1, 4), 3600, 0, .4, .1, .7, -1)
+
+# district: weight, kinds with weights, eras (first year, last year) with weights
 _DISTRICTS: tuple[
     tuple[float, tuple[tuple[_Kind, float], ...], tuple[tuple[int, int, float], ...]], ...
 ] = (
-    (
-        0.6,
-        (
-            (_TERRACED, 0.64),
-            (_DETACHED, 0.15),
-            (_SHED, 0.07),
-            (_APARTMENT, 0.07),
-            (_SHOP, 0.05),
-            (_PUBLIC, 0.02),
-        ),
-        (
-            (1600, 1850, 0.04),
-            (1850, 1945, 0.3),
-            (1945, 1975, 0.3),
-            (1975, 2000, 0.22),
-            (2000, 2024, 0.14),
-        ),
-    ),
-    (
-        0.15,
-        (
-            (_TERRACED, 0.3),
-            (_SHOP, 0.32),
-            (_APARTMENT, 0.15),
-            (_OFFICE, 0.1),
-            (_PUBLIC, 0.08),
-            (_SHED, 0.05),
-        ),
-        ((1600, 1850, 0.5), (1850, 1945, 0.5)),
-    ),
-    (
-        0.1,
-        ((_APARTMENT, 0.4), (_OFFICE, 0.22), (_TOWER, 0.13), (_SHOP, 0.1), (_TERRACED, 0.15)),
-        ((1990, 2024, 1.0),),
-    ),
-    (
-        0.15,
-        ((_INDUSTRY, 0.55), (_OFFICE, 0.2), (_SHED, 0.2), (_PUBLIC, 0.05)),
-        ((1950, 2020, 1.0),),
-    ),
+    (.6,  # residential
+     ((_TERRACED, .64), (_DETACHED, .15), (_SHED, .07), (_APARTMENT, .07), (_SHOP, .05),
+      (_PUBLIC, .02)),
+     ((1600, 1850, .04), (1850, 1945, .3), (1945, 1975, .3), (1975, 2000, .22), (2000, 2024, .14))),
+    (.15,  # old centre
+     ((_TERRACED, .3), (_SHOP, .32), (_APARTMENT, .15), (_OFFICE, .1), (_PUBLIC, .08),
+      (_SHED, .05)),
+     ((1600, 1850, .5), (1850, 1945, .5))),
+    (.1,  # new business district
+     ((_APARTMENT, .4), (_OFFICE, .22), (_TOWER, .13), (_SHOP, .1), (_TERRACED, .15)),
+     ((1990, 2024, 1),)),
+    (.15,  # industrial estate
+     ((_INDUSTRY, .55), (_OFFICE, .2), (_SHED, .2), (_PUBLIC, .05)),
+     ((1950, 2020, 1),)),
 )
 
-_STATUSES = (
-    ("Pand in gebruik", 0.97),
-    ("Pand in gebruik (niet ingemeten)", 0.02),
-    ("Verbouwing pand", 0.01),
-)
+_STATUSES = (("Pand in gebruik", .97), ("Pand in gebruik (niet ingemeten)", .02),
+             ("Verbouwing pand", .01))
 
 # street kind: weight, widths (mm), function, materials, traffic (per day), speed (km/h), lanes
 _STREETS: tuple[
     tuple[float, tuple[int, ...], str, tuple[str, ...], tuple[int, int], int, int], ...
 ] = (
-    (
-        0.8,
-        (10000, 12000, 14000, 16000),
-        "rijbaan lokale weg",
-        ("asfalt", "klinkers"),
-        (300, 8000),
-        30,
-        2,
-    ),
-    (0.12, (8000, 10000), "fietspad", ("rood asfalt", "beton"), (200, 3000), 30, 2),
-    (0.08, (8000, 10000, 12000), "voetpad", ("tegels", "klinkers"), (0, 0), 15, 1),
+    (.8, (10000, 12000, 14000, 16000), "rijbaan lokale weg", ("asfalt", "klinkers"), (300, 8000),
+     30, 2),
+    (.12, (8000, 10000), "fietspad", ("rood asfalt", "beton"), (200, 3000), 30, 2),
+    (.08, (8000, 10000, 12000), "voetpad", ("tegels", "klinkers"), (0, 0), 15, 1),
 )
+# fmt: on
 _PAVEMENT = 2_500  # width of the voetpad along both sides of a rijbaan or fietspad
 
 # species, height (dm), crown diameter (dm), trunk diameter (cm)
@@ -290,14 +225,17 @@ def _prism(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> _F
     start = len(pool)
     points = [(x, y, z0) for x, y in (ring[0], *ring[:0:-1])]
     points += [(x, y, z1) for x, y in ring]
-    if pool.keys().isdisjoint(points):  # all new, as for the first solid of a feature
-        pool.update(zip(points, range(start, start + 2 * n), strict=True))
-        down = list(range(start, start + n))
-        up = list(range(start + n, start + 2 * n))
-    else:  # shares vertices with an earlier solid
-        put = pool.setdefault
-        down = [put(point, len(pool)) for point in points[:n]]
-        up = [put(point, len(pool)) for point in points[n:]]
+    if not start:  # the first solid of a feature: the indices only depend on n
+        pool.update(zip(points, range(2 * n), strict=True))
+        return orjson.loads(_PRISMS.get(n) or _prism_template(n))  # type: ignore[no-any-return]
+    put = pool.setdefault
+    return _prism_faces(
+        [put(p, len(pool)) for p in points[:n]], [put(p, len(pool)) for p in points[n:]]
+    )
+
+
+def _prism_faces(down: list[int], up: list[int]) -> _Faces:
+    """Ground (``down``: ring[0], ring[-1], ..., ring[1]), roof (``up``, in ring order), walls."""
     bottom = [down[0], *down[:0:-1]]  # in ring order
     return [
         [down],
@@ -309,6 +247,22 @@ def _prism(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> _F
             )
         ],
     ]
+
+
+# Building the same nested lists anew for every building is the slowest part of the
+# generator; parsing them from JSON (with orjson, in C) gives fresh lists twice as fast.
+_PRISMS: dict[int, bytes] = {}
+_LOD12S: dict[int, bytes] = {}
+
+
+def _prism_template(n: int) -> bytes:
+    _PRISMS[n] = orjson.dumps(_prism_faces(list(range(n)), list(range(n, 2 * n))))
+    return _PRISMS[n]
+
+
+def _lod12_template(n: int) -> bytes:
+    _LOD12S[n] = orjson.dumps(_lod12_geometry(orjson.loads(_PRISMS.get(n) or _prism_template(n))))
+    return _LOD12S[n]
 
 
 def _pitched(
@@ -365,13 +319,24 @@ def _building_semantics(values: list[int]) -> dict[str, Any]:
     }
 
 
-def _lod12(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> dict[str, Any]:
+def _lod12_geometry(faces: _Faces) -> dict[str, Any]:
     return {
         "type": "Solid",
         "lod": "1.2",
-        "boundaries": [_prism(pool, ring, z0, z1)],
-        "semantics": _building_semantics([0, 2, *([1] * len(ring))]),
+        "boundaries": [faces],
+        "semantics": _building_semantics([0, 2, *([1] * (len(faces) - 2))]),
     }
+
+
+def _lod12(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> dict[str, Any]:
+    """An LoD1.2 block: ``ring`` extruded from ``z0`` to ``z1``, with semantic surfaces."""
+    if not pool:
+        n = len(ring)
+        points = [(x, y, z0) for x, y in (ring[0], *ring[:0:-1])]
+        points += [(x, y, z1) for x, y in ring]
+        pool.update(zip(points, range(2 * n), strict=True))
+        return orjson.loads(_LOD12S.get(n) or _lod12_template(n))  # type: ignore[no-any-return]
+    return _lod12_geometry(_prism(pool, ring, z0, z1))
 
 
 def _flat(pool: _Pool, rect: tuple[int, int, int, int], z: int) -> list[list[int]]:
@@ -394,7 +359,7 @@ class _City:
     """Generator state: one random stream, the grid and the running counts."""
 
     def __init__(self, buildings: int, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(f"tweeling.twin.synth:{seed}")  # str: -1 and 1 differ
         self.target = buildings
         self.made = 0
         self.serial = 0
