@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
 import pathlib
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +16,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 import pytest
+import shapely
 from shapely import Polygon, STRtree
 
 from tweeling.twin import synth
@@ -34,7 +39,7 @@ GEBRUIKSDOELEN = {
 }
 ROAD_FUNCTIONS = {"rijbaan lokale weg", "fietspad", "voetpad"}
 
-Point = tuple[int, int, int]
+XYZ = tuple[int, int, int]
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +79,7 @@ def _flatten(boundaries: Any) -> Iterator[int]:
             yield from _flatten(item)
 
 
-def _newell(points: list[Point]) -> tuple[int, int, int]:
+def _newell(points: list[XYZ]) -> tuple[int, int, int]:
     """Twice the vector area of a polygon: its normal, exact for integer coordinates."""
     nx = ny = nz = 0
     for (x0, y0, z0), (x1, y1, z1) in zip(points, points[1:] + points[:1], strict=True):
@@ -84,7 +89,7 @@ def _newell(points: list[Point]) -> tuple[int, int, int]:
     return nx, ny, nz
 
 
-def _six_volume(faces: list[list[Point]]) -> int:
+def _six_volume(faces: list[list[XYZ]]) -> int:
     """Six times the signed volume enclosed by the faces (fan triangulation, exact)."""
     total = 0
     for face in faces:
@@ -98,7 +103,7 @@ def _six_volume(faces: list[list[Point]]) -> int:
     return total
 
 
-def _assert_closed(faces: list[list[Point]]) -> None:
+def _assert_closed(faces: list[list[XYZ]]) -> None:
     """Every edge is used exactly twice, once in each direction."""
     edges = Counter(
         (p, q) for face in faces for p, q in zip(face, face[1:] + face[:1], strict=True)
@@ -108,7 +113,7 @@ def _assert_closed(faces: list[list[Point]]) -> None:
         assert edges[(q, p)] == 1, f"edge {p}->{q} has no opposite"
 
 
-def _solid_faces(geometry: dict[str, Any], vertices: list[Point]) -> list[list[Point]]:
+def _solid_faces(geometry: dict[str, Any], vertices: list[XYZ]) -> list[list[XYZ]]:
     faces = []
     for surface in _surfaces(geometry):
         assert len(surface) == 1, "no holes in the faces"
@@ -126,6 +131,26 @@ def test_same_seed_gives_identical_bytes_other_seed_differs(tmp_path: pathlib.Pa
     lines = first.read_bytes().splitlines()
     assert lines[0] == orjson.dumps(synth.header(5, 150))
     assert lines[1:] == [orjson.dumps(f) for f in synth.features(150, seed=5)]
+
+
+def test_same_output_in_a_fresh_process_with_other_string_hashing() -> None:
+    """Nothing depends on hash order, caches or the process: a new interpreter agrees."""
+    code = (
+        "import hashlib, orjson\n"
+        "from tweeling.twin import synth\n"
+        "digest = hashlib.sha256()\n"
+        "for f in synth.features(120, seed=8):\n"
+        "    digest.update(orjson.dumps(f))\n"
+        "print(digest.hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    digest = hashlib.sha256()
+    for feature in synth.features(120, seed=8):
+        digest.update(orjson.dumps(feature))
+    assert out.stdout.strip() == digest.hexdigest()
 
 
 def test_counts_match_the_file(city: tuple[dict[str, int], list[dict[str, Any]]]) -> None:
@@ -226,6 +251,9 @@ def test_solids_are_closed_planar_and_outward(
                     assert all(
                         sum((p[k] - face[0][k]) * normal[k] for k in range(3)) == 0 for p in face
                     ), f"face {face} is not planar"
+                    drop = max(range(3), key=lambda k: abs(normal[k]))  # project along the normal
+                    flat = Polygon([[c for k, c in enumerate(p) if k != drop] for p in face])
+                    assert flat.is_valid, f"face {face} intersects itself"
                     if kind == "GroundSurface":
                         assert normal[0] == normal[1] == 0
                         assert normal[2] < 0
@@ -374,11 +402,16 @@ def test_footprints_streets_and_parks_do_not_overlap(
 ) -> None:
     polygons: list[Polygon] = []
     names: list[str] = []
+    trunks: list[tuple[str, shapely.Point]] = []
     for feature in _features(city):
         vertices = [tuple(v) for v in feature["vertices"]]
         for oid, obj in feature["CityObjects"].items():
-            if obj["type"] == "SolitaryVegetationObject":
-                continue  # crowns may hang over pavements and roofs
+            if obj["type"] == "SolitaryVegetationObject":  # crowns may hang over roofs, trunks not
+                xs, ys, _ = zip(*vertices, strict=True)
+                trunks.append(
+                    (oid, shapely.Point((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
+                )
+                continue
             geometry = obj["geometry"][0]
             faces = _solid_faces(geometry, vertices)
             if obj["type"] in ("Building", "BuildingPart"):  # the ground, seen from above
@@ -387,7 +420,7 @@ def test_footprints_streets_and_parks_do_not_overlap(
                 faces = [faces[kinds.index("GroundSurface")][::-1]]
             for face in faces:
                 polygons.append(Polygon([p[:2] for p in face]))
-                names.append(oid)
+                names.append(f"{obj['type']} {oid}")
     assert all(p.is_valid and p.exterior.is_ccw and p.area > 0 for p in polygons)
     index = STRtree(polygons)
     for i, polygon in enumerate(polygons):
@@ -395,6 +428,9 @@ def test_footprints_streets_and_parks_do_not_overlap(
             if j > i:
                 overlap = polygon.intersection(polygons[j]).area
                 assert overlap == 0, f"{names[i]} overlaps {names[j]} by {overlap} mm2"
+    for tree, trunk in trunks:
+        hits = [names[j] for j in index.query(trunk, predicate="intersects")]
+        assert all(h.startswith("Road ") for h in hits), f"{tree} stands in {hits}"
 
 
 def test_shape_of_a_larger_city() -> None:

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
+import typer
+import typer.exceptions
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -74,24 +76,27 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[int], No
 
 
 def run_cli(app: Callable[..., object]) -> None:
-    """Run the click/typer app and map every error to one line and an exit code."""
+    """Run the typer app and map every error to one line and an exit code."""
     try:
         app(standalone_mode=False)
     except TweelingError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         err_console.print("aborted")
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
     except Exception as exc:
+        # Usage errors (typer ships its own copy of click's exception classes): show and exit.
+        if isinstance(exc, (click.ClickException, typer.exceptions.TyperException)):
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+                sys.exit(int(getattr(exc, "exit_code", 2)))
         if os.environ.get("TWEELING_DEBUG"):
             traceback.print_exc()
         err_console.print(

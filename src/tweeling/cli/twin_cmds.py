@@ -137,7 +137,7 @@ def datasets_cmd(
     with db.read() as conn:
         t = get_twin(conn, twin)
         rows = [
-            dict(r)
+            {str(k): v for k, v in r.items()}  # orjson wants plain str keys
             for r in conn.execute(
                 select(datasets).where(datasets.c.twin_id == t.id).order_by(datasets.c.id)
             ).mappings()

@@ -5,10 +5,10 @@ houses, shops, flats, offices, sheds and the odd tower along the block edges, st
 the blocks (one ``Road`` feature per street segment), street trees
 (``SolitaryVegetationObject``) and parks in some courtyards (``PlantCover``).
 
-Everything is drawn from ``random.Random(seed)`` on an integer millimetre grid aligned with the
-axes, so the same ``(buildings, seed)`` gives byte-identical output, every solid is exactly
-closed and planar, and volumes can be checked exactly. Generation streams feature by feature:
-memory stays flat whatever the size of the city.
+Everything is drawn from one ``random.Random`` seeded from ``seed``, on an integer millimetre grid
+aligned with the axes, so the same ``(buildings, seed)`` gives byte-identical output, every solid is
+exactly closed and planar, and volumes can be checked exactly. Generation streams feature by
+feature: memory stays flat whatever the size of the city.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import pathlib
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import orjson
@@ -222,16 +221,22 @@ def _prism(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> _F
     Face order: ground, roof, then one wall per edge, so indices come in first-use order.
     """
     n = len(ring)
-    start = len(pool)
+    if not pool:  # the first solid of a feature: the indices only depend on n
+        _add_prism_points(pool, ring, z0, z1)
+        return orjson.loads(_PRISMS.get(n) or _prism_template(n))  # type: ignore[no-any-return]
     points = [(x, y, z0) for x, y in (ring[0], *ring[:0:-1])]
     points += [(x, y, z1) for x, y in ring]
-    if not start:  # the first solid of a feature: the indices only depend on n
-        pool.update(zip(points, range(2 * n), strict=True))
-        return orjson.loads(_PRISMS.get(n) or _prism_template(n))  # type: ignore[no-any-return]
     put = pool.setdefault
     return _prism_faces(
         [put(p, len(pool)) for p in points[:n]], [put(p, len(pool)) for p in points[n:]]
     )
+
+
+def _add_prism_points(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> None:
+    """Add the vertices of a prism to an empty pool, in the order _prism_faces uses them."""
+    points = [(x, y, z0) for x, y in (ring[0], *ring[:0:-1])]
+    points += [(x, y, z1) for x, y in ring]
+    pool.update(zip(points, range(len(points)), strict=True))
 
 
 def _prism_faces(down: list[int], up: list[int]) -> _Faces:
@@ -265,51 +270,65 @@ def _lod12_template(n: int) -> bytes:
     return _LOD12S[n]
 
 
-def _pitched(
+# The corners of a pitched-roof box as (s, t, z): s 0, 1, -1, -2 stand for 0, a, h, a - h;
+# t 0, 1, -1 for 0, b, h (h = b // 2); z 0, 1, 2 for ground, eave, ridge (see _lod22).
+# Then the faces (indices into the corners) and their semantic values.
+_CORNERS = ((0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1))
+_GABLE_RIDGE = ((0, -1, 2), (1, -1, 2))
+_HIP_RIDGE = ((-1, -1, 2), (-2, -1, 2))
+_GABLE = (
+    ((0, 3, 2, 1), (0, 1, 5, 4), (2, 3, 7, 6), (3, 0, 4, 8, 7), (1, 2, 6, 9, 5), (4, 5, 9, 8),
+     (6, 7, 8, 9)),
+    [0, 1, 1, 1, 1, 2, 2],
+)  # fmt: skip
+_HIP = (
+    ((0, 3, 2, 1), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7), (4, 5, 9, 8), (5, 6, 9),
+     (6, 7, 8, 9), (7, 4, 8)),
+    [0, 1, 1, 1, 1, 2, 2, 2, 2],
+)  # fmt: skip
+# (hip, pool size, indices the corners already have) -> (new corners in first-use order, JSON)
+_LOD22S: dict[tuple[bool, int, tuple[int | None, ...]], tuple[list[int], bytes]] = {}
+
+
+def _lod22(
     pool: _Pool, frame: _Frame, a: int, b: int, z0: int, ze: int, zr: int, hip: bool
-) -> tuple[_Faces, list[int]]:
-    """A box [0, a] x [0, b] in ``frame`` with walls up to ``ze`` and a gable or hip roof whose
-    ridge (height ``zr``) runs along s. Returns the faces and their semantic values
-    (0 ground, 1 wall, 2 roof). A hip roof needs ``a > b``."""
+) -> dict[str, Any]:
+    """An LoD2.2 solid: the box [0, a] x [0, b] in ``frame``, walls up to ``ze``, and a gable or
+    hip roof whose ridge (at ``zr``) runs along s, in the middle of b. A hip roof needs a > b."""
     ox, oy, ax, ay = frame
-
-    def p(s: int, t: int, z: int) -> _Point:
-        return (ox + s * ax - t * ay, oy + s * ay + t * ax, z)
-
     h = b // 2
-    a0, b0, c0, d0 = p(0, 0, z0), p(a, 0, z0), p(a, b, z0), p(0, b, z0)
-    ae, be, ce, de = p(0, 0, ze), p(a, 0, ze), p(a, b, ze), p(0, b, ze)
-    if hip:
-        r1, r2 = p(h, h, zr), p(a - h, h, zr)
-        polygons = [
-            (a0, d0, c0, b0),
-            (a0, b0, be, ae),
-            (b0, c0, ce, be),
-            (c0, d0, de, ce),
-            (d0, a0, ae, de),
-            (ae, be, r2, r1),
-            (be, ce, r2),
-            (ce, de, r1, r2),
-            (de, ae, r1),
-        ]
-        values = [0, 1, 1, 1, 1, 2, 2, 2, 2]
-    else:
-        r1, r2 = p(0, h, zr), p(a, h, zr)
-        polygons = [
-            (a0, d0, c0, b0),
-            (a0, b0, be, ae),
-            (c0, d0, de, ce),
-            (d0, a0, ae, r1, de),
-            (b0, c0, ce, r2, be),
-            (ae, be, r2, r1),
-            (ce, de, r1, r2),
-        ]
-        values = [0, 1, 1, 1, 1, 2, 2]
-    put = pool.setdefault
-    for vertex in dict.fromkeys(chain.from_iterable(polygons)):  # unique, in first-use order
-        put(vertex, len(pool))
-    index = pool.__getitem__
-    return [[list(map(index, poly))] for poly in polygons], values
+    lengths = {0: 0, 1: a, -1: h, -2: a - h}
+    widths = {0: 0, 1: b, -1: h}
+    heights = (z0, ze, zr)
+    points = [
+        (
+            ox + lengths[s] * ax - widths[t] * ay,
+            oy + lengths[s] * ay + widths[t] * ax,
+            heights[z],
+        )
+        for s, t, z in (*_CORNERS, *(_HIP_RIDGE if hip else _GABLE_RIDGE))
+    ]
+    key = (hip, len(pool), tuple(map(pool.get, points)))
+    cached = _LOD22S.get(key)
+    if cached is None:
+        polygons, values = _HIP if hip else _GABLE
+        fresh = dict.fromkeys(i for poly in polygons for i in poly if key[2][i] is None)
+        index = [pool.get(p, -1) for p in points]
+        for i in fresh:
+            index[i] = len(pool) + list(fresh).index(i)
+        geometry = {
+            "type": "Solid",
+            "lod": "2.2",
+            "boundaries": [[[[index[i] for i in poly]] for poly in polygons]],
+            "semantics": _building_semantics(values),
+        }
+        cached = (list(fresh), orjson.dumps(geometry))
+        if len(_LOD22S) < 64:  # a handful of patterns in practice
+            _LOD22S[key] = cached
+    new, template = cached
+    for i in new:
+        pool[points[i]] = len(pool)
+    return orjson.loads(template)  # type: ignore[no-any-return]
 
 
 def _building_semantics(values: list[int]) -> dict[str, Any]:
@@ -330,11 +349,9 @@ def _lod12_geometry(faces: _Faces) -> dict[str, Any]:
 
 def _lod12(pool: _Pool, ring: Sequence[tuple[int, int]], z0: int, z1: int) -> dict[str, Any]:
     """An LoD1.2 block: ``ring`` extruded from ``z0`` to ``z1``, with semantic surfaces."""
-    if not pool:
+    if not pool:  # the first solid of a feature: all but the vertices only depend on n
+        _add_prism_points(pool, ring, z0, z1)
         n = len(ring)
-        points = [(x, y, z0) for x, y in (ring[0], *ring[:0:-1])]
-        points += [(x, y, z1) for x, y in ring]
-        pool.update(zip(points, range(2 * n), strict=True))
         return orjson.loads(_LOD12S.get(n) or _lod12_template(n))  # type: ignore[no-any-return]
     return _lod12_geometry(_prism(pool, ring, z0, z1))
 
@@ -494,18 +511,11 @@ class _City:
                     local = [(0, 0), (w, 0), (w, d1), (w2, d1), (w2, d), (0, d)]
                 else:
                     local = [(0, 0), (w, 0), (w, d), (w - w2, d), (w - w2, d1), (0, d1)]
-        ring = [(ox + s * ax - t * ay, oy + s * ay + t * ax) for s, t in local]
-        geometry = [_lod12(pool, ring, z0, z12)]
+        geometry = [
+            _lod12(pool, [(ox + s * ax - t * ay, oy + s * ay + t * ax) for s, t in local], z0, z12)
+        ]
         if roof is not None:
-            faces, values = _pitched(pool, roof[0], roof[1], roof[2], z0, eave, top, roof[3])
-            geometry.append(
-                {
-                    "type": "Solid",
-                    "lod": "2.2",
-                    "boundaries": [faces],
-                    "semantics": _building_semantics(values),
-                }
-            )
+            geometry.append(_lod22(pool, roof[0], roof[1], roof[2], z0, eave, top, roof[3]))
             roof_type = "3200" if roof[3] else "3100"
             dak_type = "slanted"
         else:
@@ -538,6 +548,7 @@ class _City:
         if part is not None:
             pid = f"{bid}-0"
             ptop = z0 + self._between(2_800, min(5_000, top - z0 - 1_000))
+            ring = [(ox + s * ax - t * ay, oy + s * ay + t * ax) for s, t in part]
             building["children"] = [pid]
             objects[pid] = {
                 "type": "BuildingPart",
@@ -550,14 +561,7 @@ class _City:
                     "storeysAboveGround": 1,
                     "roofType": "1000",
                 },
-                "geometry": [
-                    _lod12(
-                        pool,
-                        [(ox + s * ax - t * ay, oy + s * ay + t * ax) for s, t in part],
-                        z0,
-                        ptop,
-                    )
-                ],
+                "geometry": [_lod12(pool, ring, z0, ptop)],
                 "parents": [bid],
             }
         return _feature(bid, objects, pool)
@@ -649,12 +653,8 @@ class _City:
             trunk = trunks[0] + int(r() * (trunks[1] - trunks[0] + 1))  # cm
             half = crown * 50  # mm
             base = z + height * 100 * (25 + int(r() * 15)) // 100
-            ring = [
-                (x - half, y - half),
-                (x + half, y - half),
-                (x + half, y + half),
-                (x - half, y + half),
-            ]
+            ring = [(x - half, y - half), (x + half, y - half)]
+            ring += [(x + half, y + half), (x - half, y + half)]
             pool: _Pool = {}
             self.tree_no += 1
             fid = f"NL.0503.Boom.{self.tree_no:08d}"
@@ -682,28 +682,16 @@ class _City:
             return
         self.greens += due
         r = self.rng.random
-        x0, y0, x1, y1 = (
-            rect[0] + _COURTYARD,
-            rect[1] + _COURTYARD,
-            rect[2] - _COURTYARD,
-            rect[3] - _COURTYARD,
-        )
+        x0, y0 = rect[0] + _COURTYARD, rect[1] + _COURTYARD
+        x1, y1 = rect[2] - _COURTYARD, rect[3] - _COURTYARD
         for k in range(due):
             pool: _Pool = {}
             if due == 1:  # the whole courtyard, corners cut off
-                cut = 3_000
-                ring = [
-                    (x0 + cut, y0),
-                    (x1 - cut, y0),
-                    (x1, y0 + cut),
-                    (x1, y1 - cut),
-                    (x1 - cut, y1),
-                    (x0 + cut, y1),
-                    (x0, y1 - cut),
-                    (x0, y0 + cut),
-                ]
-                put = pool.setdefault
-                polygon = [[put((x, y, z), len(pool)) for x, y in ring]]
+                c = 3_000
+                ring = [(x0 + c, y0), (x1 - c, y0), (x1, y0 + c), (x1, y1 - c)]
+                ring += [(x1 - c, y1), (x0 + c, y1), (x0, y1 - c), (x0, y0 + c)]
+                polygon = [list(range(len(ring)))]
+                pool.update(((x, y, z), i) for i, (x, y) in enumerate(ring))
             else:
                 a = x0 + (x1 - x0) * k // due
                 b = x0 + (x1 - x0) * (k + 1) // due

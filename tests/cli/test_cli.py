@@ -1,0 +1,238 @@
+"""The ``tweeling`` command as a user runs it: a subprocess, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tweeling.storage.db import Database
+
+TWEELING = str(Path(sys.executable).with_name("tweeling"))
+
+
+def run(
+    args: list[str], home: Path, db_url: str | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TWEELING_HOME": str(home), "COLUMNS": "200"}
+    env.pop("TWEELING_DATABASE_URL", None)
+    if db_url:
+        env["TWEELING_DATABASE_URL"] = db_url
+    return subprocess.run(
+        [TWEELING, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        input=stdin,
+        check=False,
+    )
+
+
+def test_ingest_export_scenario_flow(
+    db: Database, db_url: str, samples: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    r = run(["init"], home, db_url)
+    assert r.returncode == 0, r.stderr
+    assert "up to date" in r.stdout  # the fixture already migrated it
+
+    r = run(
+        ["ingest", str(samples / "delft.city.json"), "--twin", "delft", "--licence", "MIT"],
+        home,
+        db_url,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "imported 570 objects" in r.stdout
+    assert "160 Building" in r.stdout
+
+    r = run(["twins", "--json"], home, db_url)
+    assert json.loads(r.stdout) == [
+        {
+            "name": "delft",
+            "crs": "EPSG:7415",
+            "scenarios": ["current"],
+            "datasets": 1,
+            "objects": 570,
+        }
+    ]
+    r = run(["datasets", "--twin", "delft", "--json"], home, db_url)
+    (dataset,) = json.loads(r.stdout)
+    assert dataset["licence"] == "MIT"
+    assert dataset["counts"]["Building"] == 160
+    assert len(dataset["content_hash"]) == 64
+    assert dataset["quality"]["buildings"]["attributes"]["identificatiebagpnd"] == 1.0
+
+    r = run(
+        ["scenario", "create", "plan", "--twin", "delft", "--kind", "proposed", "--by", "alice"],
+        home,
+        db_url,
+    )
+    assert r.returncode == 0, r.stderr
+    change = tmp_path / "tower.geojson"
+    change.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "id": "tower",
+                        "properties": {"type": "Building", "measuredHeight": 60},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [
+                                [
+                                    [4.357, 52.012],
+                                    [4.3572, 52.012],
+                                    [4.3572, 52.0121],
+                                    [4.357, 52.0121],
+                                    [4.357, 52.012],
+                                ]
+                            ],
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    r = run(
+        [
+            "scenario",
+            "edit",
+            "plan",
+            "--twin",
+            "delft",
+            "--add",
+            str(change),
+            "--reason",
+            "new tower",
+            "--by",
+            "alice",
+        ],
+        home,
+        db_url,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "1 added" in r.stdout
+    r = run(["scenario", "diff", "current", "plan", "--twin", "delft", "--json"], home, db_url)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["added"] == [{"id": "tower", "type": "Building"}]
+    r = run(["scenario", "history", "plan", "--twin", "delft"], home, db_url)
+    assert "alice" in r.stdout and "new tower" in r.stdout
+
+    for fmt, name in [
+        ("cityjson", "o.city.json"),
+        ("cityjsonseq", "o.city.jsonl"),
+        ("geojson", "o.geojson"),
+        ("gpkg", "o.gpkg"),
+    ]:
+        r = run(
+            [
+                "export",
+                "--twin",
+                "delft",
+                "--scenario",
+                "plan",
+                "--format",
+                fmt,
+                "-o",
+                str(tmp_path / name),
+            ],
+            home,
+            db_url,
+        )
+        assert r.returncode == 0, r.stderr
+        assert "wrote 571 city objects" in r.stdout
+    doc = json.loads((tmp_path / "o.city.json").read_text())
+    assert doc["CityObjects"]["tower"]["attributes"]["measuredHeight"] == 60
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"type": "CityJSON", "version": "2.0", "CityObj', "truncated file"),
+        (
+            '{"type": "CityJSON", "version": "0.9", "CityObjects": {}, "vertices": []}',
+            "unsupported CityJSON version",
+        ),
+        (
+            '{"type": "CityJSON", "version": "2.0", "CityObjects": {"a": {"type": "Building"}}, "vertices": []}',
+            "no CRS declared",
+        ),
+    ],
+)
+def test_bad_input_exit_code_2_no_traceback(tmp_path: Path, content: str, message: str) -> None:
+    home = tmp_path / "home"
+    assert run(["init"], home).returncode == 0
+    bad = tmp_path / "bad.city.json"
+    bad.write_text(content)
+    r = run(["ingest", str(bad), "--twin", "t"], home)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert str(bad) in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "no twins yet" in run(["twins"], home).stdout
+
+
+def test_uninitialised_database_is_explained(tmp_path: Path) -> None:
+    r = run(["twins"], tmp_path / "empty")
+    assert r.returncode == 5
+    assert "tweeling init" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(["init"], home)
+    r = run(
+        ["export", "--twin", "nope", "--format", "cityjson", "-o", str(tmp_path / "x.json")], home
+    )
+    assert r.returncode == 3
+    assert "no twin named 'nope'" in r.stderr
+    r = run(
+        ["export", "--twin", "nope", "--format", "shapefile", "-o", str(tmp_path / "x.shp")], home
+    )
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    r = run(["ingest"], home)
+    assert r.returncode == 2 and "Missing argument" in r.stderr
+
+
+def test_synth_is_reproducible_and_ingestible(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    a, b = tmp_path / "a.city.jsonl", tmp_path / "b.city.jsonl"
+    assert run(["synth", "--buildings", "300", "-o", str(a), "--seed", "5"], home).returncode == 0
+    assert run(["synth", "--buildings", "300", "-o", str(b), "--seed", "5"], home).returncode == 0
+    assert a.read_bytes() == b.read_bytes()
+    run(["init"], home)
+    r = run(["ingest", str(a), "--twin", "synth"], home)
+    assert r.returncode == 0, r.stderr
+    assert "300 Building" in r.stdout
+
+
+def test_demo_without_samples_generates_a_district(tmp_path: Path) -> None:
+    env_home = tmp_path / "home"
+    env = {**os.environ, "TWEELING_HOME": str(env_home), "TWEELING_SAMPLES": str(tmp_path / "none")}
+    # run from a directory where ../shared/data does not exist and hide the repo's samples
+    script = (
+        "import tweeling.cli.demo as d; d.samples_dir = lambda: None; "
+        "from tweeling.cli.main import main; import sys; sys.argv=['tweeling','demo','--no-serve']; main()"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "synthetic district" in r.stdout
+    assert "twin synthetic" in r.stdout
+    assert (env_home / "exports" / "synthetic-tower.city.json").is_file()
