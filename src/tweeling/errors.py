@@ -43,6 +43,10 @@ class InputFileError(InvalidInput):
         self.object_id = object_id
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[InputFileError], tuple[str, str, str | None]]:
+        # Raised in import worker processes and re-raised here: keep the parts when pickled.
+        return (type(self), (self.path, self.problem, self.object_id))
+
 
 class NotFound(TweelingError):
     code = "not-found"

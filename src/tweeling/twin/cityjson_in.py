@@ -1,17 +1,32 @@
-"""Reading CityJSON 1.0/1.1/2.0 files and CityJSONSeq streams into city objects."""
+"""Reading CityJSON 1.0/1.1/2.0 files and CityJSONSeq streams into city objects.
+
+CityJSONSeq features are parsed a batch at a time. Index checking, first-use ordering and the
+integer-to-real transform run vectorised over the whole batch; a feature that does not fit
+that fast path (several objects sharing vertices, vertices out of order, anything wrong) goes
+through the general path, which also produces the precise error message.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from tweeling.errors import InputFileError, InvalidInput
 from tweeling.twin.crs import parse_crs
-from tweeling.twin.geometry import BoundaryError, Vertex, localise, make_to_real
+from tweeling.twin.geometry import (
+    BOUNDARY_DEPTH,
+    BoundaryError,
+    RealConverter,
+    localise,
+    make_to_real,
+)
 from tweeling.twin.importers import BATCH_SIZE, ImportSource
 from tweeling.twin.model import CITYJSON_TYPES, CityObject, GeometryTemplate, JSONDict
 
@@ -20,80 +35,100 @@ _OWN_MEMBERS = frozenset(
     {"type", "attributes", "geometry", "parents", "children", "geographicalExtent"}
 )
 _APPEARANCE_MEMBERS = ("material", "texture")
+_BRACKETS_TO_SPACES = bytes.maketrans(b"[]", b"  ")
+_INDEX_CHARS = b"0123456789,-[]"
+_NUMBER_CHARS = b"0123456789,-+.eE[]"
 
 
-class _Reader:
-    """Shared per-file state: where we are (for messages), templates, warnings."""
+def _json_problem(exc: orjson.JSONDecodeError, size: int) -> str:
+    if exc.pos >= size - 1 or "EOF" in exc.msg or "end of" in exc.msg.lower():
+        return f"truncated file: the JSON ends unexpectedly (line {exc.lineno})"
+    return f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.templates: dict[int, str] = {}
-        self.dropped_appearance = 0
+
+def _normalise_lod(geom: JSONDict) -> JSONDict:
+    lod = geom.get("lod")
+    if lod is not None and not isinstance(lod, str):
+        return {**geom, "lod": f"{lod:g}" if isinstance(lod, float) else str(lod)}
+    return geom
+
+
+def _vertex_array(vertices: Any) -> npt.NDArray[np.float64]:
+    try:
+        array = np.asarray(vertices, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise BoundaryError("'vertices' must be a list of [x, y, z] numbers") from None
+    if array.size == 0:
+        return array.reshape(0, 3)
+    if array.ndim != 2 or array.shape[1] != 3:
+        raise BoundaryError("'vertices' must be a list of [x, y, z] numbers")
+    return array
+
+
+def _depth_ok(boundaries: Any, depth: int) -> bool:
+    """Cheap shape check along the first path: lists nested ``depth`` deep, then an int."""
+    if depth < 1:
+        return False
+    node = boundaries
+    for _ in range(depth):
+        if not isinstance(node, list):
+            return False
+        if not node:
+            return True
+        node = node[0]
+    return isinstance(node, int)
+
+
+@dataclass
+class CityJSONParser:
+    """Turns CityJSON objects (from a file or from feature lines) into city objects.
+
+    Picklable, so worker processes can parse CityJSONSeq lines in parallel.
+    """
+
+    path: Path
+    transform: JSONDict | None = None
+    templates: dict[int, str] = field(default_factory=dict)
+    dropped_appearance: int = 0
 
     def error(self, problem: str, object_id: str | None = None) -> InputFileError:
         return InputFileError(self.path, problem, object_id)
 
-    def check_header(self, doc: Any, what: str = "file") -> str:
-        if not isinstance(doc, dict):
-            raise self.error(f"{what} is not a JSON object")
-        if doc.get("type") != "CityJSON":
-            raise self.error(f"{what} is not CityJSON (type is {doc.get('type')!r})")
-        version = str(doc.get("version", ""))
-        if version not in SUPPORTED_VERSIONS:
-            raise self.error(
-                f"unsupported CityJSON version {version!r} "
-                f"(supported: {', '.join(SUPPORTED_VERSIONS)})"
-            )
-        return version
-
-    def crs(self, doc: JSONDict, user_crs: str | None) -> str | None:
-        declared = (doc.get("metadata") or {}).get("referenceSystem")
-        try:
-            file_crs = parse_crs(str(declared)) if declared else None
-            given = parse_crs(user_crs) if user_crs else None
-        except InvalidInput as exc:
-            raise self.error(exc.message) from None
-        if file_crs and given and file_crs != given:
-            raise self.error(f"the file declares {file_crs} but --crs says {given}")
-        return file_crs or given
+    @property
+    def convert(self) -> RealConverter:
+        return make_to_real(self.transform)
 
     def read_templates(self, doc: JSONDict) -> list[GeometryTemplate]:
         block = doc.get("geometry-templates")
         if not block:
             return []
-        verts = block.get("vertices-templates") or []
         out = []
         for i, tpl in enumerate(block.get("templates") or []):
             try:
-                (geom,), local = localise([_normalise_lod(tpl)], verts, make_to_real(None))
+                verts = _vertex_array(block.get("vertices-templates") or [])
+                (geom,), used = localise([_normalise_lod(tpl)], len(verts))
             except BoundaryError as exc:
                 raise self.error(f"geometry template {i}: {exc}") from None
+            local = verts[used].tolist()
             key = hashlib.sha256(orjson.dumps([geom, local], option=orjson.OPT_SORT_KEYS))
             template = GeometryTemplate(key.hexdigest(), geom, local)
             self.templates[i] = template.key
             out.append(template)
         return out
 
-    def objects(
-        self,
-        city_objects: Any,
-        vertices: Sequence[Sequence[float]],
-        to_real: Callable[[Sequence[float]], Vertex],
-    ) -> list[CityObject]:
+    # -- the general path -------------------------------------------------------------------
+
+    def objects(self, city_objects: Any, vertices: Any) -> list[CityObject]:
+        """All objects of a CityJSON file or feature, sharing one vertex list."""
         if not isinstance(city_objects, dict):
             raise self.error("'CityObjects' is missing or not an object")
-        out = []
-        for oid, raw in city_objects.items():
-            out.append(self.city_object(oid, raw, vertices, to_real))
-        return out
+        try:
+            array = _vertex_array(vertices)
+        except BoundaryError as exc:
+            raise self.error(str(exc)) from None
+        return [self.city_object(oid, raw, array) for oid, raw in city_objects.items()]
 
-    def city_object(
-        self,
-        oid: str,
-        raw: Any,
-        vertices: Sequence[Sequence[float]],
-        to_real: Callable[[Sequence[float]], Vertex],
-    ) -> CityObject:
+    def _checked(self, oid: str, raw: Any) -> tuple[str, JSONDict, list[JSONDict]]:
         if not isinstance(raw, dict):
             raise self.error("city object is not a JSON object", oid)
         otype = raw.get("type")
@@ -109,19 +144,31 @@ class _Reader:
         geometries = raw.get("geometry") or []
         if not isinstance(geometries, list):
             raise self.error("'geometry' is not a list", oid)
-        prepared = [self.prepare_geometry(g, oid) for g in geometries]
+        return otype, attributes, [self.prepare_geometry(g, oid) for g in geometries]
+
+    def city_object(self, oid: str, raw: Any, vertices: npt.NDArray[np.float64]) -> CityObject:
+        otype, attributes, prepared = self._checked(oid, raw)
         try:
-            geometry, local = localise(prepared, vertices, to_real)
+            geometry, used = localise(prepared, len(vertices))
         except BoundaryError as exc:
             raise self.error(str(exc), oid) from None
-        except (TypeError, IndexError, ValueError) as exc:
-            raise self.error(f"bad vertex: {exc}", oid) from None
+        return self._make(oid, otype, attributes, geometry, self.convert(vertices[used]), raw)
+
+    @staticmethod
+    def _make(
+        oid: str,
+        otype: str,
+        attributes: JSONDict,
+        geometry: list[JSONDict],
+        vertices: npt.NDArray[np.float64],
+        raw: JSONDict,
+    ) -> CityObject:
         return CityObject(
             id=oid,
             type=otype,
             attributes=attributes,
             geometry=geometry,
-            vertices=local,
+            vertices=vertices,
             parents=list(raw.get("parents") or []),
             children=list(raw.get("children") or []),
             extra={k: v for k, v in raw.items() if k not in _OWN_MEMBERS},
@@ -141,6 +188,124 @@ class _Reader:
             geom = {**geom, "template": key}
         return geom
 
+    # -- CityJSONSeq lines, batched ---------------------------------------------------------
+
+    def feature(self, line: bytes, lineno: int) -> JSONDict:
+        try:
+            feature = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.endswith(b"\n"):
+                raise self.error(
+                    f"line {lineno}: truncated file (last feature is cut off)"
+                ) from None
+            raise self.error(f"line {lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(feature, dict) or feature.get("type") != "CityJSONFeature":
+            kind = feature.get("type") if isinstance(feature, dict) else type(feature).__name__
+            raise self.error(f"line {lineno}: expected a CityJSONFeature, found {kind!r}")
+        return feature
+
+    def lines(self, lines: Sequence[tuple[int, bytes]]) -> list[CityObject]:
+        """Parse a batch of feature lines; single-object features take the vectorised path."""
+        slots: list[CityObject | None] = []
+        fast: list[tuple[int, int, str, JSONDict, str, JSONDict, list[JSONDict], Any]] = []
+        for lineno, line in lines:
+            feature = self.feature(line, lineno)
+            city_objects = feature.get("CityObjects")
+            vertices = feature.get("vertices")
+            if (
+                isinstance(city_objects, dict)
+                and len(city_objects) == 1
+                and isinstance(vertices, list)
+            ):
+                oid, raw = next(iter(city_objects.items()))
+                try:
+                    otype, attributes, prepared = self._checked(oid, raw)
+                except InputFileError as exc:
+                    raise self._at_line(exc, lineno) from None
+                fast.append((len(slots), lineno, oid, raw, otype, attributes, prepared, vertices))
+                slots.append(None)
+            else:
+                slots.extend(self._slow_feature(feature, lineno))
+        if fast:
+            for slot, obj in self._fast(fast):
+                slots[slot] = obj
+        return [obj for obj in slots if obj is not None]
+
+    def _at_line(self, exc: InputFileError, lineno: int) -> InputFileError:
+        return InputFileError(self.path, f"line {lineno}: {exc.problem}", exc.object_id)
+
+    def _slow_feature(self, feature: JSONDict, lineno: int) -> list[CityObject]:
+        vertices = feature.get("vertices")
+        if not isinstance(vertices, list):
+            raise self.error(
+                f"line {lineno}: 'vertices' is missing or not a list", feature.get("id")
+            )
+        try:
+            return self.objects(feature.get("CityObjects"), vertices)
+        except InputFileError as exc:
+            raise self._at_line(exc, lineno) from None
+
+    def _fast(
+        self, items: list[tuple[int, int, str, JSONDict, str, JSONDict, list[JSONDict], Any]]
+    ) -> Iterator[tuple[int, CityObject]]:
+        index_text: list[bytes] = []
+        vertex_text: list[bytes] = []
+        n_index: list[int] = []
+        n_vertex: list[int] = []
+        usable: list[bool] = []
+        for item in items:
+            prepared, vertices = item[6], item[7]
+            ok = True
+            text = b""
+            if prepared:
+                dumped = orjson.dumps([g.get("boundaries") for g in prepared])
+                # only integers and brackets, no empty list, nesting as the type demands
+                ok = not dumped.translate(None, _INDEX_CHARS) and b"[]" not in dumped
+                ok = ok and all(
+                    _depth_ok(g["boundaries"], BOUNDARY_DEPTH.get(str(g.get("type")), -1))
+                    for g in prepared
+                )
+                text = dumped.translate(_BRACKETS_TO_SPACES)
+            vtext = orjson.dumps(vertices)
+            ok = ok and not vtext.translate(None, _NUMBER_CHARS)
+            vtext = vtext.translate(_BRACKETS_TO_SPACES)
+            vcount = vtext.count(b",") + 1 if vertices else 0
+            if not ok or vcount != 3 * len(vertices):
+                usable.append(False)
+                n_index.append(0)
+                n_vertex.append(0)
+                continue
+            usable.append(True)
+            if text:
+                index_text.append(text)
+            if vertices:
+                vertex_text.append(vtext)
+            n_index.append(text.count(b",") + 1 if text else 0)
+            n_vertex.append(len(vertices))
+        good = np.asarray(usable, dtype=bool)
+        idx = _parse_numbers(index_text)
+        verts = _parse_numbers(vertex_text).reshape(-1, 3)
+        counts = np.asarray(n_index, dtype=np.int64)
+        nverts = np.asarray(n_vertex, dtype=np.int64)
+        if len(idx) != counts.sum() or len(verts) != nverts.sum():
+            good[:] = False  # the text did not parse as plain numbers: take the general path
+        else:
+            good &= _first_use_ordered(idx, counts, nverts)
+        real = self.convert(verts) if good.any() else verts
+        voff = np.zeros(len(items) + 1, dtype=np.int64)
+        voff[1:] = np.cumsum(nverts)
+        for k, (slot, lineno, oid, raw, otype, attrs, prepared, vertices) in enumerate(items):
+            if good[k]:
+                obj = self._make(oid, otype, attrs, prepared, real[voff[k] : voff[k + 1]], raw)
+            else:
+                try:
+                    obj = self.city_object(oid, raw, _vertex_array(vertices))
+                except BoundaryError as exc:
+                    raise self.error(f"line {lineno}: {exc}", oid) from None
+                except InputFileError as exc:
+                    raise self._at_line(exc, lineno) from None
+            yield slot, obj
+
     def warnings(self) -> list[str]:
         if self.dropped_appearance:
             return [
@@ -150,17 +315,41 @@ class _Reader:
         return []
 
 
-def _normalise_lod(geom: JSONDict) -> JSONDict:
-    lod = geom.get("lod")
-    if lod is not None and not isinstance(lod, str):
-        return {**geom, "lod": f"{lod:g}" if isinstance(lod, float) else str(lod)}
-    return geom
+def _parse_numbers(chunks: list[bytes]) -> npt.NDArray[np.float64]:
+    if not chunks:
+        return np.zeros(0)
+    try:
+        return np.fromstring(b",".join(chunks).decode(), sep=",")
+    except (ValueError, DeprecationWarning):  # numpy signals unparsable text with either
+        return np.zeros(0)
 
 
-def _json_problem(exc: orjson.JSONDecodeError, size: int) -> str:
-    if exc.pos >= size - 1 or "EOF" in exc.msg or "end of" in exc.msg.lower():
-        return f"truncated file: the JSON ends unexpectedly (line {exc.lineno})"
-    return f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+def _first_use_ordered(
+    idx: npt.NDArray[np.float64], counts: npt.NDArray[np.int64], nverts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Per object: indices are integers in range, every vertex used, in first-use order."""
+    n = len(counts)
+    ok = np.ones(n, dtype=bool)
+    ok &= (counts > 0) == (nverts > 0)
+    if not len(idx):
+        return ok
+    seg = np.repeat(np.arange(n), counts)
+    bad = (idx != np.rint(idx)) | (idx < 0) | (idx >= nverts[seg])
+    voff = np.zeros(n, dtype=np.int64)
+    voff[1:] = np.cumsum(nverts)[:-1]
+    g = idx + voff[seg]
+    running = np.maximum.accumulate(g)
+    previous = np.concatenate([[-1.0], running[:-1]])
+    starts = np.zeros(n, dtype=np.int64)
+    starts[1:] = np.cumsum(counts)[:-1]
+    first = np.zeros(len(idx), dtype=bool)
+    first[starts[counts > 0]] = True
+    bad |= np.where(first, idx != 0, g > previous + 1)
+    ok[np.unique(seg[bad])] = False
+    having = np.flatnonzero(counts > 0)
+    top = np.maximum.reduceat(idx, starts[having])
+    ok[having[top != nverts[having] - 1]] = False
+    return ok
 
 
 class CityJSONImporter:
@@ -174,36 +363,34 @@ class CityJSONImporter:
         return path.name.lower().endswith(".json") and head.lstrip().startswith(b"{")
 
     def open(self, path: Path, crs: str | None) -> ImportSource:
-        reader = _Reader(path)
+        parser = CityJSONParser(path)
         data = path.read_bytes()
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise reader.error(_json_problem(exc, len(data))) from None
-        version = reader.check_header(doc)
+            raise parser.error(_json_problem(exc, len(data))) from None
+        version = _check_header(parser, doc)
         vertices = doc.get("vertices")
         if not isinstance(vertices, list):
-            raise reader.error("'vertices' is missing or not a list")
-        templates = reader.read_templates(doc)
-        objects = reader.objects(
-            doc.get("CityObjects"), vertices, make_to_real(doc.get("transform"))
-        )
+            raise parser.error("'vertices' is missing or not a list")
+        parser.transform = doc.get("transform")
+        templates = parser.read_templates(doc)
+        objects = parser.objects(doc.get("CityObjects"), vertices)
 
         def batches() -> Iterator[list[CityObject]]:
             for i in range(0, len(objects), BATCH_SIZE):
                 yield objects[i : i + BATCH_SIZE]
 
-        meta = dict(doc.get("metadata") or {})
         return ImportSource(
             path=path,
             format=self.format,
             version=version,
-            crs=reader.crs(doc, crs),
+            crs=_declared_crs(parser, doc, crs),
             batches=batches(),
-            metadata=meta,
+            metadata=dict(doc.get("metadata") or {}),
             templates=templates,
             extensions=doc.get("extensions") or {},
-            warnings=reader.warnings(),
+            warnings=parser.warnings,
             bytes_read=lambda: len(data),
         )
 
@@ -220,37 +407,39 @@ class CityJSONSeqImporter:
         return name.endswith(".json") and b"CityJSONFeature" in head and b"\n" in head.strip()
 
     def open(self, path: Path, crs: str | None) -> ImportSource:
-        reader = _Reader(path)
+        parser = CityJSONParser(path)
         handle = path.open("rb")
         first = handle.readline()
         position = [len(first)]
         try:
-            header = orjson.loads(first)
-        except orjson.JSONDecodeError as exc:
-            handle.close()
-            raise reader.error(f"line 1: {_json_problem(exc, len(first))}") from None
-        try:
-            version = reader.check_header(header, "line 1 (the header)")
-            templates = reader.read_templates(header)
-            declared_crs = reader.crs(header, crs)
+            try:
+                header = orjson.loads(first)
+            except orjson.JSONDecodeError as exc:
+                raise parser.error(f"line 1: {_json_problem(exc, len(first))}") from None
+            version = _check_header(parser, header, "line 1 (the header)")
+            parser.transform = header.get("transform")
+            templates = parser.read_templates(header)
+            declared_crs = _declared_crs(parser, header, crs)
         except InputFileError:
             handle.close()
             raise
-        to_real = make_to_real(header.get("transform"))
 
-        def batches() -> Iterator[list[CityObject]]:
-            batch: list[CityObject] = []
+        def chunks() -> Iterator[list[tuple[int, bytes]]]:
+            chunk: list[tuple[int, bytes]] = []
             with handle:
                 for lineno, line in enumerate(handle, start=2):
                     position[0] += len(line)
-                    if not line.strip():
-                        continue
-                    batch.extend(self._feature(reader, line, lineno, to_real))
-                    if len(batch) >= BATCH_SIZE:
-                        yield batch
-                        batch = []
-            if batch:
-                yield batch
+                    if line.strip():
+                        chunk.append((lineno, line))
+                    if len(chunk) >= BATCH_SIZE:
+                        yield chunk
+                        chunk = []
+            if chunk:
+                yield chunk
+
+        def batches() -> Iterator[list[CityObject]]:
+            for chunk in chunks():
+                yield parser.lines(chunk)
 
         return ImportSource(
             path=path,
@@ -261,33 +450,33 @@ class CityJSONSeqImporter:
             metadata=dict(header.get("metadata") or {}),
             templates=templates,
             extensions=header.get("extensions") or {},
-            warnings=reader.warnings(),
+            warnings=parser.warnings,
             bytes_read=lambda: position[0],
+            line_chunks=chunks(),
+            parse_lines=parser.lines,
         )
 
-    @staticmethod
-    def _feature(
-        reader: _Reader, line: bytes, lineno: int, to_real: Callable[[Sequence[float]], Vertex]
-    ) -> list[CityObject]:
-        try:
-            feature = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            if not line.endswith(b"\n"):
-                raise reader.error(
-                    f"line {lineno}: truncated file (last feature is cut off)"
-                ) from None
-            raise reader.error(f"line {lineno}: invalid JSON: {exc.msg}") from None
-        if not isinstance(feature, dict) or feature.get("type") != "CityJSONFeature":
-            kind = feature.get("type") if isinstance(feature, dict) else type(feature).__name__
-            raise reader.error(f"line {lineno}: expected a CityJSONFeature, found {kind!r}")
-        vertices = feature.get("vertices")
-        if not isinstance(vertices, list):
-            raise reader.error(
-                f"line {lineno}: 'vertices' is missing or not a list", feature.get("id")
-            )
-        try:
-            return reader.objects(feature.get("CityObjects"), vertices, to_real)
-        except InputFileError as exc:
-            raise InputFileError(
-                reader.path, f"line {lineno}: {exc.problem}", exc.object_id
-            ) from None
+
+def _check_header(parser: CityJSONParser, doc: Any, what: str = "file") -> str:
+    if not isinstance(doc, dict):
+        raise parser.error(f"{what} is not a JSON object")
+    if doc.get("type") != "CityJSON":
+        raise parser.error(f"{what} is not CityJSON (type is {doc.get('type')!r})")
+    version = str(doc.get("version", ""))
+    if version not in SUPPORTED_VERSIONS:
+        raise parser.error(
+            f"unsupported CityJSON version {version!r} (supported: {', '.join(SUPPORTED_VERSIONS)})"
+        )
+    return version
+
+
+def _declared_crs(parser: CityJSONParser, doc: JSONDict, user_crs: str | None) -> str | None:
+    declared = (doc.get("metadata") or {}).get("referenceSystem")
+    try:
+        file_crs = parse_crs(str(declared)) if declared else None
+        given = parse_crs(user_crs) if user_crs else None
+    except InvalidInput as exc:
+        raise parser.error(exc.message) from None
+    if file_crs and given and file_crs != given:
+        raise parser.error(f"the file declares {file_crs} but --crs says {given}")
+    return file_crs or given

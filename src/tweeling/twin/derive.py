@@ -17,15 +17,14 @@ import shapely
 from tweeling.twin.crs import CRS84, transform_xy
 from tweeling.twin.geometry import (
     BBox,
-    Polygon2D,
-    footprint,
+    footprint_rings,
     instance_vertices,
     merge_bbox,
     vertices_bbox,
 )
-from tweeling.twin.model import CityObject, GeometryTemplate
+from tweeling.twin.model import CityObject, GeometryTemplate, Vertices
 
-_SORTED = orjson.OPT_SORT_KEYS
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 @dataclass(slots=True)
@@ -59,13 +58,6 @@ def encode(obj: CityObject) -> Encoded:
     return Encoded(attributes, geometry, parents, children, digest.hexdigest())
 
 
-def decode_geometry(
-    blob: bytes,
-) -> tuple[list[dict[str, object]], list[list[float]], dict[str, object]]:
-    doc = orjson.loads(blob)
-    return doc["geometry"], doc["vertices"], doc.get("extra", {})
-
-
 @dataclass(slots=True)
 class Spatial:
     """Native bbox (with z) and the 2D shape of each object, native and in CRS84."""
@@ -76,33 +68,47 @@ class Spatial:
     bbox_crs84: list[tuple[float, float, float, float] | None]
 
 
+# A polygon of one object: (index of the object whose vertices it uses, rings of indices).
+_Polygon = tuple[int, list[list[int]]]
+
+
+def as_array(vertices: Vertices) -> npt.NDArray[np.float64]:
+    if isinstance(vertices, np.ndarray):
+        return vertices
+    return np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
+
+
 def spatial(
     objects: Sequence[CityObject], crs: str, templates: dict[str, GeometryTemplate]
 ) -> Spatial:
-    """Boxes and footprints for a batch; a parent without geometry takes its children's."""
-    boxes: list[BBox | None] = []
-    polygons: list[list[Polygon2D]] = []
-    points: list[list[tuple[float, float]]] = []
-    for obj in objects:
-        verts = obj.vertices
-        box = vertices_bbox(verts)
-        placed_points: list[tuple[float, float]] = []
+    """Boxes and footprints for a batch, vectorised over all of its vertices at once.
+
+    A parent without geometry of its own (a building made of parts) takes its children's.
+    """
+    n = len(objects)
+    arrays = [as_array(o.vertices) for o in objects]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(a) for a in arrays])
+    allv = np.concatenate(arrays) if offsets[-1] else np.zeros((0, 3))
+    boxes = _boxes(allv, offsets)
+    polygons: list[list[_Polygon]] = []
+    points: list[npt.NDArray[np.float64] | None] = []
+    for i, obj in enumerate(objects):
+        array = arrays[i]
+        placed: list[list[float]] = []
         for geom in obj.geometry:
             if geom.get("type") == "GeometryInstance":
-                placed = instance_vertices(geom, verts, templates)
-                box = merge_bbox(box, vertices_bbox(placed))
-                ref = verts[geom["boundaries"][0]] if geom.get("boundaries") else None
-                if ref is not None:
-                    placed_points.append((ref[0], ref[1]))
-        polys = footprint(obj.geometry, verts) if verts else []
-        polygons.append(polys)
-        points.append([] if polys else placed_points or [(v[0], v[1]) for v in verts])
-        boxes.append(box)
+                placed.extend(instance_vertices(geom, array, templates))
+        if placed:
+            boxes[i] = merge_bbox(boxes[i], vertices_bbox(placed))
+        rings = footprint_rings(obj.geometry, array.tolist) if len(array) else []
+        polygons.append([(i, r) for r in rings])
+        points.append(None if rings or not len(array) else array[:, :2])
     _inherit_from_children(objects, boxes, polygons)
-    native = _to_shapely(polygons, points)
-    wkb_native: list[bytes | None] = [None] * len(objects)
-    wkb_crs84: list[bytes | None] = [None] * len(objects)
-    bbox84: list[tuple[float, float, float, float] | None] = [None] * len(objects)
+    native = _to_shapely(allv, offsets, polygons, points)
+    wkb_native: list[bytes | None] = [None] * n
+    wkb_crs84: list[bytes | None] = [None] * n
+    bbox84: list[tuple[float, float, float, float] | None] = [None] * n
     idx = np.flatnonzero(~shapely.is_missing(native))
     if len(idx):
         present = native[idx]
@@ -124,13 +130,27 @@ def spatial(
     return Spatial(boxes, wkb_native, wkb_crs84, bbox84)
 
 
+def _boxes(allv: npt.NDArray[np.float64], offsets: npt.NDArray[np.int64]) -> list[BBox | None]:
+    n = len(offsets) - 1
+    boxes: list[BBox | None] = [None] * n
+    counts = np.diff(offsets)
+    having = np.flatnonzero(counts > 0)
+    if len(having):
+        starts = offsets[:-1][having]
+        mins = np.minimum.reduceat(allv, starts).tolist()
+        maxs = np.maximum.reduceat(allv, starts).tolist()
+        for j, lo, hi in zip(having.tolist(), mins, maxs, strict=True):
+            boxes[j] = (lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])
+    return boxes
+
+
 def _xy_to_crs84(crs: str, xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     lon, lat = transform_xy(crs, CRS84, xy[:, 0], xy[:, 1])
     return np.column_stack([lon, lat])
 
 
 def _inherit_from_children(
-    objects: Sequence[CityObject], boxes: list[BBox | None], polygons: list[list[Polygon2D]]
+    objects: Sequence[CityObject], boxes: list[BBox | None], polygons: list[list[_Polygon]]
 ) -> None:
     parents = [i for i, obj in enumerate(objects) if obj.children and boxes[i] is None]
     if not parents:
@@ -145,51 +165,57 @@ def _inherit_from_children(
 
 
 def _to_shapely(
-    polygons: Sequence[list[Polygon2D]], points: Sequence[list[tuple[float, float]]]
+    allv: npt.NDArray[np.float64],
+    offsets: npt.NDArray[np.int64],
+    polygons: Sequence[list[_Polygon]],
+    points: Sequence[npt.NDArray[np.float64] | None],
 ) -> npt.NDArray[np.object_]:
     """Multipolygons (multipoints for point-like objects), each kind built in one call."""
     out = np.full(len(polygons), None, dtype=object)
-    coords: list[tuple[float, float]] = []
+    flat: list[int] = []  # vertex indices of all rings, each ring closed
+    ring_base: list[int] = []  # per ring: offset of its object's vertices in ``allv``
+    ring_lengths: list[int] = []
     ring_offsets = [0]
     poly_offsets = [0]
     multi_offsets = [0]
     poly_rows: list[int] = []
-    pt_coords: list[tuple[float, float]] = []
-    pt_offsets = [0]
-    pt_rows: list[int] = []
-    for row, (polys, pts) in enumerate(zip(polygons, points, strict=True)):
+    for row, polys in enumerate(polygons):
         n_polys = 0
-        for poly in polys:
-            if not poly or len(poly[0]) < 3:
-                continue
-            for ring in poly:
+        for owner, rings in polys:
+            base = int(offsets[owner])
+            for ring in rings:
                 if len(ring) >= 3:
-                    coords.extend(ring)
-                    coords.append(ring[0])
-                    ring_offsets.append(len(coords))
+                    flat.extend(ring)
+                    flat.append(ring[0])
+                    ring_base.append(base)
+                    ring_lengths.append(len(ring) + 1)
+                    ring_offsets.append(len(flat))
             poly_offsets.append(len(ring_offsets) - 1)
             n_polys += 1
         if n_polys:
             multi_offsets.append(len(poly_offsets) - 1)
             poly_rows.append(row)
-        elif pts:
-            pt_coords.extend(pts)
-            pt_offsets.append(len(pt_coords))
-            pt_rows.append(row)
     if poly_rows:
+        index = np.asarray(flat, dtype=np.int64) + np.repeat(
+            np.asarray(ring_base, dtype=np.int64), ring_lengths
+        )
         out[poly_rows] = shapely.from_ragged_array(
             shapely.GeometryType.MULTIPOLYGON,
-            np.asarray(coords, dtype=np.float64),
+            allv[index, :2],
             (
                 np.asarray(ring_offsets, dtype=np.int64),
                 np.asarray(poly_offsets, dtype=np.int64),
                 np.asarray(multi_offsets, dtype=np.int64),
             ),
         )
+    pt_rows = [i for i, p in enumerate(points) if p is not None and len(p)]
     if pt_rows:
+        chunks = [points[i] for i in pt_rows]
+        pt_offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+        pt_offsets[1:] = np.cumsum([len(c) for c in chunks if c is not None])
         out[pt_rows] = shapely.from_ragged_array(
             shapely.GeometryType.MULTIPOINT,
-            np.asarray(pt_coords, dtype=np.float64),
-            (np.asarray(pt_offsets, dtype=np.int64),),
+            np.concatenate([c for c in chunks if c is not None]),
+            (pt_offsets,),
         )
     return out

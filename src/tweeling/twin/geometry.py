@@ -10,6 +10,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from tweeling.twin.model import GeometryTemplate, JSONDict
 
 # How deeply the boundaries of each geometry type nest before reaching vertex indices.
@@ -28,8 +31,6 @@ SURFACE_TYPES = frozenset(
 )
 
 Vertex = list[float]
-Ring2D = list[tuple[float, float]]
-Polygon2D = list[Ring2D]
 BBox = tuple[float, float, float, float, float, float]  # minx, miny, minz, maxx, maxy, maxz
 
 
@@ -44,25 +45,21 @@ def remap_boundaries(boundaries: Any, depth: int, index_of: Callable[[int], int]
     return [remap_boundaries(b, depth - 1, index_of) for b in boundaries]
 
 
-def localise(
-    geometries: Sequence[JSONDict],
-    source_vertices: Sequence[Sequence[float]],
-    to_real: Callable[[Sequence[float]], Vertex],
-) -> tuple[list[JSONDict], list[Vertex]]:
+def localise(geometries: Sequence[JSONDict], vertex_count: int) -> tuple[list[JSONDict], list[int]]:
     """Copy ``geometries`` so they index a vertex list of their own, in first-use order.
 
-    First-use order makes the stored form canonical: the same object read from files that
-    order their shared vertices differently is stored, and hashed, identically.
+    Returns the copies and, for each new index, the index it had in the shared list. First-use
+    order makes the stored form canonical: the same object read from files that order their
+    vertices differently is stored, and hashed, identically.
     """
     mapping: dict[int, int] = {}
     used: list[int] = []
-    count = len(source_vertices)
 
     def index_of(i: int) -> int:
         j = mapping.get(i)
         if j is None:
-            if type(i) is not int or i < 0 or i >= count:
-                raise BoundaryError(f"vertex index {i!r} out of range (0..{count - 1})")
+            if type(i) is not int or i < 0 or i >= vertex_count:
+                raise BoundaryError(f"vertex index {i!r} out of range (0..{vertex_count - 1})")
             j = len(used)
             mapping[i] = j
             used.append(i)
@@ -82,23 +79,31 @@ def localise(
         except TypeError as exc:
             raise BoundaryError(f"malformed boundaries for {gtype}: {exc}") from None
         out.append(copy)
-    return out, [to_real(source_vertices[i]) for i in used]
+    return out, used
 
 
-def make_to_real(transform: JSONDict | None) -> Callable[[Sequence[float]], Vertex]:
-    """Turn CityJSON's integer vertices into real coordinates (or pass real ones through)."""
+RealConverter = Callable[[npt.NDArray[Any]], npt.NDArray[np.float64]]
+
+
+def make_to_real(transform: JSONDict | None) -> RealConverter:
+    """CityJSON's integer vertices (n×3) to real coordinates; real input passes through.
+
+    Rounded to the transform's precision with numpy, the same way on every path, so equal
+    coordinates always serialise to equal bytes.
+    """
     if not transform:
 
-        def passthrough(v: Sequence[float]) -> Vertex:
-            return [float(v[0]), float(v[1]), float(v[2])]
+        def passthrough(v: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+            return np.asarray(v, dtype=np.float64).reshape(-1, 3)
 
         return passthrough
-    sx, sy, sz = (float(s) for s in transform["scale"])
-    tx, ty, tz = (float(t) for t in transform["translate"])
-    dx, dy, dz = (_decimals(s) for s in (sx, sy, sz))
+    scale = np.asarray(transform["scale"], dtype=np.float64)
+    translate = np.asarray(transform["translate"], dtype=np.float64)
+    decimals = max(_decimals(float(x)) for x in scale)
 
-    def apply(v: Sequence[float]) -> Vertex:
-        return [round(v[0] * sx + tx, dx), round(v[1] * sy + ty, dy), round(v[2] * sz + tz, dz)]
+    def apply(v: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        ints = np.asarray(v, dtype=np.float64).reshape(-1, 3)
+        return np.round(ints * scale + translate, decimals)
 
     return apply
 
@@ -130,13 +135,15 @@ def merge_bbox(a: BBox | None, b: BBox | None) -> BBox | None:
 
 
 def instance_vertices(
-    geom: JSONDict, vertices: Sequence[Vertex], templates: dict[str, GeometryTemplate]
+    geom: JSONDict,
+    vertices: Sequence[Vertex] | npt.NDArray[np.float64],
+    templates: dict[str, GeometryTemplate],
 ) -> list[Vertex]:
     """Real-world vertices of a GeometryInstance: template vertices × matrix + reference point."""
     template = templates.get(str(geom.get("template")))
     if template is None or not geom.get("boundaries"):
         return []
-    ref = vertices[geom["boundaries"][0]]
+    ref = [float(c) for c in vertices[geom["boundaries"][0]]]
     m = geom.get("transformationMatrix") or [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
     out = []
     for x, y, z in template.vertices:
@@ -177,51 +184,74 @@ def _surfaces_with_semantics(geom: JSONDict) -> list[tuple[list[list[int]], str 
     return out
 
 
-def _ring_area(ring: Ring2D) -> float:
+def _ring_area(ring: Sequence[int], v: Sequence[Sequence[float]]) -> float:
     area = 0.0
     n = len(ring)
-    for i in range(n):
-        x1, y1 = ring[i]
-        x2, y2 = ring[(i + 1) % n]
+    for k in range(n):
+        x1, y1 = v[ring[k]][0], v[ring[k]][1]
+        x2, y2 = v[ring[(k + 1) % n]][0], v[ring[(k + 1) % n]][1]
         area += x1 * y2 - x2 * y1
     return area / 2.0
 
 
-def _facing_down(ring: list[int], vertices: Sequence[Vertex]) -> bool:
+def _facing_down(ring: Sequence[int], v: Sequence[Sequence[float]]) -> bool:
     """Whether a face's Newell normal points mostly downwards."""
     nx = ny = nz = 0.0
     n = len(ring)
     for k in range(n):
-        x1, y1, z1 = vertices[ring[k]]
-        x2, y2, z2 = vertices[ring[(k + 1) % n]]
+        x1, y1, z1 = v[ring[k]]
+        x2, y2, z2 = v[ring[(k + 1) % n]]
         nx += (y1 - y2) * (z1 + z2)
         ny += (z1 - z2) * (x1 + x2)
         nz += (x1 - x2) * (y1 + y2)
     return nz < 0 and nz * nz > 0.25 * (nx * nx + ny * ny + nz * nz)
 
 
-def footprint(geometries: Sequence[JSONDict], vertices: Sequence[Vertex]) -> list[Polygon2D]:
-    """The 2D footprint of an object as polygons (outer ring first, then holes).
+def _ground_of_solid(geom: JSONDict) -> list[list[list[int]]]:
+    """The GroundSurface faces of a Solid with semantics — the common case, done directly."""
+    semantics = geom.get("semantics")
+    if geom["type"] != "Solid" or not semantics:
+        return []
+    ground = {
+        i for i, s in enumerate(semantics.get("surfaces", [])) if s.get("type") == "GroundSurface"
+    }
+    if not ground:
+        return []
+    out: list[list[list[int]]] = []
+    for shell, values in zip(geom["boundaries"], semantics.get("values") or [], strict=False):
+        if values:
+            out.extend(face for face, v in zip(shell, values, strict=False) if v in ground)
+    return out
+
+
+def footprint_rings(
+    geometries: Sequence[JSONDict], coords: Callable[[], Sequence[Sequence[float]]]
+) -> list[list[list[int]]]:
+    """The 2D footprint of an object as polygons of vertex indices (outer ring, then holes).
 
     Taken from the lowest-LoD surface geometry: its GroundSurface faces where semantics say
     so, else the faces of a solid that face down (its underside, flat or following the
     terrain), else every face that is not vertical (roads, land use, water drape the terrain).
+    ``coords`` is only called when semantics do not settle it.
     """
     candidates = [g for g in geometries if g.get("type") in SURFACE_TYPES]
     if not candidates:
         return []
-    geom = min(candidates, key=lambda g: str(g.get("lod", "")))
-    surfaces = _surfaces_with_semantics(geom)
-
-    chosen = [s for s, kind in surfaces if kind == "GroundSurface"]
-    if not chosen and geom["type"] not in ("MultiSurface", "CompositeSurface"):
-        # the underside of a solid: faces whose outward normal points down
-        chosen = [s for s, _ in surfaces if _facing_down(s[0], vertices)]
+    geom = (
+        min(candidates, key=lambda g: str(g.get("lod", "")))
+        if len(candidates) > 1
+        else candidates[0]
+    )
+    chosen = _ground_of_solid(geom)
     if chosen:
-        return [[[(vertices[i][0], vertices[i][1]) for i in r] for r in s] for s in chosen]
-    polygons: list[Polygon2D] = []
-    for s, _ in surfaces:
-        rings = [[(vertices[i][0], vertices[i][1]) for i in r] for r in s]
-        if rings and len(rings[0]) >= 3 and abs(_ring_area(rings[0])) > 1e-6:
-            polygons.append(rings)
-    return polygons
+        return chosen
+    surfaces = _surfaces_with_semantics(geom)
+    chosen = [s for s, kind in surfaces if kind == "GroundSurface"]
+    if chosen:
+        return chosen
+    v = coords()
+    if geom["type"] not in ("MultiSurface", "CompositeSurface"):
+        chosen = [s for s, _ in surfaces if s and len(s[0]) >= 3 and _facing_down(s[0], v)]
+        if chosen:
+            return chosen
+    return [s for s, _ in surfaces if s and len(s[0]) >= 3 and abs(_ring_area(s[0], v)) > 1e-6]

@@ -31,8 +31,13 @@ class ImportSource:
     metadata: JSONDict = field(default_factory=dict)
     templates: list[GeometryTemplate] = field(default_factory=list)
     extensions: JSONDict = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    warnings: Callable[[], list[str]] = list
     bytes_read: Callable[[], int] = lambda: 0
+    # Optional parallel route (CityJSONSeq): raw line chunks plus a picklable parser for them,
+    # so worker processes can parse while the database takes the rows. Use either this or
+    # ``batches``, not both: they read the same file handle.
+    line_chunks: Iterator[list[tuple[int, bytes]]] | None = None
+    parse_lines: Callable[[list[tuple[int, bytes]]], list[CityObject]] | None = None
 
 
 class Importer(Protocol):

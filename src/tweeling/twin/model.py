@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 JSONDict = dict[str, Any]
+# An object's vertices: real coordinates, n × 3, as nested lists or a float64 array.
+Vertices = list[list[float]] | npt.NDArray[np.float64]
 
 
 class ScenarioKind(StrEnum):
@@ -76,7 +81,7 @@ class CityObject:
     type: str
     attributes: JSONDict = field(default_factory=dict)
     geometry: list[JSONDict] = field(default_factory=list)
-    vertices: list[list[float]] = field(default_factory=list)
+    vertices: Vertices = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
     extra: JSONDict = field(default_factory=dict)

@@ -19,16 +19,19 @@ class Profile:
         self.with_geometry: Counter[str] = Counter()
 
     def add(self, objects: Iterable[CityObject]) -> None:
+        by_layer: defaultdict[str, list[CityObject]] = defaultdict(list)
         for obj in objects:
-            layer = obj.layer
-            self.types[obj.type] += 1
-            self.layers[layer] += 1
-            if obj.geometry:
-                self.with_geometry[layer] += 1
-            filled = self.filled[layer]
-            for key, value in obj.attributes.items():
-                if value is not None and value != "":
-                    filled[key] += 1
+            by_layer[obj.layer].append(obj)
+        for layer, members in by_layer.items():
+            self.types.update(o.type for o in members)
+            self.layers[layer] += len(members)
+            self.with_geometry[layer] += sum(1 for o in members if o.geometry)
+            self.filled[layer].update(
+                key
+                for o in members
+                for key, value in o.attributes.items()
+                if value is not None and value != ""
+            )
 
     @property
     def total(self) -> int:
@@ -49,3 +52,11 @@ class Profile:
                 },
             }
         return out
+
+    def merge(self, other: Profile) -> None:
+        """Fold in a profile counted elsewhere (a worker process)."""
+        self.types.update(other.types)
+        self.layers.update(other.layers)
+        self.with_geometry.update(other.with_geometry)
+        for layer, counts in other.filled.items():
+            self.filled[layer].update(counts)

@@ -206,3 +206,9 @@ def count_by_type(conn: Connection, view: View) -> dict[str, int]:
         "AND NOT o.deleted GROUP BY o.object_type ORDER BY o.object_type"
     )
     return {str(t): int(n) for t, n in conn.execute(text(sql), params)}
+
+
+def is_empty(conn: Connection, view: View) -> bool:
+    condition, params = view.visible("o")
+    sql = f"SELECT 1 FROM city_objects o WHERE {condition} AND NOT o.deleted LIMIT 1"
+    return conn.execute(text(sql), params).first() is None

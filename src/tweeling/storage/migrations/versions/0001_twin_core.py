@@ -120,18 +120,18 @@ def upgrade() -> None:
         sa.Column("footprint", blob),
         sa.Column("footprint_crs84", blob if not pg else sa.LargeBinary()),
     )
+    # Bulk imports pay for every index, so there are few. Uniqueness of live object ids per
+    # scenario is checked by the importer and the editor, not by a second index on object_id;
+    # superseded rows are rare, so their index is partial.
     op.create_index("ix_objects_scenario_object", "city_objects", ["scenario_id", "object_id"])
-    op.create_index(
-        "uq_objects_live",
-        "city_objects",
-        ["scenario_id", "object_id"],
-        unique=True,
-        sqlite_where=sa.text("valid_to IS NULL"),
-        postgresql_where=sa.text("valid_to IS NULL"),
-    )
     op.create_index("ix_objects_scenario_seq", "city_objects", ["scenario_id", "seq"])
-    op.create_index("ix_objects_scenario_valid_to", "city_objects", ["scenario_id", "valid_to"])
-    op.create_index("ix_objects_dataset", "city_objects", ["dataset_id", "object_id"])
+    op.create_index(
+        "ix_objects_superseded",
+        "city_objects",
+        ["scenario_id", "valid_to"],
+        sqlite_where=sa.text("valid_to IS NOT NULL"),
+        postgresql_where=sa.text("valid_to IS NOT NULL"),
+    )
     if pg:
         op.execute(
             "ALTER TABLE city_objects ALTER COLUMN footprint_crs84 "
