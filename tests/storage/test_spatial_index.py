@@ -46,7 +46,7 @@ def test_bbox_matches_brute_force(db: Database, samples: Path) -> None:
             box = (lon, lat, lon + w, lat + h)
             found = {
                 o.object_id
-                for o in in_bbox(conn, view, db.backend.bbox_condition("o"), box, limit=10_000)
+                for o in in_bbox(conn, view, db.backend.bbox_source("o"), box, limit=10_000)
             }
             expected = _brute_force(stored, box)
             # the brute force uses vertex boxes, the index footprint boxes: equal for these
@@ -64,7 +64,7 @@ def test_bbox_respects_scenarios(db: Database, samples: Path) -> None:
         everything = (4.0, 51.0, 5.0, 53.0)
         all_ids = [
             o.object_id
-            for o in in_bbox(conn, view, db.backend.bbox_condition("o"), everything, limit=10_000)
+            for o in in_bbox(conn, view, db.backend.bbox_source("o"), everything, limit=10_000)
         ]
     assert len(all_ids) == 570
     victim = all_ids[0]
@@ -73,7 +73,7 @@ def test_bbox_respects_scenarios(db: Database, samples: Path) -> None:
         twin = get_twin(conn, "delft")
         plan = view_of(conn, get_scenario(conn, twin, "plan"))
         current = view_of(conn, get_scenario(conn, twin, "current"))
-        cond = db.backend.bbox_condition("o")
+        cond = db.backend.bbox_source("o")
         in_plan = {o.object_id for o in in_bbox(conn, plan, cond, everything, limit=10_000)}
         in_current = {o.object_id for o in in_bbox(conn, current, cond, everything, limit=10_000)}
         assert in_current == set(all_ids)

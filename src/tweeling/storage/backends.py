@@ -29,8 +29,9 @@ class SpatialBackend(Protocol):
     def insert_objects(self, conn: Connection, rows: Sequence[ObjectRow]) -> None:
         """Append city-object rows and index them spatially."""
 
-    def bbox_condition(self, alias: str) -> str:
-        """SQL restricting ``alias`` to rows whose CRS84 box meets :x1 :y1 :x2 :y2."""
+    def bbox_source(self, alias: str) -> str:
+        """A FROM clause giving city_objects as ``alias``, driven by the spatial index so that
+        only rows whose CRS84 box meets :x1 :y1 :x2 :y2 are read."""
 
 
 class SQLiteBackend:
@@ -60,10 +61,13 @@ class SQLiteBackend:
         if boxes:
             conn.exec_driver_sql(self._insert_rtree, boxes)
 
-    def bbox_condition(self, alias: str) -> str:
+    def bbox_source(self, alias: str) -> str:
+        # CROSS JOIN fixes SQLite's join order: R*Tree first, then rows by primary key. Left
+        # to itself the planner may prefer an index on scenario_id and scan a whole city.
         return (
-            f"{alias}.pk IN (SELECT id FROM city_objects_rtree WHERE lon_min <= :x2 "
-            "AND lon_max >= :x1 AND lat_min <= :y2 AND lat_max >= :y1)"
+            "(SELECT id FROM city_objects_rtree WHERE lon_min <= :x2 AND lon_max >= :x1 "
+            f"AND lat_min <= :y2 AND lat_max >= :y1) AS hits CROSS JOIN city_objects {alias} "
+            f"ON {alias}.pk = hits.id"
         )
 
 
@@ -89,8 +93,11 @@ class PostGISBackend:
             # Raw COPY bypasses SQLAlchemy; report it the way SQLite's path reports it.
             raise IntegrityError(self._copy, None, exc) from exc
 
-    def bbox_condition(self, alias: str) -> str:
-        return f"{alias}.footprint_crs84 && ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)"
+    def bbox_source(self, alias: str) -> str:
+        return (
+            f"(SELECT * FROM city_objects WHERE footprint_crs84 && "
+            f"ST_MakeEnvelope(:x1, :y1, :x2, :y2, 4326)) AS {alias}"
+        )
 
 
 def _ewkb_hex(wkbs: Sequence[bytes]) -> list[str]:

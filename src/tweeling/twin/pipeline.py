@@ -21,7 +21,7 @@ from tweeling.twin.model import CityObject, GeometryTemplate
 from tweeling.twin.quality import Profile
 from tweeling.twin.rows import object_rows, reproject
 
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 
 @dataclass

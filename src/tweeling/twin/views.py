@@ -177,19 +177,21 @@ def iter_objects(
 def in_bbox(
     conn: Connection,
     view: View,
-    backend_condition: str,
+    source: str,
     bbox: tuple[float, float, float, float],
     *,
     layer: str | None = None,
     limit: int = 100,
 ) -> list[StoredObject]:
-    """Objects whose CRS84 box meets ``bbox`` (lon/lat), using the spatial index."""
+    """Objects whose CRS84 box meets ``bbox`` (lon/lat); ``source`` is the backend's
+    index-driven FROM clause (``SpatialBackend.bbox_source``)."""
     condition, params = view.visible("o")
     x1, y1, x2, y2 = bbox
     params.update(x1=x1, y1=y1, x2=x2, y2=y2, limit=limit)
+    columns = ", ".join(f"o.{c.strip()}" for c in _ROW_COLUMNS.split(","))
     sql = (
-        f"SELECT {_ROW_COLUMNS} FROM city_objects o WHERE {backend_condition} "
-        "AND o.lon_min <= :x2 AND o.lon_max >= :x1 AND o.lat_min <= :y2 AND o.lat_max >= :y1 "
+        f"SELECT {columns} FROM {source} WHERE "
+        "o.lon_min <= :x2 AND o.lon_max >= :x1 AND o.lat_min <= :y2 AND o.lat_max >= :y1 "
         f"AND {condition} AND NOT o.deleted"
     )
     if layer:
