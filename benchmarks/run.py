@@ -147,8 +147,10 @@ def bbox_queries(url: str, twin: str, buildings: int, queries: int = 300) -> dic
     db = open_database(url)
     with db.read() as conn:
         lo = conn.execute(
-            text("SELECT min(minx), min(miny), max(maxx), max(maxy) FROM city_objects "
-                 "WHERE layer = 'buildings'")
+            text(
+                "SELECT min(minx), min(miny), max(maxx), max(maxy) FROM city_objects "
+                "WHERE layer = 'buildings'"
+            )
         ).one()
     x0, y0, x1, y1 = (float(v) for v in lo)
     # a square holding ~100 buildings at the district's mean density

@@ -92,7 +92,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA cache_size=-200000")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: bounded memory on big imports
     cur.close()
 
 
