@@ -10,6 +10,7 @@ server with PostGIS. Results go to benchmarks/out/results.json and are printed a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -57,10 +58,8 @@ def _watch_peak_rss(proc: subprocess.Popen[bytes], peak: list[int]) -> None:
         while proc.poll() is None:
             total = 0
             for p in [parent, *parent.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += _memory(p)
-                except psutil.Error:
-                    pass
             peak[0] = max(peak[0], total)
             time.sleep(0.05)
     except psutil.Error:
