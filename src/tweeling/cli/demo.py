@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -92,15 +94,28 @@ def demo(
     console.print(f"  database      {db.url}")
     for out in written:
         console.print(f"  export        {out}")
+    cli = _command_name()
     console.print(
-        f"  commands      tweeling twins · tweeling datasets --twin {twin_name} · "
-        f"tweeling scenario history tower --twin {twin_name}"
+        f"  commands      {cli} twins · {cli} datasets --twin {twin_name} · "
+        f"{cli} scenario diff current tower --twin {twin_name}"
     )
     if not no_serve:
         console.print(
             "\nThe HTTP service (OGC API) is not part of this version yet; "
             "everything above is available through the `tweeling` command."
         )
+
+
+def _command_name() -> str:
+    """How the user can call us: plain ``tweeling`` if that is on PATH, else the venv path."""
+    here = Path(sys.argv[0]).resolve()
+    found = shutil.which("tweeling")
+    if found and Path(found).resolve() == here:
+        return "tweeling"
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
 
 
 def _tower_scenario(db: object, twin_name: str) -> None:
