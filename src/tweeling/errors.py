@@ -48,6 +48,22 @@ class InputFileError(InvalidInput):
         return (type(self), (self.path, self.problem, self.object_id))
 
 
+class Unauthenticated(TweelingError):
+    """No valid credentials: unknown, expired or revoked token, wrong password, locked out."""
+
+    code = "unauthenticated"
+    http_status = 401
+    exit_code = 6
+
+
+class Forbidden(TweelingError):
+    """Known who you are, and you may see the thing, but not do this to it."""
+
+    code = "forbidden"
+    http_status = 403
+    exit_code = 7
+
+
 class NotFound(TweelingError):
     code = "not-found"
     http_status = 404

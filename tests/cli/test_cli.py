@@ -236,3 +236,62 @@ def test_demo_without_samples_generates_a_district(tmp_path: Path) -> None:
     assert "synthetic district" in r.stdout
     assert "twin synthetic" in r.stdout
     assert (env_home / "exports" / "synthetic-tower.city.json").is_file()
+
+
+def test_organisations_users_tokens_and_audit(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    r = run(["init"], home)
+    assert r.returncode == 0, r.stderr
+    assert "Marktmeester" in r.stdout
+    first_password = r.stdout.strip().splitlines()[-1]
+    assert len(first_password) >= 20
+    assert (
+        "Marktmeester" in run(["init"], home).stdout or "up to date" in run(["init"], home).stdout
+    )
+    assert run(["org", "create", "Gemeente Delft", "--kind", "municipality"], home).returncode == 0
+    r = run(["org", "create", "X", "--kind", "village"], home)
+    assert r.returncode == 2 and "unknown organisation kind" in r.stderr
+    r = run(
+        ["user", "add", "anna@delft.nl", "--org", "Gemeente Delft", "--role", "analyst"],
+        home,
+        stdin="a very long password\n",
+    )
+    assert r.returncode == 0, r.stderr
+    r = run(
+        [
+            "token",
+            "create",
+            "--user",
+            "anna@delft.nl",
+            "--org",
+            "Gemeente Delft",
+            "--scope",
+            "twin:read",
+            "--expires",
+            "2h",
+        ],
+        home,
+    )
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip().splitlines()[-1]
+    assert token.startswith("twl_")
+    r = run(["token", "revoke", "1"], home)
+    assert r.returncode == 0
+    r = run(["audit", "verify"], home)
+    assert r.returncode == 0 and "intact" in r.stdout
+    export = tmp_path / "audit.jsonl"
+    assert run(["audit", "export", "-o", str(export)], home).returncode == 0
+    actions = [json.loads(line)["action"] for line in export.read_text().splitlines()]
+    assert actions[:3] == ["organisation.create", "user.create", "membership.add"]
+    assert "token.create" in actions and "token.revoke" in actions
+    # secrets never appear in the log
+    assert token not in export.read_text() and first_password not in export.read_text()
+    assert "a very long password" not in export.read_text()
+    # tamper with one entry: verify names it and exits 1
+    import sqlite3
+
+    with sqlite3.connect(home / "tweeling.db") as conn:
+        conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 4")
+    r = run(["audit", "verify"], home)
+    assert r.returncode == 1
+    assert "entry 4" in r.stderr

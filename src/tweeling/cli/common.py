@@ -78,7 +78,10 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[int], No
 def run_cli(app: Callable[..., object]) -> None:
     """Run the typer app and map every error to one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click hands back typer.Exit codes as the return value.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except TweelingError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

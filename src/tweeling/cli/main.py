@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tweeling.cli import demo, scenario_cmds, twin_cmds
+from tweeling.cli import access_cmds, demo, scenario_cmds, twin_cmds
 from tweeling.cli.common import run_cli
 
 app = typer.Typer(
@@ -21,6 +21,10 @@ app.command("datasets")(twin_cmds.datasets_cmd)
 app.command("synth")(twin_cmds.synth_cmd)
 app.command("demo")(demo.demo)
 app.add_typer(scenario_cmds.app, name="scenario")
+app.add_typer(access_cmds.org_app, name="org")
+app.add_typer(access_cmds.user_app, name="user")
+app.add_typer(access_cmds.token_app, name="token")
+app.add_typer(access_cmds.audit_app, name="audit")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from tweeling.access import identity, keys
 from tweeling.cli.common import byte_progress, console, count_progress, database, err_console
 from tweeling.storage.schema import datasets
 from tweeling.twin.export import FORMATS, export
@@ -28,6 +29,15 @@ def init() -> None:
         console.print(f"created database {db.url} (revision {after})")
     else:
         console.print(f"upgraded database {db.url} from revision {before} to {after}")
+    with db.begin() as conn:
+        keys.load_or_create(conn)
+        password = identity.bootstrap(conn)
+    if password:
+        console.print(
+            f"created the market master organisation {identity.MARKET_MASTER!r} and its "
+            f"administrator {identity.FIRST_ADMIN}; password (shown once, store it now):"
+        )
+        typer.echo(password)
 
 
 def print_report(report: IngestReport) -> None:

@@ -45,7 +45,7 @@ class Database:
         with self.engine.connect() as conn:
             yield conn
 
-    def migrate(self) -> tuple[str | None, str]:
+    def migrate(self, target: str = "head") -> tuple[str | None, str]:
         """Create or upgrade the schema; returns (revision before, revision after)."""
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -53,7 +53,7 @@ class Database:
             before = MigrationContext.configure(conn).get_current_revision()
             config = _alembic_config()
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
             after = MigrationContext.configure(conn).get_current_revision()
         return before, after or ""
 

@@ -55,6 +55,8 @@ twins = Table(
     Column("owner", String(200)),
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("owner_org_id", ForeignKey("organisations.id")),
+    Column("public", Boolean, nullable=False, default=False),
 )
 
 scenarios = Table(
@@ -157,3 +159,124 @@ city_objects = Table(
 
 # Column order of the bulk insert path (storage.backends); kept beside the table it mirrors.
 OBJECT_COLUMNS: tuple[str, ...] = tuple(c.name for c in city_objects.columns)
+
+
+# -- identity and access (migration 0002) ---------------------------------------------------
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("mfa_required", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200)),
+    Column("password_hash", String(200)),
+    Column("totp_secret", String(64)),
+    Column("totp_enabled", Boolean, nullable=False, default=False),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("user_id", "org_id", "role"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resource_kind", String(32), nullable=False),
+    Column("resource_id", Integer, nullable=False),
+    Column("owner_org_id", ForeignKey("organisations.id"), nullable=False),
+    Column("grantee_org_id", ForeignKey("organisations.id")),
+    Column("purposes", Json, nullable=False),
+    Column("created_by", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+usage_log = Table(
+    "usage_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_email", String(320), nullable=False),
+    Column("org_id", Integer),
+    Column("dataset_id", Integer, nullable=False),
+    Column("purpose", String(100)),
+    Column("action", String(32), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("organisation", String(200)),
+    Column("action", String(64), nullable=False),
+    Column("target", String(400)),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("at", String(40), nullable=False),
+)
+
+platform_keys = Table(
+    "platform_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_key", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

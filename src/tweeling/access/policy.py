@@ -1,0 +1,189 @@
+"""The policy point: the one place that decides who may do what to which resource.
+
+Decisions are made from data — which roles grant which (resource kind, action) within their
+own organisation, and what shares and public flags open to others — so the authorisation
+matrix can be generated and tested from these tables. Services call :func:`authorize`; it
+raises :class:`~tweeling.errors.NotFound` for what the principal may not even see (so nothing
+leaks that it exists) and :class:`~tweeling.errors.Forbidden` for what it sees but may not do,
+and writes every denial to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import Connection
+
+from tweeling.access.audit import AuditEvent, record
+from tweeling.access.identity import OrgKind, Principal, Role
+from tweeling.errors import Forbidden, NotFound
+from tweeling.storage.db import Database
+
+
+class Kind(StrEnum):
+    twin = "twin"
+    dataset = "dataset"
+    scenario = "scenario"
+    organisation = "organisation"
+    membership = "membership"
+    token = "token"
+    audit = "audit"
+
+
+class Action(StrEnum):
+    read = "read"
+    create = "create"
+    update = "update"
+    delete = "delete"
+    share = "share"
+
+
+_READ = {(k, Action.read) for k in (Kind.twin, Kind.dataset, Kind.scenario, Kind.organisation)}
+
+# What each role may do to resources of its own organisation.
+ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
+    Role.admin: frozenset(
+        {(k, a) for k in (Kind.twin, Kind.dataset, Kind.scenario) for a in Action}
+        | {(Kind.organisation, Action.read), (Kind.organisation, Action.update)}
+        | {(Kind.membership, a) for a in (Action.read, Action.create, Action.delete)}
+        | {(Kind.token, a) for a in (Action.read, Action.create, Action.delete)}
+        | {(Kind.audit, Action.read)}
+    ),
+    Role.editor: frozenset(
+        _READ
+        | {(Kind.twin, Action.create), (Kind.twin, Action.update)}
+        | {(Kind.dataset, Action.create), (Kind.dataset, Action.update)}
+        | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)}
+    ),
+    Role.analyst: frozenset(
+        _READ | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)}
+    ),
+    Role.viewer: frozenset(_READ),
+    Role.developer: frozenset(_READ),
+    Role.reviewer: frozenset(_READ),
+}
+
+# What the market master's admins may do across the platform.
+PLATFORM_GRANTS: frozenset[tuple[Kind, Action]] = frozenset(
+    {(Kind.organisation, a) for a in (Action.read, Action.create, Action.update)}
+    | {(Kind.membership, a) for a in (Action.read, Action.create, Action.delete)}
+    | {(Kind.token, a) for a in (Action.read, Action.create, Action.delete)}
+    | {(Kind.audit, Action.read)}
+)
+
+
+@dataclass(frozen=True)
+class Share:
+    grantee_org_id: int | None  # None: shared with everyone (public)
+    purposes: frozenset[str] = frozenset()  # empty: any purpose
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: Kind
+    label: str  # for messages and the audit log, e.g. "twin:delft"
+    owner_org_id: int | None
+    public: bool = False
+    shares: tuple[Share, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    visible: bool
+    reason: str
+
+
+def _platform_admin(principal: Principal) -> bool:
+    return principal.org.kind == OrgKind.market_master and Role.admin in principal.roles
+
+
+def decide(
+    principal: Principal, action: Action, resource: Resource, purpose: str | None = None
+) -> Decision:
+    """Whether ``principal`` may do ``action`` to ``resource`` (for ``purpose``), and why."""
+    wanted = (resource.kind, action)
+    if (
+        principal.scopes is not None
+        and principal.scopes
+        and (
+            f"{resource.kind.value}:{action.value}" not in principal.scopes
+            and f"{resource.kind.value}:*" not in principal.scopes
+            and "*" not in principal.scopes
+        )
+    ):
+        return Decision(False, True, f"the token's scopes do not include {wanted[0]}:{wanted[1]}")
+    if _platform_admin(principal) and wanted in PLATFORM_GRANTS:
+        return Decision(True, True, "market master administrator")
+    if resource.owner_org_id is not None and resource.owner_org_id == principal.org.id:
+        for role in principal.roles:
+            if wanted in ROLE_GRANTS.get(role, frozenset()):
+                return Decision(True, True, f"{role.value} of the owning organisation")
+        return Decision(
+            False,
+            True,
+            f"your roles ({', '.join(sorted(r.value for r in principal.roles)) or 'none'}) in "
+            f"{principal.org.name} do not allow {action.value} on a {resource.kind.value}",
+        )
+    reachable = [s for s in resource.shares if s.grantee_org_id in (None, principal.org.id)]
+    if resource.public:
+        reachable.append(Share(None))
+    if not reachable:
+        return Decision(False, False, f"{resource.label} is not shared with {principal.org.name}")
+    if action != Action.read:
+        return Decision(False, True, f"{resource.label} is shared with you for reading only")
+    for share in reachable:
+        if not share.purposes or (purpose is not None and purpose in share.purposes):
+            return Decision(True, True, "shared" if share.grantee_org_id else "public")
+    purposes = sorted({p for s in reachable for p in s.purposes})
+    asked = f"purpose {purpose!r}" if purpose else "no stated purpose"
+    return Decision(
+        False,
+        True,
+        f"{resource.label} is shared with {principal.org.name} only for {', '.join(purposes)}; "
+        f"this read has {asked}",
+    )
+
+
+def authorize(
+    db: Database,
+    principal: Principal,
+    action: Action,
+    resource: Resource,
+    purpose: str | None = None,
+) -> Decision:
+    """Decide, and on denial record it and raise (404 when not visible, else 403).
+
+    The denial is written in a transaction of its own, so it stays in the audit log although
+    the caller's work is abandoned. Call this before the caller's own writes begin.
+    """
+    decision = decide(principal, action, resource, purpose)
+    if decision.allowed:
+        return decision
+    with db.begin() as conn:
+        _record_denial(conn, principal, action, resource, purpose, decision)
+    if not decision.visible:
+        raise NotFound(f"no {resource.kind.value} {resource.label.split(':', 1)[-1]!r}")
+    raise Forbidden(decision.reason)
+
+
+def _record_denial(
+    conn: Connection,
+    principal: Principal,
+    action: Action,
+    resource: Resource,
+    purpose: str | None,
+    decision: Decision,
+) -> None:
+    record(
+        conn,
+        AuditEvent(
+            principal.actor,
+            f"{resource.kind.value}.{action.value}",
+            outcome="denied",
+            organisation=principal.org.name,
+            target=resource.label,
+            detail={"reason": decision.reason, "purpose": purpose},
+        ),
+    )

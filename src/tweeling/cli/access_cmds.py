@@ -1,0 +1,159 @@
+"""``tweeling org|user|token|audit``: organisations, people, API tokens and the audit log.
+
+These commands run on the platform's own machine with direct access to its database, so they
+act as the local operator, recorded in the audit log as ``operator:<login name>``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tweeling.access import audit, identity, keys
+from tweeling.cli.common import console, database, err_console
+from tweeling.errors import InvalidInput
+from tweeling.twin.twins import default_author
+
+org_app = typer.Typer(help="Organisations: municipalities, providers, accreditors, …")
+user_app = typer.Typer(help="People and their roles in organisations.")
+token_app = typer.Typer(help="API tokens for scripts (Authorization: Bearer …).")
+audit_app = typer.Typer(help="The tamper-evident audit log.")
+
+
+def operator() -> str:
+    return f"operator:{default_author()}"
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Argument(help="organisation name, e.g. 'Gemeente Delft'")],
+    kind: Annotated[str, typer.Option(help=" | ".join(k.value for k in identity.OrgKind))],
+    mfa_required: Annotated[
+        bool, typer.Option("--mfa-required", help="members must use two-step verification")
+    ] = False,
+) -> None:
+    """Create an organisation."""
+    with database().begin() as conn:
+        org = identity.create_organisation(
+            conn, name, kind, actor=operator(), mfa_required=mfa_required
+        )
+    console.print(f"created organisation [bold]{org.name}[/bold] ({org.kind.value})")
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """List organisations."""
+    with database().read() as conn:
+        orgs = identity.list_organisations(conn)
+    table = Table("organisation", "kind", "two-step verification")
+    for org in orgs:
+        table.add_row(org.name, org.kind.value, "required" if org.mfa_required else "optional")
+    console.print(table)
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="e-mail address (the login name)")],
+    org: Annotated[str, typer.Option(help="organisation")],
+    role: Annotated[str, typer.Option(help=" | ".join(r.value for r in identity.Role))],
+) -> None:
+    """Add a person to an organisation with a role (created if new).
+
+    A new person's password is read from standard input when one is piped in; otherwise one
+    is generated and shown once.
+    """
+    password = None
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n") or None
+    with database().begin() as conn:
+        generated = identity.add_member(conn, email, org, role, actor=operator(), password=password)
+    console.print(f"{email} is now {role} in {org}")
+    if generated:
+        console.print("generated password (shown once, store it now):")
+        typer.echo(generated)
+
+
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+
+
+def _duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise InvalidInput(f"bad duration {text!r}: use e.g. 90d, 12h or 30m")
+    n, unit = int(match.group(1)), match.group(2)
+    return {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option(help="e-mail of the person the token acts for")],
+    org: Annotated[str, typer.Option(help="organisation the token acts in")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="e.g. twin:read (repeatable; none: all of the roles)")
+    ] = None,
+    expires: Annotated[str, typer.Option(help="lifetime, e.g. 90d, 12h, 30m")] = "90d",
+) -> None:
+    """Create an API token; it is printed once, alone on the last line."""
+    with database().begin() as conn:
+        issued = identity.create_token(
+            conn, user, org, actor=operator(), scopes=scope, expires_in=_duration(expires)
+        )
+    console.print(
+        f"token {issued.id} for {user} in {org}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+    typer.echo(issued.secret)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="token id")]) -> None:
+    """Revoke an API token at once."""
+    with database().begin() as conn:
+        identity.revoke_token(conn, token_id, actor=operator())
+    console.print(f"token {token_id} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the whole chain and every signed checkpoint; exit 1 at the first bad entry."""
+    with database().read() as conn:
+        result = audit.verify(conn)
+    if result.ok:
+        console.print(
+            f"audit log intact: {result.entries} entries, {result.checkpoints} signed checkpoints"
+        )
+        return
+    err_console.print(f"[red]audit log damaged at entry {result.first_bad}:[/red] {result.problem}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (default: stdout)")
+    ] = None,
+) -> None:
+    """Write every entry as JSON lines, oldest first."""
+    with database().read() as conn:
+        if output is None:
+            for line in audit.export_lines(conn):
+                sys.stdout.buffer.write(line)
+            return
+        with output.open("wb") as handle:
+            for line in audit.export_lines(conn):
+                handle.write(line)
+    console.print(f"wrote the audit log to {output}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the newest entry now with the platform key (also done every 50 entries)."""
+    db = database()
+    with db.begin() as conn:
+        signed = audit.checkpoint(conn, keys.load_or_create(conn))
+    console.print(f"signed checkpoint at entry {signed}" if signed else "the audit log is empty")
