@@ -164,7 +164,9 @@ def authorize(
     with db.begin() as conn:
         _record_denial(conn, principal, action, resource, purpose, decision)
     if not decision.visible:
-        raise NotFound(f"no {resource.kind.value} {resource.label.split(':', 1)[-1]!r}")
+        # Word it exactly as a lookup of something that does not exist, so nothing leaks.
+        kind, _, name = resource.label.partition(":")
+        raise NotFound(f"no {kind} named {name!r}")
     raise Forbidden(decision.reason)
 
 

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from tweeling.access import identity, keys
 from tweeling.cli.common import byte_progress, console, count_progress, database, err_console
+from tweeling.errors import NotFound
 from tweeling.storage.schema import datasets
 from tweeling.twin.export import FORMATS, export
 from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
@@ -71,16 +72,23 @@ def ingest_cmd(
     acquired: Annotated[str | None, typer.Option(help="acquisition date (YYYY-MM-DD)")] = None,
     name: Annotated[str | None, typer.Option(help="dataset name (default: file name)")] = None,
     by: Annotated[str | None, typer.Option(help="who imports (default: login name)")] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(help="organisation owning a new twin (default: the market master's)"),
+    ] = None,
 ) -> None:
     """Import a file into a twin as one dataset, all or nothing."""
     db = database()
     info = DatasetInfo(name=name, source=source, owner=owner, licence=licence, acquired=acquired)
     total = file.stat().st_size if file.is_file() else 0
+    with db.read() as conn:
+        owner_org = _owner_org(conn, org)
     with byte_progress(f"importing {file.name}", total) as progress:
         report = ingest(
             db,
             file,
             twin,
+            owner_org_id=owner_org,
             crs=crs,
             twin_crs=twin_crs,
             scenario=scenario,
@@ -89,6 +97,16 @@ def ingest_cmd(
             progress=progress,
         )
     print_report(report)
+
+
+def _owner_org(conn: Connection, name: str | None) -> int | None:
+    """The organisation that will own a new twin: the one named, else the market master."""
+    if name is not None:
+        return identity.get_organisation(conn, name).id
+    try:
+        return identity.get_organisation(conn, identity.MARKET_MASTER).id
+    except NotFound:  # a database set up without `tweeling init`: no organisations yet
+        return None
 
 
 def export_cmd(
@@ -193,3 +211,17 @@ def synth_cmd(
         f"wrote {output}: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())),
         highlight=False,
     )
+
+
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) with uvicorn."""
+    import uvicorn
+
+    from tweeling.api.app import create_app
+
+    app = create_app(database())
+    console.print(f"Tweeling serves on http://{host}:{port}/ (API documentation at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -385,7 +385,7 @@ class CityJSONImporter:
             path=path,
             format=self.format,
             version=version,
-            crs=_declared_crs(parser, doc, crs),
+            crs=declared_crs(parser, doc, crs),
             batches=batches(),
             metadata=dict(doc.get("metadata") or {}),
             templates=templates,
@@ -419,7 +419,7 @@ class CityJSONSeqImporter:
             version = _check_header(parser, header, "line 1 (the header)")
             parser.transform = header.get("transform")
             templates = parser.read_templates(header)
-            declared_crs = _declared_crs(parser, header, crs)
+            file_crs = declared_crs(parser, header, crs)
         except InputFileError:
             handle.close()
             raise
@@ -445,7 +445,7 @@ class CityJSONSeqImporter:
             path=path,
             format=self.format,
             version=version,
-            crs=declared_crs,
+            crs=file_crs,
             batches=batches(),
             metadata=dict(header.get("metadata") or {}),
             templates=templates,
@@ -470,7 +470,7 @@ def _check_header(parser: CityJSONParser, doc: Any, what: str = "file") -> str:
     return version
 
 
-def _declared_crs(parser: CityJSONParser, doc: JSONDict, user_crs: str | None) -> str | None:
+def declared_crs(parser: CityJSONParser, doc: JSONDict, user_crs: str | None) -> str | None:
     declared = (doc.get("metadata") or {}).get("referenceSystem")
     try:
         file_crs = parse_crs(str(declared)) if declared else None

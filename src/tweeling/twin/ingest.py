@@ -70,6 +70,7 @@ def ingest(
     scenario: str = "current",
     info: DatasetInfo | None = None,
     author: str | None = None,
+    owner_org_id: int | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Read ``path`` into ``twin_name`` (created when missing) as one all-or-nothing import."""
@@ -94,7 +95,7 @@ def ingest(
                     f"the data is in {source.crs} and twin {twin_name!r} does not exist yet: "
                     f"choose the twin's projected CRS with --twin-crs (e.g. {DUTCH_DEFAULT})",
                 )
-            twin = create_twin(conn, twin_name, chosen, author=author)
+            twin = create_twin(conn, twin_name, chosen, author=author, owner_org_id=owner_org_id)
         target = get_scenario(conn, twin, scenario)
         seq = next_seq(conn, twin)
         templates = store_templates(conn, twin, source.templates)

@@ -46,6 +46,8 @@ class Twin:
     owner: str | None
     last_seq: int
     created_at: datetime
+    owner_org_id: int | None = None
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ def create_twin(
     *,
     title: str | None = None,
     owner: str | None = None,
+    owner_org_id: int | None = None,
     author: str | None = None,
 ) -> Twin:
     check_name("twin", name)
@@ -97,7 +100,16 @@ def create_twin(
     created = now()
     twin_id = conn.execute(
         insert(twins)
-        .values(name=name, crs=crs, title=title, owner=owner, last_seq=0, created_at=created)
+        .values(
+            name=name,
+            crs=crs,
+            title=title,
+            owner=owner,
+            owner_org_id=owner_org_id,
+            public=False,
+            last_seq=0,
+            created_at=created,
+        )
         .returning(twins.c.id)
     ).scalar_one()
     conn.execute(

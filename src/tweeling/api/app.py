@@ -1,0 +1,40 @@
+"""The application factory: each call builds an independent app (tests get their own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from tweeling import __version__
+from tweeling.api import twins
+from tweeling.api.errors import add_exception_handlers
+from tweeling.storage.db import Database, open_database
+
+
+def create_app(db: Database | None = None) -> FastAPI:
+    """A Tweeling platform API over ``db`` (default: the configured database)."""
+    database = db or open_database()
+    database.require_current()
+    app = FastAPI(
+        title="Tweeling",
+        version=__version__,
+        description="Urban digital twins: twins, datasets, scenarios and their edits.",
+    )
+    app.state.db = database
+    add_exception_handlers(app)
+    app.include_router(twins.router)
+
+    @app.get("/", summary="Landing page", tags=["platform"])
+    def landing() -> dict[str, Any]:
+        return {
+            "title": "Tweeling",
+            "version": __version__,
+            "links": [
+                {"rel": "twins", "href": "/twins"},
+                {"rel": "service-desc", "href": "/openapi.json"},
+                {"rel": "service-doc", "href": "/docs"},
+            ],
+        }
+
+    return app

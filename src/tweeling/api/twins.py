@@ -1,0 +1,149 @@
+"""Our own JSON API for twins, datasets, scenarios, edits, diffs and shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from tweeling.api.deps import DB, Caller, SignedIn
+from tweeling.errors import InputFileError, InvalidInput
+from tweeling.services import twins as service
+from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
+from tweeling.twin.model import CityObject
+from tweeling.twin.scenarios import Changes
+
+router = APIRouter(prefix="/twins", tags=["twins"])
+
+
+def _links(request: Request, name: str) -> list[dict[str, str]]:
+    base = str(request.url_for("get_twin", name=name))
+    return [
+        {"rel": "self", "href": base},
+        {"rel": "datasets", "href": f"{base}/datasets"},
+        {"rel": "scenarios", "href": f"{base}/scenarios"},
+    ]
+
+
+@router.get("", summary="Twins you may see")
+def list_twins(request: Request, db: DB, caller: Caller) -> dict[str, Any]:
+    names = service.visible_twins(db, caller)
+    return {"twins": [{"name": n, "links": _links(request, n)} for n in names]}
+
+
+@router.get("/{name}", summary="One twin: CRS, scenarios, objects per type")
+def get_twin(
+    request: Request, name: str, db: DB, caller: Caller, purpose: str | None = None
+) -> dict[str, Any]:
+    info = service.twin_info(db, caller, name, purpose)
+    return {**info.__dict__, "links": _links(request, name)}
+
+
+@router.get("/{name}/datasets", summary="Datasets with source, licence, hash and quality")
+def get_datasets(name: str, db: DB, caller: Caller, purpose: str | None = None) -> dict[str, Any]:
+    rows = service.twin_datasets(db, caller, name, purpose)
+    for row in rows:
+        row["imported_at"] = row["imported_at"].isoformat()
+    return {"datasets": rows}
+
+
+@router.get("/{name}/scenarios", summary="Scenarios of a twin")
+def get_scenarios(name: str, db: DB, caller: Caller, purpose: str | None = None) -> dict[str, Any]:
+    info = service.twin_info(db, caller, name, purpose)
+    return {"scenarios": info.scenarios}
+
+
+class NewScenario(BaseModel):
+    name: str = Field(description="name of the new scenario")
+    source: str = Field("current", alias="from", description="scenario to start from")
+    kind: Literal["proposed", "permitted", "other"] = "proposed"
+    label: str | None = None
+    description: str | None = None
+
+
+@router.post("/{name}/scenarios", status_code=201, summary="Create a scenario (copy-on-write)")
+def post_scenario(name: str, body: NewScenario, db: DB, caller: SignedIn) -> dict[str, Any]:
+    s = service.create_scenario(
+        db,
+        caller,
+        name,
+        body.name,
+        source=body.source,
+        kind=body.kind,
+        label=body.label,
+        description=body.description,
+    )
+    return {
+        "name": s.name,
+        "kind": s.kind,
+        "created_by": s.created_by,
+        "created_at": s.created_at.isoformat(),
+    }
+
+
+class Edit(BaseModel):
+    reason: str = Field(description="why: recorded with the edit")
+    add: dict[str, Any] | None = Field(None, description="a CityJSON document of new objects")
+    modify: dict[str, Any] | None = Field(
+        None, description="a CityJSON document of changed objects (attributes merge)"
+    )
+    delete: list[str] = Field(default_factory=list, description="ids of objects to delete")
+
+
+def _objects(doc: dict[str, Any] | None, what: str) -> tuple[list[CityObject], str | None]:
+    if doc is None:
+        return [], None
+    parser = CityJSONParser(path=Path(f"request body '{what}'"))
+    if doc.get("type") != "CityJSON":
+        raise InvalidInput(f"'{what}' must be a CityJSON document")
+    parser.transform = doc.get("transform")
+    try:
+        objects = parser.objects(doc.get("CityObjects"), doc.get("vertices") or [])
+        crs = declared_crs(parser, doc, None)
+    except InputFileError as exc:
+        raise InvalidInput(str(exc)) from None
+    return objects, crs
+
+
+@router.post("/{name}/scenarios/{scenario}/edits", status_code=201, summary="Edit a scenario")
+def post_edit(name: str, scenario: str, body: Edit, db: DB, caller: SignedIn) -> dict[str, Any]:
+    add, crs_add = _objects(body.add, "add")
+    modify, crs_modify = _objects(body.modify, "modify")
+    crs = crs_add or crs_modify
+    if (add or any(o.vertices is not None and len(o.vertices) for o in modify)) and crs is None:
+        raise InvalidInput("the CityJSON documents must declare metadata.referenceSystem")
+    changes = Changes(add=add, modify=modify, delete=body.delete, crs=crs)
+    result = service.edit_scenario(db, caller, name, scenario, changes, body.reason)
+    return result.__dict__
+
+
+@router.get("/{name}/diff", summary="Objects added, modified and removed between two scenarios")
+def get_diff(
+    name: str,
+    db: DB,
+    caller: Caller,
+    a: str = Query(..., alias="from"),
+    b: str = Query(..., alias="to"),
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    return service.diff_scenarios(db, caller, name, a, b, purpose).as_json()
+
+
+class NewShare(BaseModel):
+    organisation: str | None = Field(None, description="organisation to share with")
+    public: bool = Field(False, description="share with everyone instead")
+    purposes: list[str] = Field(default_factory=list, description="allowed purposes; none: any")
+
+
+@router.post("/{name}/shares", status_code=201, summary="Share a twin or make it public")
+def post_share(name: str, body: NewShare, db: DB, caller: SignedIn) -> dict[str, Any]:
+    service.share_twin(
+        db, caller, name, with_org=body.organisation, purposes=body.purposes, public=body.public
+    )
+    return {
+        "twin": name,
+        "shared_with": "everyone" if body.public else body.organisation,
+        "purposes": sorted(set(body.purposes)),
+    }
