@@ -11,10 +11,14 @@ from typing import Annotated
 import shapely
 import typer
 from rich.table import Table
+from sqlalchemy import Connection, update
 
+from tweeling.access import identity, keys
 from tweeling.cli.common import byte_progress, console, count_progress, database
 from tweeling.cli.twin_cmds import print_report
+from tweeling.errors import NotFound
 from tweeling.settings import StorageSettings
+from tweeling.storage.schema import twins
 from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, ingest
 from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
@@ -22,6 +26,7 @@ from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenario
 from tweeling.twin.vector_io import feature_to_object
 from tweeling.twin.views import count_by_type, iter_objects, view_of
 
+DEMO_MUNICIPALITY = "Gemeente Delft"
 DELFT_LICENCE = "MIT"
 DELFT_SOURCE = "cjio test data (TU Delft 3D geoinformation), from BGT, BAG and AHN open data"
 
@@ -44,6 +49,10 @@ def demo(
     """Set up a database, load Delft (or a synthetic district), build a scenario, export."""
     db = database(require_current=False)
     db.migrate()
+    with db.begin() as conn:
+        keys.load_or_create(conn)
+        first_password = identity.bootstrap(conn)
+        municipality = _demo_municipality(conn)
     home = StorageSettings().home
     samples = samples_dir()
     if samples:
@@ -67,7 +76,19 @@ def demo(
         console.print(f"twin [bold]{twin_name}[/bold] is already loaded; keeping it")
     else:
         with byte_progress(f"importing {path.name}", path.stat().st_size) as progress:
-            print_report(ingest(db, path, twin_name, info=info, author="demo", progress=progress))
+            report = ingest(
+                db,
+                path,
+                twin_name,
+                info=info,
+                author="demo",
+                owner_org_id=municipality,
+                progress=progress,
+            )
+            print_report(report)
+        with db.begin() as conn:
+            # The demo city is open data: anyone may look at it, signed in or not.
+            conn.execute(update(twins).where(twins.c.name == twin_name).values(public=True))
 
     _tower_scenario(db, twin_name)
     exports = home / "exports"
@@ -99,11 +120,30 @@ def demo(
         f"  commands      {cli} twins · {cli} datasets --twin {twin_name} · "
         f"{cli} scenario diff current tower --twin {twin_name}"
     )
-    if not no_serve:
+    if first_password:
         console.print(
-            "\nThe HTTP service (OGC API) is not part of this version yet; "
-            "everything above is available through the `tweeling` command."
+            f"  first login   {identity.FIRST_ADMIN} (market master), password: {first_password}"
         )
+    if no_serve:
+        return
+    from tweeling.cli.twin_cmds import serve_cmd
+
+    console.print(
+        f"\n[bold]Browse[/bold] http://127.0.0.1:8000/twins/{twin_name} · API documentation "
+        "http://127.0.0.1:8000/docs · stop with Ctrl-C"
+    )
+    serve_cmd(host="127.0.0.1", port=8000)
+
+
+def _demo_municipality(conn: Connection) -> int:
+    """The demo twin's owner: a municipality with an administrator."""
+    try:
+        return identity.get_organisation(conn, DEMO_MUNICIPALITY).id
+    except NotFound:
+        org = identity.create_organisation(
+            conn, DEMO_MUNICIPALITY, identity.OrgKind.municipality.value, actor="demo"
+        )
+        return org.id
 
 
 def _command_name() -> str:
