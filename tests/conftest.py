@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,13 +67,16 @@ def samples() -> Path:
     return SAMPLES
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = open_database(f"sqlite:///{tmp_path / 'tweeling.db'}")
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[Database]:
+    """A migrated, empty database: a fresh SQLite file, or a fresh schema on PostgreSQL."""
+    if kind == "sqlite":
+        database = open_database(f"sqlite:///{folder / 'tweeling.db'}")
         database.migrate()
-        yield database
-        database.dispose()
+        try:
+            yield database
+        finally:
+            database.dispose()
         return
     if _PG_PROBLEM:
         if os.environ.get("TWEELING_REQUIRE_PG"):
@@ -93,6 +97,21 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with _database(request.param, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """One database for a whole test module (for expensive shared set-ups)."""
+    with _database(request.param, tmp_path_factory.mktemp("db")) as database:
+        yield database
 
 
 @pytest.fixture

@@ -64,6 +64,11 @@ class Forbidden(TweelingError):
     exit_code = 7
 
 
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported-media-type"
+    http_status = 415
+
+
 class NotFound(TweelingError):
     code = "not-found"
     http_status = 404

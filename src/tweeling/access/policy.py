@@ -39,12 +39,20 @@ class Action(StrEnum):
     share = "share"
 
 
+# The actions that exist for each kind of data resource (datasets and scenarios are shared
+# together with their twin, so only twins have a share action).
+APPLICABLE: dict[Kind, frozenset[Action]] = {
+    Kind.twin: frozenset(Action),
+    Kind.dataset: frozenset(Action) - {Action.share},
+    Kind.scenario: frozenset(Action) - {Action.share},
+}
+
 _READ = {(k, Action.read) for k in (Kind.twin, Kind.dataset, Kind.scenario, Kind.organisation)}
 
 # What each role may do to resources of its own organisation.
 ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
     Role.admin: frozenset(
-        {(k, a) for k in (Kind.twin, Kind.dataset, Kind.scenario) for a in Action}
+        {(k, a) for k, actions in APPLICABLE.items() for a in actions}
         | {(Kind.organisation, Action.read), (Kind.organisation, Action.update)}
         | {(Kind.membership, a) for a in (Action.read, Action.create, Action.delete)}
         | {(Kind.token, a) for a in (Action.read, Action.create, Action.delete)}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tweeling.api.deps import DB, Caller, SignedIn
-from tweeling.errors import InputFileError, InvalidInput
+from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
 from tweeling.services import twins as service
 from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
+from tweeling.twin.ingest import DatasetInfo
 from tweeling.twin.model import CityObject
 from tweeling.twin.scenarios import Changes
 
@@ -147,3 +150,114 @@ def post_share(name: str, body: NewShare, db: DB, caller: SignedIn) -> dict[str,
         "shared_with": "everyone" if body.public else body.organisation,
         "purposes": sorted(set(body.purposes)),
     }
+
+
+class NewTwin(BaseModel):
+    name: str = Field(description="twin name: letters, digits, '.', '_', '-'")
+    crs: str = Field("EPSG:7415", description="projected CRS of the twin")
+    title: str | None = None
+
+
+@router.post("", status_code=201, summary="Create an empty twin for your organisation")
+def post_twin(request: Request, body: NewTwin, db: DB, caller: SignedIn) -> dict[str, Any]:
+    twin = service.create_twin(db, caller, body.name, body.crs, body.title)
+    return {"name": twin.name, "crs": twin.crs, "links": _links(request, twin.name)}
+
+
+class TwinChange(BaseModel):
+    title: str | None = None
+
+
+@router.patch("/{name}", summary="Change a twin's title")
+def patch_twin(name: str, body: TwinChange, db: DB, caller: SignedIn) -> dict[str, Any]:
+    service.update_twin(db, caller, name, title=body.title)
+    return {"name": name, "title": body.title}
+
+
+@router.delete("/{name}", status_code=204, summary="Delete a twin and everything in it")
+def delete_twin(name: str, db: DB, caller: SignedIn) -> Response:
+    service.delete_twin(db, caller, name)
+    return Response(status_code=204)
+
+
+_SUFFIX = {
+    "application/city+json": ".city.json",
+    "application/city+json-seq": ".city.jsonl",
+    "application/geo+json": ".geojson",
+    "application/geopackage+sqlite3": ".gpkg",
+}
+
+
+@router.post("/{name}/datasets", status_code=201, summary="Import a file as a new dataset")
+async def post_dataset(
+    name: str,
+    request: Request,
+    db: DB,
+    caller: SignedIn,
+    crs: str | None = None,
+    licence: str | None = None,
+    source: str | None = None,
+    owner: str | None = None,
+    acquired: str | None = None,
+    dataset_name: str | None = Query(None, alias="name"),
+) -> dict[str, Any]:
+    """The request body is the file: CityJSON, CityJSONSeq, GeoJSON or GeoPackage, named by
+    its Content-Type."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    suffix = _SUFFIX.get(content_type)
+    if suffix is None:
+        raise UnsupportedMediaType(
+            f"send the file with Content-Type {', '.join(_SUFFIX)} (got {content_type or 'none'})"
+        )
+    body = await request.body()
+    info = DatasetInfo(
+        name=dataset_name or f"upload{suffix}",
+        source=source or "upload",
+        owner=owner,
+        licence=licence,
+        acquired=acquired,
+    )
+    with tempfile.TemporaryDirectory(prefix="tweeling-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(body)
+        report = await run_in_threadpool(
+            service.import_dataset, db, caller, name, path, crs=crs, info=info
+        )
+    return {
+        "dataset": report.dataset_id,
+        "objects": report.objects,
+        "counts": report.counts,
+        "content_hash": report.content_hash,
+        "warnings": report.warnings,
+    }
+
+
+class DatasetChange(BaseModel):
+    name: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    licence: str | None = None
+    acquired: str | None = None
+
+
+@router.patch("/{name}/datasets/{dataset_id}", summary="Correct a dataset's metadata")
+def patch_dataset(
+    name: str, dataset_id: int, body: DatasetChange, db: DB, caller: SignedIn
+) -> dict[str, Any]:
+    fields = body.model_dump(exclude_unset=True)
+    service.update_dataset(db, caller, name, dataset_id, fields)
+    return {"dataset": dataset_id, **fields}
+
+
+@router.delete(
+    "/{name}/datasets/{dataset_id}", summary="Withdraw a dataset from the current reality"
+)
+def delete_dataset(name: str, dataset_id: int, db: DB, caller: SignedIn) -> dict[str, Any]:
+    removed = service.delete_dataset(db, caller, name, dataset_id)
+    return {"dataset": dataset_id, "objects_removed": removed}
+
+
+@router.delete("/{name}/scenarios/{scenario}", status_code=204, summary="Delete a scenario")
+def delete_scenario(name: str, scenario: str, db: DB, caller: SignedIn) -> Response:
+    service.delete_scenario(db, caller, name, scenario)
+    return Response(status_code=204)

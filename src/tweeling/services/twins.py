@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import Connection, insert, or_, select, text
 
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.identity import Principal, get_organisation
@@ -14,7 +15,9 @@ from tweeling.errors import InvalidInput, NotFound
 from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
-from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios, now
+from tweeling.twin import twins as core_twins
+from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
+from tweeling.twin.twins import Scenario, Twin, get_scenario, get_twin, list_scenarios, now
 from tweeling.twin.views import count_by_type, view_of
 
 
@@ -233,3 +236,193 @@ def diff_scenarios(
 ) -> core.Diff:
     _twin(db, principal, twin_name, Kind.scenario, Action.read, purpose)
     return core.diff(db, twin_name, a, b)
+
+
+# -- twins, datasets and scenarios made, changed and removed -----------------------------------
+
+
+def create_twin(
+    db: Database, principal: Principal, name: str, crs: str, title: str | None = None
+) -> Twin:
+    """A new, empty twin owned by the principal's organisation."""
+    authorize(
+        db,
+        principal,
+        Action.create,
+        Resource(Kind.twin, f"twin:{name}", owner_org_id=principal.org.id),
+    )
+    with db.begin() as conn:
+        twin = core_twins.create_twin(
+            conn, name, crs, title=title, author=principal.email, owner_org_id=principal.org.id
+        )
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "twin.create",
+                organisation=principal.org.name,
+                target=f"twin:{name}",
+                detail={"crs": twin.crs},
+            ),
+        )
+    return twin
+
+
+def update_twin(db: Database, principal: Principal, name: str, *, title: str | None) -> None:
+    twin = _twin(db, principal, name, Kind.twin, Action.update, None)
+    with db.begin() as conn:
+        conn.execute(twins.update().where(twins.c.id == twin.id).values(title=title))
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "twin.update",
+                organisation=principal.org.name,
+                target=f"twin:{name}",
+                detail={"title": title},
+            ),
+        )
+
+
+def delete_twin(db: Database, principal: Principal, name: str) -> None:
+    _twin(db, principal, name, Kind.twin, Action.delete, None)
+    core.delete_twin(db, name)
+    with db.begin() as conn:
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "twin.delete",
+                organisation=principal.org.name,
+                target=f"twin:{name}",
+            ),
+        )
+
+
+def import_dataset(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    path: Path,
+    *,
+    crs: str | None = None,
+    info: DatasetInfo | None = None,
+) -> IngestReport:
+    """Import a file into an existing twin as a new dataset."""
+    _twin(db, principal, twin_name, Kind.dataset, Action.create, None)
+    report = ingest(db, path, twin_name, crs=crs, info=info, author=principal.email)
+    with db.begin() as conn:
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "dataset.import",
+                organisation=principal.org.name,
+                target=f"twin:{twin_name}/dataset:{report.dataset_id}",
+                detail={"objects": report.objects, "content_hash": report.content_hash},
+            ),
+        )
+    return report
+
+
+def _dataset(conn: Connection, twin: Twin, dataset_id: int) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            select(datasets).where(datasets.c.id == dataset_id, datasets.c.twin_id == twin.id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"twin {twin.name!r} has no dataset {dataset_id}")
+    return {str(k): v for k, v in row.items()}
+
+
+DATASET_FIELDS = ("name", "source", "owner", "licence", "acquired")
+
+
+def update_dataset(
+    db: Database, principal: Principal, twin_name: str, dataset_id: int, fields: dict[str, Any]
+) -> None:
+    """Correct a dataset's descriptive metadata (its content and hash stay as imported)."""
+    unknown = set(fields) - set(DATASET_FIELDS)
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))} of a dataset")
+    twin = _twin(db, principal, twin_name, Kind.dataset, Action.update, None)
+    with db.begin() as conn:
+        _dataset(conn, twin, dataset_id)
+        conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(**fields))
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "dataset.update",
+                organisation=principal.org.name,
+                target=f"twin:{twin_name}/dataset:{dataset_id}",
+                detail=fields,
+            ),
+        )
+
+
+def delete_dataset(db: Database, principal: Principal, twin_name: str, dataset_id: int) -> int:
+    """Withdraw a dataset: its objects leave the current reality as one recorded edit.
+
+    Scenarios made earlier keep seeing them, as they were; the dataset's record stays for
+    provenance, marked withdrawn. Returns the number of objects removed.
+    """
+    twin = _twin(db, principal, twin_name, Kind.dataset, Action.delete, None)
+    with db.read() as conn:
+        _dataset(conn, twin, dataset_id)
+        current = view_of(conn, get_scenario(conn, twin, "current"))
+        condition, params = current.visible("o")
+        ids = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    f"SELECT o.object_id FROM city_objects o WHERE {condition} "
+                    "AND NOT o.deleted AND o.dataset_id = :d AND o.parents IS NULL"
+                ),
+                {**params, "d": dataset_id},
+            )
+        ]
+    removed = 0
+    if ids:
+        result = core.edit(
+            db,
+            twin_name,
+            "current",
+            core.Changes(delete=ids),
+            reason=f"dataset {dataset_id} withdrawn",
+            author=principal.email,
+        )
+        removed = result.deleted
+    with db.begin() as conn:
+        meta = dict(_dataset(conn, twin, dataset_id)["meta"] or {})
+        meta["withdrawn"] = {"at": now().isoformat(), "by": principal.email}
+        conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(meta=meta))
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "dataset.delete",
+                organisation=principal.org.name,
+                target=f"twin:{twin_name}/dataset:{dataset_id}",
+                detail={"objects_removed": removed},
+            ),
+        )
+    return removed
+
+
+def delete_scenario(db: Database, principal: Principal, twin_name: str, name: str) -> None:
+    _twin(db, principal, twin_name, Kind.scenario, Action.delete, None)
+    core.delete_scenario(db, twin_name, name)
+    with db.begin() as conn:
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "scenario.delete",
+                organisation=principal.org.name,
+                target=f"twin:{twin_name}/scenario:{name}",
+            ),
+        )

@@ -33,6 +33,9 @@ class SpatialBackend(Protocol):
         """A FROM clause giving city_objects as ``alias``, driven by the spatial index so that
         only rows whose CRS84 box meets :x1 :y1 :x2 :y2 are read."""
 
+    def delete_scenario_rows(self, conn: Connection, scenario_ids: Sequence[int]) -> None:
+        """Remove every row of these scenarios, index entries included."""
+
 
 class SQLiteBackend:
     """SQLite with the built-in R*Tree module as spatial index."""
@@ -61,6 +64,14 @@ class SQLiteBackend:
         if boxes:
             conn.exec_driver_sql(self._insert_rtree, boxes)
 
+    def delete_scenario_rows(self, conn: Connection, scenario_ids: Sequence[int]) -> None:
+        ids = _ids(scenario_ids)
+        conn.exec_driver_sql(
+            "DELETE FROM city_objects_rtree WHERE id IN "
+            f"(SELECT pk FROM city_objects WHERE scenario_id IN ({ids}))"
+        )
+        conn.exec_driver_sql(f"DELETE FROM city_objects WHERE scenario_id IN ({ids})")
+
     def bbox_source(self, alias: str) -> str:
         # CROSS JOIN fixes SQLite's join order: R*Tree first, then rows by primary key. Left
         # to itself the planner may prefer an index on scenario_id and scan a whole city.
@@ -69,6 +80,10 @@ class SQLiteBackend:
             f"AND lat_min <= :y2 AND lat_max >= :y1) AS hits CROSS JOIN city_objects {alias} "
             f"ON {alias}.pk = hits.id"
         )
+
+
+def _ids(scenario_ids: Sequence[int]) -> str:
+    return ", ".join(str(int(i)) for i in scenario_ids) or "NULL"
 
 
 class PostGISBackend:
@@ -92,6 +107,11 @@ class PostGISBackend:
         except psycopg.errors.IntegrityError as exc:
             # Raw COPY bypasses SQLAlchemy; report it the way SQLite's path reports it.
             raise IntegrityError(self._copy, None, exc) from exc
+
+    def delete_scenario_rows(self, conn: Connection, scenario_ids: Sequence[int]) -> None:
+        conn.exec_driver_sql(
+            f"DELETE FROM city_objects WHERE scenario_id IN ({_ids(scenario_ids)})"
+        )
 
     def bbox_source(self, alias: str) -> str:
         return (

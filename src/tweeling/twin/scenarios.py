@@ -20,6 +20,7 @@ from tweeling.twin.twins import (
     default_author,
     get_scenario,
     get_twin,
+    list_scenarios,
     next_seq,
     now,
 )
@@ -326,6 +327,43 @@ def diff(db: Database, twin_name: str, a_name: str, b_name: str) -> Diff:
     for group in (result.added, result.modified, result.removed):
         group.sort(key=lambda c: c.object_id)
     return result
+
+
+def delete_scenario(db: Database, twin_name: str, name: str) -> None:
+    """Remove a scenario and its own rows; the current reality and parents of others stay."""
+    with db.begin() as conn:
+        twin = get_twin(conn, twin_name)
+        scenario = get_scenario(conn, twin, name)
+        if scenario.kind == ScenarioKind.current.value:
+            raise Conflict("the current reality cannot be deleted")
+        child = conn.execute(
+            select(scenarios.c.name).where(scenarios.c.parent_id == scenario.id)
+        ).first()
+        if child is not None:
+            raise Conflict(f"scenario {child[0]!r} was made from {name!r}; delete it first")
+        db.backend.delete_scenario_rows(conn, [scenario.id])
+        conn.execute(edits.delete().where(edits.c.scenario_id == scenario.id))
+        conn.execute(scenarios.delete().where(scenarios.c.id == scenario.id))
+
+
+def delete_twin(db: Database, twin_name: str) -> None:
+    """Remove a twin with everything in it: scenarios, objects, datasets, templates, shares."""
+    from tweeling.storage.schema import datasets, geometry_templates, shares, twins
+
+    with db.begin() as conn:
+        twin = get_twin(conn, twin_name)
+        ids = [s.id for s in list_scenarios(conn, twin)]
+        db.backend.delete_scenario_rows(conn, ids)
+        conn.execute(edits.delete().where(edits.c.twin_id == twin.id))
+        conn.execute(datasets.delete().where(datasets.c.twin_id == twin.id))
+        conn.execute(geometry_templates.delete().where(geometry_templates.c.twin_id == twin.id))
+        conn.execute(
+            shares.delete().where(shares.c.resource_kind == "twin", shares.c.resource_id == twin.id)
+        )
+        # children before parents: scenarios reference their parent
+        for sid in sorted(ids, reverse=True):
+            conn.execute(scenarios.delete().where(scenarios.c.id == sid))
+        conn.execute(twins.delete().where(twins.c.id == twin.id))
 
 
 def scenario_history(db: Database, twin_name: str, scenario_name: str) -> list[dict[str, Any]]:
