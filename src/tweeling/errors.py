@@ -69,6 +69,14 @@ class UnsupportedMediaType(InvalidInput):
     http_status = 415
 
 
+class TooManyAttempts(TweelingError):
+    """Temporarily locked after too many failed sign-ins."""
+
+    code = "too-many-attempts"
+    http_status = 429
+    exit_code = 8
+
+
 class NotFound(TweelingError):
     code = "not-found"
     http_status = 404

@@ -72,6 +72,9 @@ class Principal:
     org: Organisation
     roles: frozenset[Role]
     scopes: frozenset[str] | None = None  # None: an interactive session, not limited by scope
+    # Signed in with a password only, while the organisation demands a second factor: such a
+    # principal may do nothing but set up two-step verification.
+    second_factor_pending: bool = False
 
     @property
     def actor(self) -> str:
@@ -95,7 +98,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
 
-def _org(row: object) -> Organisation:
+def org_from_row(row: object) -> Organisation:
     return Organisation(
         id=row.id,  # type: ignore[attr-defined]
         name=row.name,  # type: ignore[attr-defined]
@@ -108,11 +111,13 @@ def get_organisation(conn: Connection, name: str) -> Organisation:
     row = conn.execute(select(organisations).where(organisations.c.name == name)).first()
     if row is None:
         raise NotFound(f"no organisation named {name!r}")
-    return _org(row)
+    return org_from_row(row)
 
 
 def list_organisations(conn: Connection) -> list[Organisation]:
-    return [_org(r) for r in conn.execute(select(organisations).order_by(organisations.c.name))]
+    return [
+        org_from_row(r) for r in conn.execute(select(organisations).order_by(organisations.c.name))
+    ]
 
 
 def create_organisation(
@@ -324,7 +329,9 @@ def authenticate_token(conn: Connection, secret: str) -> Principal:
     user = conn.execute(select(users).where(users.c.id == row.user_id)).one()
     if user.disabled:
         raise failure
-    org = _org(conn.execute(select(organisations).where(organisations.c.id == row.org_id)).one())
+    org = org_from_row(
+        conn.execute(select(organisations).where(organisations.c.id == row.org_id)).one()
+    )
     conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now()))
     return Principal(
         user_id=user.id,

@@ -7,13 +7,17 @@ from typing import Any
 from fastapi import FastAPI
 
 from tweeling import __version__
-from tweeling.api import twins
+from tweeling.api import auth, twins
 from tweeling.api.errors import add_exception_handlers
 from tweeling.storage.db import Database, open_database
 
 
-def create_app(db: Database | None = None) -> FastAPI:
-    """A Tweeling platform API over ``db`` (default: the configured database)."""
+def create_app(db: Database | None = None, *, cookie_secure: bool = True) -> FastAPI:
+    """A Tweeling platform API over ``db`` (default: the configured database).
+
+    ``cookie_secure`` marks session cookies Secure (HTTPS only; browsers treat localhost as
+    secure too); tests that speak plain HTTP to a named host turn it off.
+    """
     database = db or open_database()
     database.require_current()
     app = FastAPI(
@@ -22,7 +26,9 @@ def create_app(db: Database | None = None) -> FastAPI:
         description="Urban digital twins: twins, datasets, scenarios and their edits.",
     )
     app.state.db = database
+    app.state.cookie_secure = cookie_secure
     add_exception_handlers(app)
+    app.include_router(auth.router)
     app.include_router(twins.router)
 
     @app.get("/", summary="Landing page", tags=["platform"])

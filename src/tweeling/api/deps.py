@@ -7,8 +7,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from tweeling.access.identity import Organisation, OrgKind, Principal, authenticate_token
-from tweeling.errors import Unauthenticated
+from tweeling.access.sessions import SessionCaller, authenticate_session, csrf_ok
+from tweeling.errors import Forbidden, Unauthenticated
 from tweeling.storage.db import Database
+
+SESSION_COOKIE = "tweeling_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 ANONYMOUS = Principal(
     user_id=0,
@@ -23,18 +28,44 @@ def database(request: Request) -> Database:
     return db
 
 
+def session_caller(request: Request) -> SessionCaller | None:
+    caller: SessionCaller | None = getattr(request.state, "session_caller", None)
+    return caller
+
+
 def principal(
+    request: Request,
     db: Annotated[Database, Depends(database)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller from ``Authorization: Bearer <token>``; anonymous without that header."""
-    if authorization is None:
+    """The caller: a bearer token, else a session cookie, else anonymous.
+
+    A session (unlike a token) must echo its CSRF token on every state-changing request; a
+    session whose organisation demands two-step verification that is not yet set up may only
+    reach the set-up endpoints.
+    """
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <token>'")
+        with db.begin() as conn:
+            return authenticate_token(conn, token.strip())
+    session = request.cookies.get(SESSION_COOKIE)
+    if session is None:
         return ANONYMOUS
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("use 'Authorization: Bearer <token>'")
-    with db.begin() as conn:
-        return authenticate_token(conn, token.strip())
+    with db.read() as conn:
+        caller = authenticate_session(conn, session)
+    if request.method not in _SAFE_METHODS and not csrf_ok(
+        caller.csrf_token, request.headers.get(CSRF_HEADER)
+    ):
+        raise Forbidden(f"missing or wrong {CSRF_HEADER} header for this signed-in request")
+    if caller.principal.second_factor_pending and not request.url.path.startswith("/auth/"):
+        raise Forbidden(
+            f"{caller.principal.org.name} requires two-step verification: set it up via "
+            "POST /auth/totp and /auth/totp/confirm first"
+        )
+    request.state.session_caller = caller
+    return caller.principal
 
 
 def signed_in(caller: Annotated[Principal, Depends(principal)]) -> Principal:

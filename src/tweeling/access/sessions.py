@@ -1,0 +1,271 @@
+"""Signing in with a password (and a TOTP code), browser sessions, two-step verification.
+
+Sessions are random secrets kept in an HttpOnly cookie and stored as SHA-256; each carries a
+CSRF token that state-changing requests must echo in a header. Five wrong attempts lock an
+account for fifteen minutes. Every sign-in, failure, lockout and 2FA change is audited —
+failures in their own transaction, so they stay recorded although the sign-in fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from sqlalchemy import Connection, insert, select, update
+
+from tweeling.access.audit import AuditEvent, record
+from tweeling.access.identity import (
+    Organisation,
+    Principal,
+    org_from_row,
+    password_matches,
+    roles_of,
+)
+from tweeling.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
+from tweeling.storage.db import Database
+from tweeling.storage.schema import memberships, organisations, sessions, users
+from tweeling.twin.twins import now
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=8)
+ISSUER = "Tweeling"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session: str  # goes into the cookie; only its hash is stored
+    csrf_token: str
+    principal: Principal
+
+
+def _organisations_of(conn: Connection, user_id: int) -> list[Organisation]:
+    rows = conn.execute(
+        select(organisations)
+        .join(memberships, memberships.c.org_id == organisations.c.id)
+        .where(memberships.c.user_id == user_id)
+        .distinct()
+        .order_by(organisations.c.name)
+    )
+    return [org_from_row(r) for r in rows]
+
+
+def login(
+    db: Database,
+    email: str,
+    password: str,
+    *,
+    totp: str | None = None,
+    organisation: str | None = None,
+) -> SignedIn:
+    email = email.strip().lower()
+    failure: Exception | None = None
+    signed_in: SignedIn | None = None
+    with db.begin() as conn:
+        user = conn.execute(select(users).where(users.c.email == email)).first()
+        if user is None or user.disabled:
+            record(conn, AuditEvent(email, "login", outcome="failure", detail={"why": "unknown"}))
+            failure = Unauthenticated("wrong e-mail address or password")
+        elif user.locked_until is not None and _aware(user.locked_until) > now():
+            record(conn, AuditEvent(email, "login", outcome="denied", detail={"why": "locked"}))
+            failure = TooManyAttempts(
+                f"too many failed sign-ins; try again after {_aware(user.locked_until):%H:%M} UTC"
+            )
+        else:
+            failure, signed_in = _check(conn, user, password, totp, organisation)
+    if failure is not None:
+        raise failure
+    assert signed_in is not None
+    return signed_in
+
+
+def _check(
+    conn: Connection,
+    user: object,
+    password: str,
+    totp: str | None,
+    organisation: str | None,
+) -> tuple[Exception | None, SignedIn | None]:
+    uid: int = user.id  # type: ignore[attr-defined]
+    email: str = user.email  # type: ignore[attr-defined]
+    ok = password_matches(user.password_hash, password)  # type: ignore[attr-defined]
+    why = "password"
+    if ok and user.totp_enabled:  # type: ignore[attr-defined]
+        ok = bool(totp) and pyotp.TOTP(user.totp_secret).verify(str(totp), valid_window=1)  # type: ignore[attr-defined]
+        why = "second factor"
+    if not ok:
+        failures = int(user.failed_logins) + 1  # type: ignore[attr-defined]
+        values: dict[str, object] = {"failed_logins": failures}
+        if failures >= MAX_FAILURES:
+            values = {"failed_logins": 0, "locked_until": now() + LOCKOUT}
+        conn.execute(update(users).where(users.c.id == uid).values(**values))
+        locked = "locked_until" in values
+        record(
+            conn,
+            AuditEvent(email, "login", outcome="failure", detail={"why": why, "locked": locked}),
+        )
+        if why == "second factor" and not totp:
+            return Unauthenticated("this account uses two-step verification: give the code"), None
+        return Unauthenticated("wrong e-mail address, password or code"), None
+    orgs = _organisations_of(conn, uid)
+    if organisation is not None:
+        chosen = [o for o in orgs if o.name == organisation]
+        if not chosen:
+            return Unauthenticated(f"you are not a member of {organisation!r}"), None
+        org = chosen[0]
+    elif len(orgs) == 1:
+        org = orgs[0]
+    elif not orgs:
+        return Forbidden("your account belongs to no organisation"), None
+    else:
+        names = ", ".join(o.name for o in orgs)
+        return InvalidInput(f"you belong to several organisations; choose one of: {names}"), None
+    second_factor = bool(user.totp_enabled)  # type: ignore[attr-defined]
+    session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    conn.execute(
+        insert(sessions).values(
+            session_hash=_digest(session),
+            csrf_token=csrf,
+            user_id=uid,
+            org_id=org.id,
+            second_factor=second_factor,
+            created_at=now(),
+            expires_at=now() + SESSION_LIFETIME,
+        )
+    )
+    conn.execute(update(users).where(users.c.id == uid).values(failed_logins=0, locked_until=None))
+    record(
+        conn,
+        AuditEvent(email, "login", organisation=org.name, detail={"second_factor": second_factor}),
+    )
+    principal = Principal(
+        user_id=uid,
+        email=email,
+        org=org,
+        roles=roles_of(conn, uid, org.id),
+        second_factor_pending=org.mfa_required and not second_factor,
+    )
+    return None, SignedIn(session, csrf, principal)
+
+
+@dataclass(frozen=True)
+class SessionCaller:
+    principal: Principal
+    csrf_token: str
+    session_id: int
+
+
+def authenticate_session(conn: Connection, secret: str) -> SessionCaller:
+    row = conn.execute(select(sessions).where(sessions.c.session_hash == _digest(secret))).first()
+    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now():
+        raise Unauthenticated("your session has ended; sign in again")
+    user = conn.execute(select(users).where(users.c.id == row.user_id)).one()
+    if user.disabled:
+        raise Unauthenticated("your session has ended; sign in again")
+    org = org_from_row(
+        conn.execute(select(organisations).where(organisations.c.id == row.org_id)).one()
+    )
+    principal = Principal(
+        user_id=user.id,
+        email=user.email,
+        org=org,
+        roles=roles_of(conn, user.id, org.id),
+        second_factor_pending=org.mfa_required and not row.second_factor,
+    )
+    return SessionCaller(principal, row.csrf_token, row.id)
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected, given)
+
+
+def logout(db: Database, secret: str) -> None:
+    with db.begin() as conn:
+        caller = authenticate_session(conn, secret)
+        conn.execute(
+            update(sessions).where(sessions.c.id == caller.session_id).values(revoked_at=now())
+        )
+        record(
+            conn,
+            AuditEvent(caller.principal.email, "logout", organisation=caller.principal.org.name),
+        )
+
+
+def start_totp(db: Database, principal: Principal) -> tuple[str, str]:
+    """A new TOTP secret for the principal (not active until confirmed): (secret, otpauth URI)."""
+    secret = pyotp.random_base32()
+    with db.begin() as conn:
+        user = conn.execute(select(users).where(users.c.id == principal.user_id)).one()
+        if user.totp_enabled:
+            raise InvalidInput("two-step verification is already on; turn it off first")
+        conn.execute(
+            update(users).where(users.c.id == principal.user_id).values(totp_secret=secret)
+        )
+        record(conn, AuditEvent(principal.email, "2fa.setup", organisation=principal.org.name))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=principal.email, issuer_name=ISSUER)
+    return secret, uri
+
+
+def confirm_totp(db: Database, principal: Principal, code: str, session_id: int | None) -> None:
+    with db.begin() as conn:
+        user = conn.execute(select(users).where(users.c.id == principal.user_id)).one()
+        if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
+            record(
+                conn,
+                AuditEvent(
+                    principal.email,
+                    "2fa.enable",
+                    outcome="failure",
+                    organisation=principal.org.name,
+                ),
+            )
+            ok = False
+        else:
+            conn.execute(
+                update(users).where(users.c.id == principal.user_id).values(totp_enabled=True)
+            )
+            if session_id is not None:
+                conn.execute(
+                    update(sessions).where(sessions.c.id == session_id).values(second_factor=True)
+                )
+            record(conn, AuditEvent(principal.email, "2fa.enable", organisation=principal.org.name))
+            ok = True
+    if not ok:
+        raise InvalidInput("that code is not right; check the time on your device and try again")
+
+
+def disable_totp(db: Database, principal: Principal, code: str) -> None:
+    if principal.org.mfa_required:
+        raise Forbidden(f"{principal.org.name} requires two-step verification")
+    with db.begin() as conn:
+        user = conn.execute(select(users).where(users.c.id == principal.user_id)).one()
+        ok = bool(user.totp_enabled) and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+        if ok:
+            conn.execute(
+                update(users)
+                .where(users.c.id == principal.user_id)
+                .values(totp_enabled=False, totp_secret=None)
+            )
+        record(
+            conn,
+            AuditEvent(
+                principal.email,
+                "2fa.disable",
+                outcome="success" if ok else "failure",
+                organisation=principal.org.name,
+            ),
+        )
+    if not ok:
+        raise InvalidInput("that code is not right")

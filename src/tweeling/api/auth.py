@@ -1,0 +1,78 @@
+"""Signing in and out, and two-step verification, for people in a browser."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Cookie, Request, Response
+from pydantic import BaseModel, Field
+
+from tweeling.access import sessions
+from tweeling.api.deps import DB, SESSION_COOKIE, SignedIn, session_caller
+from tweeling.errors import Unauthenticated
+
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+
+class Login(BaseModel):
+    email: str
+    password: str
+    totp: str | None = Field(None, description="code from the authenticator app, if enabled")
+    organisation: str | None = Field(None, description="needed when you belong to several")
+
+
+@router.post("/login", summary="Sign in; sets the session cookie, returns the CSRF token")
+def login(body: Login, response: Response, request: Request, db: DB) -> dict[str, Any]:
+    signed_in = sessions.login(
+        db, body.email, body.password, totp=body.totp, organisation=body.organisation
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        signed_in.session,
+        max_age=int(sessions.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=request.app.state.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    principal = signed_in.principal
+    return {
+        "email": principal.email,
+        "organisation": principal.org.name,
+        "roles": sorted(r.value for r in principal.roles),
+        "csrf_token": signed_in.csrf_token,
+        "second_factor_required": principal.second_factor_pending,
+    }
+
+
+@router.post("/logout", status_code=204, summary="Sign out")
+def logout(db: DB, session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None) -> Response:
+    if session is None:
+        raise Unauthenticated("you are not signed in")
+    sessions.logout(db, session)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/totp", summary="Start two-step verification: returns the secret to scan")
+def totp_start(db: DB, caller: SignedIn) -> dict[str, str]:
+    secret, uri = sessions.start_totp(db, caller)
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+class Code(BaseModel):
+    code: str
+
+
+@router.post("/totp/confirm", summary="Confirm two-step verification with a first code")
+def totp_confirm(body: Code, request: Request, db: DB, caller: SignedIn) -> dict[str, bool]:
+    current = session_caller(request)
+    sessions.confirm_totp(db, caller, body.code, current.session_id if current else None)
+    return {"two_step_verification": True}
+
+
+@router.post("/totp/disable", summary="Turn two-step verification off")
+def totp_disable(body: Code, db: DB, caller: SignedIn) -> dict[str, bool]:
+    sessions.disable_totp(db, caller, body.code)
+    return {"two_step_verification": False}
