@@ -119,45 +119,62 @@ def _check(
         if why == "second factor" and not totp:
             return Unauthenticated("this account uses two-step verification: give the code"), None
         return Unauthenticated("wrong e-mail address, password or code"), None
-    orgs = _organisations_of(conn, uid)
+    org = choose_organisation(conn, uid, organisation)
+    if isinstance(org, Exception):
+        return org, None
+    conn.execute(update(users).where(users.c.id == uid).values(failed_logins=0, locked_until=None))
+    return None, open_session(conn, uid, email, org, bool(user.totp_enabled), "password")  # type: ignore[attr-defined]
+
+
+def choose_organisation(
+    conn: Connection, user_id: int, organisation: str | None
+) -> Organisation | Exception:
+    """The organisation a sign-in acts for, or the error explaining why none could be chosen."""
+    orgs = _organisations_of(conn, user_id)
     if organisation is not None:
         chosen = [o for o in orgs if o.name == organisation]
-        if not chosen:
-            return Unauthenticated(f"you are not a member of {organisation!r}"), None
-        org = chosen[0]
-    elif len(orgs) == 1:
-        org = orgs[0]
-    elif not orgs:
-        return Forbidden("your account belongs to no organisation"), None
-    else:
-        names = ", ".join(o.name for o in orgs)
-        return InvalidInput(f"you belong to several organisations; choose one of: {names}"), None
-    second_factor = bool(user.totp_enabled)  # type: ignore[attr-defined]
+        return chosen[0] if chosen else Unauthenticated(f"you are not a member of {organisation!r}")
+    if len(orgs) == 1:
+        return orgs[0]
+    if not orgs:
+        return Forbidden("your account belongs to no organisation")
+    names = ", ".join(o.name for o in orgs)
+    return InvalidInput(f"you belong to several organisations; choose one of: {names}")
+
+
+def open_session(
+    conn: Connection, user_id: int, email: str, org: Organisation, second_factor: bool, method: str
+) -> SignedIn:
+    """A new browser session for a person who has just proved who they are."""
     session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     conn.execute(
         insert(sessions).values(
             session_hash=_digest(session),
             csrf_token=csrf,
-            user_id=uid,
+            user_id=user_id,
             org_id=org.id,
             second_factor=second_factor,
             created_at=now(),
             expires_at=now() + SESSION_LIFETIME,
         )
     )
-    conn.execute(update(users).where(users.c.id == uid).values(failed_logins=0, locked_until=None))
     record(
         conn,
-        AuditEvent(email, "login", organisation=org.name, detail={"second_factor": second_factor}),
+        AuditEvent(
+            email,
+            "login",
+            organisation=org.name,
+            detail={"method": method, "second_factor": second_factor},
+        ),
     )
     principal = Principal(
-        user_id=uid,
+        user_id=user_id,
         email=email,
         org=org,
-        roles=roles_of(conn, uid, org.id),
+        roles=roles_of(conn, user_id, org.id),
         second_factor_pending=org.mfa_required and not second_factor,
     )
-    return None, SignedIn(session, csrf, principal)
+    return SignedIn(session, csrf, principal)
 
 
 @dataclass(frozen=True)

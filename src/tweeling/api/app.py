@@ -7,12 +7,18 @@ from typing import Any
 from fastapi import FastAPI
 
 from tweeling import __version__
+from tweeling.access.oidc import OIDCSettings
 from tweeling.api import auth, twins
 from tweeling.api.errors import add_exception_handlers
 from tweeling.storage.db import Database, open_database
 
 
-def create_app(db: Database | None = None, *, cookie_secure: bool = True) -> FastAPI:
+def create_app(
+    db: Database | None = None,
+    *,
+    cookie_secure: bool = True,
+    oidc_settings: OIDCSettings | None = None,
+) -> FastAPI:
     """A Tweeling platform API over ``db`` (default: the configured database).
 
     ``cookie_secure`` marks session cookies Secure (HTTPS only; browsers treat localhost as
@@ -27,6 +33,7 @@ def create_app(db: Database | None = None, *, cookie_secure: bool = True) -> Fas
     )
     app.state.db = database
     app.state.cookie_secure = cookie_secure
+    app.state.oidc_settings = oidc_settings or OIDCSettings()
     add_exception_handlers(app)
     app.include_router(auth.router)
     app.include_router(twins.router)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
-from tweeling.access import sessions
+from tweeling.access import oidc, sessions
 from tweeling.api.deps import DB, SESSION_COOKIE, SignedIn, session_caller
 from tweeling.errors import Unauthenticated
 
@@ -26,6 +27,12 @@ def login(body: Login, response: Response, request: Request, db: DB) -> dict[str
     signed_in = sessions.login(
         db, body.email, body.password, totp=body.totp, organisation=body.organisation
     )
+    return _signed_in_response(request, response, signed_in)
+
+
+def _signed_in_response(
+    request: Request, response: Response, signed_in: sessions.SignedIn
+) -> dict[str, Any]:
     response.set_cookie(
         SESSION_COOKIE,
         signed_in.session,
@@ -76,3 +83,30 @@ def totp_confirm(body: Code, request: Request, db: DB, caller: SignedIn) -> dict
 def totp_disable(body: Code, db: DB, caller: SignedIn) -> dict[str, bool]:
     sessions.disable_totp(db, caller, body.code)
     return {"two_step_verification": False}
+
+
+def _oidc(request: Request) -> tuple[oidc.OIDCSettings, oidc.Provider]:
+    settings: oidc.OIDCSettings = request.app.state.oidc_settings
+    provider: oidc.Provider | None = getattr(request.app.state, "oidc_provider", None)
+    if provider is None:
+        provider = oidc.discover(settings)
+        request.app.state.oidc_provider = provider
+    return settings, provider
+
+
+@router.get("/oidc/login", summary="Sign in with the external identity provider (redirect)")
+def oidc_login(request: Request, db: DB, organisation: str | None = None) -> RedirectResponse:
+    settings, provider = _oidc(request)
+    redirect_uri = str(request.url_for("oidc_callback"))
+    url = oidc.start(db, settings, provider, redirect_uri, organisation)
+    return RedirectResponse(url, status_code=302)
+
+
+@router.get("/oidc/callback", summary="Where the identity provider sends the browser back")
+def oidc_callback(
+    request: Request, response: Response, db: DB, code: str, state: str
+) -> dict[str, Any]:
+    settings, provider = _oidc(request)
+    redirect_uri = str(request.url_for("oidc_callback"))
+    signed_in = oidc.finish(db, settings, provider, redirect_uri, code, state)
+    return _signed_in_response(request, response, signed_in)

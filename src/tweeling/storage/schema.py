@@ -294,3 +294,14 @@ sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
+
+oidc_logins = Table(
+    "oidc_logins",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("nonce", String(64), nullable=False),
+    Column("organisation", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,194 @@
+"""Signing in through an external OpenID Connect identity provider (authorisation code flow).
+
+Enabled by settings (``TWEELING_OIDC_ISSUER``, ``…_CLIENT_ID``, ``…_CLIENT_SECRET``). The
+provider's ID token must be signed by a key from its JWKS, name our client as audience, carry
+the nonce we sent and a verified e-mail address of a person already known to the platform —
+the provider proves who someone is; memberships and roles stay ours. An ``amr`` claim that
+names a second factor (otp, mfa, hwk, …) counts as two-step verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from authlib.integrations.httpx_client import OAuth2Client
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import insert, select, update
+
+from tweeling.access.audit import AuditEvent, record
+from tweeling.access.sessions import SignedIn, choose_organisation, open_session
+from tweeling.errors import NotConfigured, Unauthenticated
+from tweeling.storage.db import Database
+from tweeling.storage.schema import oidc_logins, users
+from tweeling.twin.twins import now
+
+PENDING_LIFETIME = timedelta(minutes=10)
+_SECOND_FACTORS = frozenset({"otp", "mfa", "hwk", "swk", "sms", "fpt", "face", "iris"})
+
+
+class OIDCSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TWEELING_OIDC_")
+
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str = "openid email profile"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+
+@dataclass(frozen=True)
+class Provider:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks: KeySet
+
+
+def discover(settings: OIDCSettings) -> Provider:
+    """Read the provider's metadata and signing keys (OpenID Connect Discovery)."""
+    if not settings.enabled or settings.issuer is None:
+        raise NotConfigured("OpenID Connect sign-in is not configured (TWEELING_OIDC_ISSUER)")
+    base = settings.issuer.rstrip("/")
+    try:
+        meta = httpx.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
+        jwks = KeySet.import_key_set(httpx.get(meta["jwks_uri"], timeout=10).json())
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        raise NotConfigured(f"cannot read the identity provider at {base}: {exc}") from None
+    if meta.get("issuer") != settings.issuer:
+        raise NotConfigured(
+            f"the provider says its issuer is {meta.get('issuer')!r}, not {settings.issuer!r}"
+        )
+    return Provider(meta["issuer"], meta["authorization_endpoint"], meta["token_endpoint"], jwks)
+
+
+def _client(settings: OIDCSettings, redirect_uri: str) -> OAuth2Client:
+    return OAuth2Client(
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        scope=settings.scope,
+        redirect_uri=redirect_uri,
+    )
+
+
+def start(
+    db: Database,
+    settings: OIDCSettings,
+    provider: Provider,
+    redirect_uri: str,
+    organisation: str | None = None,
+) -> str:
+    """The provider URL to send the browser to; remembers state and nonce for the callback."""
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    with db.begin() as conn:
+        conn.execute(
+            insert(oidc_logins).values(
+                state_hash=hashlib.sha256(state.encode()).hexdigest(),
+                nonce=nonce,
+                organisation=organisation,
+                created_at=now(),
+            )
+        )
+    with _client(settings, redirect_uri) as client:
+        url, _ = client.create_authorization_url(
+            provider.authorization_endpoint, state=state, nonce=nonce
+        )
+    return str(url)
+
+
+def finish(
+    db: Database,
+    settings: OIDCSettings,
+    provider: Provider,
+    redirect_uri: str,
+    code: str,
+    state: str,
+) -> SignedIn:
+    """Exchange the code, check the ID token, and open a session for the person it names."""
+    failure = Unauthenticated("the sign-in with the identity provider could not be completed")
+    with db.begin() as conn:
+        pending = conn.execute(
+            select(oidc_logins).where(
+                oidc_logins.c.state_hash == hashlib.sha256(state.encode()).hexdigest()
+            )
+        ).first()
+        if pending is None or pending.used_at is not None:
+            raise failure
+        created = (
+            pending.created_at
+            if pending.created_at.tzinfo
+            else pending.created_at.replace(tzinfo=now().tzinfo)
+        )
+        if created + PENDING_LIFETIME < now():
+            raise failure
+        conn.execute(
+            update(oidc_logins).where(oidc_logins.c.id == pending.id).values(used_at=now())
+        )
+    with _client(settings, redirect_uri) as client:
+        try:
+            token = client.fetch_token(provider.token_endpoint, code=code)
+        except Exception as exc:  # authlib raises its own OAuth errors and httpx's
+            raise Unauthenticated(f"the identity provider refused the code: {exc}") from None
+    claims = _id_token_claims(settings, provider, token, pending.nonce)
+    email = str(claims.get("email", "")).lower()
+    if not email or claims.get("email_verified") is not True:
+        raise Unauthenticated("the identity provider did not vouch for an e-mail address")
+    second_factor = bool(_SECOND_FACTORS & set(claims.get("amr") or []))
+    outcome: Exception | SignedIn
+    with db.begin() as conn:
+        user = conn.execute(select(users).where(users.c.email == email)).first()
+        if user is None or user.disabled:
+            record(
+                conn,
+                AuditEvent(
+                    email,
+                    "login",
+                    outcome="failure",
+                    detail={"method": "oidc", "why": "unknown person"},
+                ),
+            )
+            outcome = Unauthenticated(
+                f"{email} has no account on this platform; ask an administrator"
+            )
+        else:
+            org = choose_organisation(conn, user.id, pending.organisation)
+            outcome = (
+                org
+                if isinstance(org, Exception)
+                else open_session(
+                    conn, user.id, email, org, second_factor or bool(user.totp_enabled), "oidc"
+                )
+            )
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _id_token_claims(
+    settings: OIDCSettings, provider: Provider, token: dict[str, Any], nonce: str
+) -> dict[str, Any]:
+    raw = token.get("id_token")
+    if not raw:
+        raise Unauthenticated("the identity provider sent no ID token")
+    try:
+        decoded = jwt.decode(raw, provider.jwks, algorithms=["RS256", "ES256", "PS256", "EdDSA"])
+        registry = jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": provider.issuer},
+            aud={"essential": True, "value": settings.client_id or ""},
+            exp={"essential": True},
+            nonce={"essential": True, "value": nonce},
+        )
+        registry.validate(decoded.claims)
+    except (JoseError, ValueError) as exc:
+        raise Unauthenticated(f"the identity provider's ID token is not valid: {exc}") from None
+    return dict(decoded.claims)
