@@ -295,3 +295,89 @@ def test_organisations_users_tokens_and_audit(tmp_path: Path) -> None:
     r = run(["audit", "verify"], home)
     assert r.returncode == 1
     assert "entry 4" in r.stderr
+
+
+def test_commands_go_through_the_policy_point(tmp_path: Path, samples: Path) -> None:
+    """With TWEELING_TOKEN a command acts as that person, with that person's rights."""
+    home = tmp_path / "home"
+    assert run(["init"], home).returncode == 0
+    for org, kind in (("Gemeente Delft", "municipality"), ("Waterschap Delfland", "water_board")):
+        assert run(["org", "create", org, "--kind", kind], home).returncode == 0
+    assert (
+        run(
+            ["user", "add", "wim@delfland.nl", "--org", "Waterschap Delfland", "--role", "viewer"],
+            home,
+            stdin="a very long password\n",
+        ).returncode
+        == 0
+    )
+    r = run(
+        [
+            "ingest",
+            str(samples / "3dbag_multi_lod.city.json"),
+            "--twin",
+            "bag",
+            "--crs",
+            "EPSG:7415",
+            "--org",
+            "Gemeente Delft",
+        ],
+        home,
+    )
+    assert r.returncode == 0, r.stderr
+    wim = (
+        run(["token", "create", "--user", "wim@delfland.nl", "--org", "Waterschap Delfland"], home)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+    def as_wim(args: list[str]) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "TWEELING_HOME": str(home), "TWEELING_TOKEN": wim, "COLUMNS": "200"}
+        env.pop("TWEELING_DATABASE_URL", None)
+        return subprocess.run(
+            [TWEELING, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    assert json.loads(as_wim(["twins", "--json"]).stdout) == []
+    r = as_wim(
+        ["export", "--twin", "bag", "--format", "geojson", "-o", str(tmp_path / "x.geojson")]
+    )
+    assert r.returncode == 3 and "no twin named 'bag'" in r.stderr
+    assert not (tmp_path / "x.geojson").exists()
+    r = run(["share", "bag", "--with", "Waterschap Delfland", "--purpose", "flood risk"], home)
+    assert r.returncode == 0, r.stderr
+    r = as_wim(
+        [
+            "export",
+            "--twin",
+            "bag",
+            "--format",
+            "geojson",
+            "-o",
+            str(tmp_path / "x.geojson"),
+            "--purpose",
+            "flood risk",
+        ]
+    )
+    assert r.returncode == 0, r.stderr
+    r = as_wim(
+        [
+            "export",
+            "--twin",
+            "bag",
+            "--format",
+            "geojson",
+            "-o",
+            str(tmp_path / "y.geojson"),
+            "--purpose",
+            "permit check",
+        ]
+    )
+    assert r.returncode == 7 and "only for flood risk" in r.stderr
+    r = as_wim(["scenario", "create", "plan", "--twin", "bag"])
+    assert r.returncode == 7  # shared for reading only
+    usage = json.loads(run(["usage", "--twin", "bag", "--json"], home).stdout)
+    assert [(u["user"], u["organisation"], u["purpose"], u["action"]) for u in usage] == [
+        ("wim@delfland.nl", "Waterschap Delfland", "flood risk", "export:geojson")
+    ]
+    assert run(["audit", "verify"], home).returncode == 0

@@ -75,10 +75,25 @@ class Principal:
     # Signed in with a password only, while the organisation demands a second factor: such a
     # principal may do nothing but set up two-step verification.
     second_factor_pending: bool = False
+    # The platform's own operator at the command line, with direct access to the database.
+    operator: bool = False
 
     @property
     def actor(self) -> str:
         return self.email
+
+
+def local_operator(login: str) -> Principal:
+    """Who runs ``tweeling`` commands on the platform's machine without a token."""
+    return Principal(
+        user_id=0,
+        email=f"operator:{login}",
+        org=Organisation(
+            id=-1, name="local operator", kind=OrgKind.market_master, mfa_required=False
+        ),
+        roles=frozenset({Role.admin}),
+        operator=True,
+    )
 
 
 def hash_password(password: str) -> str:

@@ -261,3 +261,8 @@ def delete_dataset(name: str, dataset_id: int, db: DB, caller: SignedIn) -> dict
 def delete_scenario(name: str, scenario: str, db: DB, caller: SignedIn) -> Response:
     service.delete_scenario(db, caller, name, scenario)
     return Response(status_code=204)
+
+
+@router.get("/{name}/usage", summary="Who used this twin's data, when and for what (owner only)")
+def get_usage(name: str, db: DB, caller: SignedIn) -> dict[str, Any]:
+    return {"usage": service.usage(db, caller, name)}

@@ -12,12 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from rich.table import Table
 
 from tweeling.access import audit, identity, keys
-from tweeling.cli.common import console, database, err_console
+from tweeling.cli.common import caller, console, database, err_console
 from tweeling.errors import InvalidInput
+from tweeling.services import twins as service
 from tweeling.twin.twins import default_author
 
 org_app = typer.Typer(help="Organisations: municipalities, providers, accreditors, …")
@@ -157,3 +159,46 @@ def audit_checkpoint() -> None:
     with db.begin() as conn:
         signed = audit.checkpoint(conn, keys.load_or_create(conn))
     console.print(f"signed checkpoint at entry {signed}" if signed else "the audit log is empty")
+
+
+def share(
+    twin: Annotated[str, typer.Argument(help="twin to share")],
+    with_org: Annotated[
+        str | None, typer.Option("--with", help="organisation to share with")
+    ] = None,
+    purpose: Annotated[
+        list[str] | None, typer.Option(help="allowed purpose (repeatable; none: any purpose)")
+    ] = None,
+    public: Annotated[bool, typer.Option("--public", help="share with everyone")] = False,
+) -> None:
+    """Share a twin (read-only) with an organisation, for named purposes, or make it public."""
+    db = database()
+    service.share_twin(
+        db, caller(db), twin, with_org=with_org, purposes=list(purpose or []), public=public
+    )
+    target = "everyone" if public else with_org
+    purposes = f" for {', '.join(purpose)}" if purpose else " for any purpose"
+    console.print(f"twin {twin} is shared with {target}{purposes}")
+
+
+def usage(
+    twin: Annotated[str, typer.Option(help="twin whose data use to show")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Who used the twin's datasets, when and for what (for the twin's owner)."""
+    db = database()
+    rows = service.usage(db, caller(db), twin)
+    if as_json:
+        typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("when", "who", "organisation", "dataset", "purpose", "what")
+    for r in rows:
+        table.add_row(
+            r["at"],
+            r["user"],
+            r["organisation"] or "",
+            str(r["dataset"]),
+            r["purpose"] or "",
+            r["action"],
+        )
+    console.print(table)

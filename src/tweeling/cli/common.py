@@ -21,13 +21,26 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tweeling.access.identity import Principal, authenticate_token, local_operator
 from tweeling.errors import TweelingError
 from tweeling.storage.db import Database, open_database
+from tweeling.twin.twins import default_author
 
 console = Console()
 err_console = Console(stderr=True)
 
 INTERNAL_ERROR_EXIT = 70
+
+
+def caller(db: Database, by: str | None = None) -> Principal:
+    """Who a command acts as: the person behind ``TWEELING_TOKEN`` when set, else the local
+    operator (``operator:<login name>``, or ``--by``). Either way every command goes through
+    the policy point and the audit log."""
+    token = os.environ.get("TWEELING_TOKEN")
+    if token:
+        with db.begin() as conn:
+            return authenticate_token(conn, token)
+    return local_operator(by or default_author())
 
 
 def database(*, require_current: bool = True) -> Database:

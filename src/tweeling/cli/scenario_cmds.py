@@ -9,11 +9,12 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.cli.common import console, database
+from tweeling.cli.common import caller, console, database
 from tweeling.errors import InputFileError
+from tweeling.services import twins as service
 from tweeling.twin.importers import importer_for
 from tweeling.twin.model import CityObject, GeometryTemplate
-from tweeling.twin.scenarios import Changes, create_scenario, diff, edit, scenario_history
+from tweeling.twin.scenarios import Changes
 from tweeling.twin.twins import get_twin, list_scenarios
 
 app = typer.Typer(help="Scenarios: current, proposed and permitted realities of a twin.")
@@ -30,15 +31,16 @@ def create_cmd(
     by: Annotated[str | None, typer.Option(help="who creates it (default: login name)")] = None,
 ) -> None:
     """Create a scenario from another one (copy-on-write: instant at any size)."""
-    s = create_scenario(
-        database(),
+    db = database()
+    s = service.create_scenario(
+        db,
+        caller(db, by),
         twin,
         name,
         source=from_,
         kind=kind,
         label=label,
         description=description,
-        author=by,
     )
     console.print(f"created scenario [bold]{s.name}[/bold] ({s.kind}) of {twin} from {from_}")
 
@@ -47,6 +49,7 @@ def create_cmd(
 def list_cmd(twin: Annotated[str, typer.Option(help="twin")]) -> None:
     """List a twin's scenarios."""
     db = database()
+    service.twin_info(db, caller(db), twin)  # the policy point: may the caller see the twin?
     with db.read() as conn:
         t = get_twin(conn, twin)
         scenarios = list_scenarios(conn, t)
@@ -110,7 +113,8 @@ def edit_cmd(
             add or modify or "", f"change files use different CRSs: {sorted(crss)}"
         )
     changes.crs = crss.pop() if crss else None
-    result = edit(database(), twin, name, changes, reason=reason, author=by)
+    db = database()
+    result = service.edit_scenario(db, caller(db, by), twin, name, changes, reason)
     console.print(
         f"edit {result.seq} on {twin}/{name}: {result.added} added, {result.modified} modified, "
         f"{result.deleted} deleted"
@@ -125,7 +129,8 @@ def diff_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Objects added, modified (with attribute changes) and removed from A to B."""
-    result = diff(database(), twin, a, b)
+    db = database()
+    result = service.diff_scenarios(db, caller(db), twin, a, b)
     if as_json:
         typer.echo(orjson.dumps(result.as_json(), option=orjson.OPT_INDENT_2).decode())
         return
@@ -156,7 +161,8 @@ def history_cmd(
 ) -> None:
     """Who changed the scenario, when and why."""
     table = Table("edit", "kind", "when", "who", "why", "+", "~", "-")
-    for e in scenario_history(database(), twin, name):
+    db = database()
+    for e in service.history(db, caller(db), twin, name):
         table.add_row(
             str(e["seq"]),
             e["kind"],

@@ -8,14 +8,21 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.table import Table
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tweeling.access import identity, keys
-from tweeling.cli.common import byte_progress, console, count_progress, database, err_console
+from tweeling.cli.common import (
+    byte_progress,
+    caller,
+    console,
+    count_progress,
+    database,
+    err_console,
+)
 from tweeling.errors import NotFound
-from tweeling.storage.schema import datasets
-from tweeling.twin.export import FORMATS, export
-from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
+from tweeling.services import twins as service
+from tweeling.twin.export import FORMATS
+from tweeling.twin.ingest import DatasetInfo, IngestReport
 from tweeling.twin.twins import get_scenario, get_twin, list_twins
 from tweeling.twin.views import count_by_type, view_of
 
@@ -84,8 +91,9 @@ def ingest_cmd(
     with db.read() as conn:
         owner_org = _owner_org(conn, org)
     with byte_progress(f"importing {file.name}", total) as progress:
-        report = ingest(
+        report = service.ingest_file(
             db,
+            caller(db, by),
             file,
             twin,
             owner_org_id=owner_org,
@@ -93,7 +101,6 @@ def ingest_cmd(
             twin_crs=twin_crs,
             scenario=scenario,
             info=info,
-            author=by,
             progress=progress,
         )
     print_report(report)
@@ -114,14 +121,26 @@ def export_cmd(
     format: Annotated[str, typer.Option("--format", "-f", help=" | ".join(FORMATS))],
     output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
     scenario: Annotated[str, typer.Option(help="scenario to export")] = "current",
+    purpose: Annotated[str | None, typer.Option(help="what the export is for")] = None,
 ) -> None:
     """Write a scenario of a twin as CityJSON 2.0, CityJSONSeq, GeoJSON (CRS84) or GeoPackage."""
     db = database()
+    principal = caller(db)
+    service.twin_info(db, principal, twin, purpose)  # nothing is counted for an unseen twin
     with db.read() as conn:
         t = get_twin(conn, twin)
         total = sum(count_by_type(conn, view_of(conn, get_scenario(conn, t, scenario))).values())
     with count_progress(f"exporting {format}", total) as progress:
-        n = export(db, twin, format, output, scenario=scenario, progress=progress)
+        n = service.export_scenario(
+            db,
+            principal,
+            twin,
+            format,
+            output,
+            scenario=scenario,
+            purpose=purpose,
+            progress=progress,
+        )
     console.print(f"wrote {n} city objects of {twin}/{scenario} to {output} ({format})")
 
 
@@ -130,8 +149,9 @@ def twins_cmd(
 ) -> None:
     """List the twins with their CRS, scenarios, datasets and object counts."""
     db = database()
+    visible = set(service.visible_twins(db, caller(db)))
     with db.read() as conn:
-        summaries = list_twins(conn)
+        summaries = [s for s in list_twins(conn) if s.twin.name in visible]
     if as_json:
         data = [
             {
@@ -162,14 +182,7 @@ def datasets_cmd(
 ) -> None:
     """Show a twin's datasets: source, licence, CRS, content hash, counts and quality profile."""
     db = database()
-    with db.read() as conn:
-        t = get_twin(conn, twin)
-        rows = [
-            {str(k): v for k, v in r.items()}  # orjson wants plain str keys
-            for r in conn.execute(
-                select(datasets).where(datasets.c.twin_id == t.id).order_by(datasets.c.id)
-            ).mappings()
-        ]
+    rows = service.datasets_of(db, caller(db), twin)
     out: list[dict[str, Any]] = []
     for r in rows:
         r["imported_at"] = r["imported_at"].isoformat()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
+from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
 from tweeling.twin.twins import Scenario, Twin, get_scenario, get_twin, list_scenarios, now
 from tweeling.twin.views import count_by_type, view_of
@@ -78,17 +80,16 @@ def visible_twins(db: Database, principal: Principal) -> list[str]:
             shares.c.revoked_at.is_(None),
             or_(shares.c.grantee_org_id == principal.org.id, shares.c.grantee_org_id.is_(None)),
         )
-        rows = conn.execute(
-            select(twins.c.name)
-            .where(
+        query = select(twins.c.name).order_by(twins.c.name)
+        if not principal.operator:
+            query = query.where(
                 or_(
                     twins.c.owner_org_id == principal.org.id,
                     twins.c.public.is_(True),
                     twins.c.id.in_(shared_ids),
                 )
             )
-            .order_by(twins.c.name)
-        )
+        rows = conn.execute(query)
         names = [r[0] for r in rows]
         return [
             n
@@ -157,12 +158,14 @@ def share_twin(
         else:
             if not with_org:
                 raise InvalidInput("name the organisation to share with, or make the twin public")
+            if twin.owner_org_id is None:
+                raise InvalidInput(f"twin {name!r} has no owning organisation to share from")
             grantee = get_organisation(conn, with_org)
             conn.execute(
                 insert(shares).values(
                     resource_kind=Kind.twin.value,
                     resource_id=twin.id,
-                    owner_org_id=principal.org.id,
+                    owner_org_id=twin.owner_org_id,
                     grantee_org_id=grantee.id,
                     purposes=sorted(set(purposes)),
                     created_by=principal.email,
@@ -426,3 +429,125 @@ def delete_scenario(db: Database, principal: Principal, twin_name: str, name: st
                 target=f"twin:{twin_name}/scenario:{name}",
             ),
         )
+
+
+def ingest_file(
+    db: Database,
+    principal: Principal,
+    path: Path,
+    twin_name: str,
+    *,
+    owner_org_id: int | None,
+    **options: Any,
+) -> IngestReport:
+    """Import a file into a twin, creating the twin (for ``owner_org_id``) when it is new."""
+    with db.read() as conn:
+        exists = core_twins.find_twin(conn, twin_name) is not None
+    if exists:
+        _twin(db, principal, twin_name, Kind.dataset, Action.create, None)
+    else:
+        authorize(
+            db,
+            principal,
+            Action.create,
+            Resource(Kind.twin, f"twin:{twin_name}", owner_org_id=owner_org_id),
+        )
+    report = ingest(
+        db, path, twin_name, author=principal.email, owner_org_id=owner_org_id, **options
+    )
+    with db.begin() as conn:
+        record(
+            conn,
+            AuditEvent(
+                principal.actor,
+                "dataset.import",
+                organisation=principal.org.name,
+                target=f"twin:{twin_name}/dataset:{report.dataset_id}",
+                detail={
+                    "objects": report.objects,
+                    "file": path.name,
+                    "content_hash": report.content_hash,
+                },
+            ),
+        )
+    return report
+
+
+def export_scenario(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    fmt: str,
+    out: Path,
+    *,
+    scenario: str = "current",
+    purpose: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write a scenario to a file; counts as a read of every dataset of the twin."""
+    twin = _twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    written = export(db, twin_name, fmt, out, scenario=scenario, progress=progress)
+    with db.begin() as conn:
+        for (dataset_id,) in conn.execute(
+            select(datasets.c.id).where(datasets.c.twin_id == twin.id)
+        ):
+            conn.execute(
+                insert(usage_log).values(
+                    at=now(),
+                    user_email=principal.email,
+                    org_id=principal.org.id,
+                    dataset_id=dataset_id,
+                    purpose=purpose,
+                    action=f"export:{fmt}",
+                )
+            )
+    return written
+
+
+def usage(db: Database, principal: Principal, twin_name: str) -> list[dict[str, Any]]:
+    """Who used the twin's datasets, when, for what ("who uses our data") — for its owner."""
+    twin = _twin(db, principal, twin_name, Kind.twin, Action.share, None)
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                usage_log.c.at,
+                usage_log.c.user_email,
+                organisations.c.name,
+                usage_log.c.dataset_id,
+                usage_log.c.purpose,
+                usage_log.c.action,
+            )
+            .select_from(
+                usage_log.outerjoin(organisations, organisations.c.id == usage_log.c.org_id)
+            )
+            .where(
+                usage_log.c.dataset_id.in_(
+                    select(datasets.c.id).where(datasets.c.twin_id == twin.id)
+                )
+            )
+            .order_by(usage_log.c.at)
+        )
+        return [
+            {
+                "at": at.isoformat(),
+                "user": user,
+                "organisation": org,
+                "dataset": ds,
+                "purpose": purpose,
+                "action": action,
+            }
+            for at, user, org, ds, purpose, action in rows
+        ]
+
+
+def history(
+    db: Database, principal: Principal, twin_name: str, scenario: str
+) -> list[dict[str, Any]]:
+    _twin(db, principal, twin_name, Kind.scenario, Action.read, None)
+    return core.scenario_history(db, twin_name, scenario)
+
+
+def datasets_of(
+    db: Database, principal: Principal, twin_name: str, purpose: str | None = None
+) -> list[dict[str, Any]]:
+    return twin_datasets(db, principal, twin_name, purpose)
