@@ -146,3 +146,14 @@ def test_secrets_never_logged_or_echoed(client: TestClient, people: Database) ->
     for secret in (PASSWORD, session, token):
         assert secret and secret not in log
         assert secret not in stored
+
+
+def test_one_address_cannot_try_many_accounts(client: TestClient) -> None:
+    statuses = [
+        client.post(
+            "/auth/login", json={"email": f"guess{i}@delft.nl", "password": "x" * 12}
+        ).status_code
+        for i in range(25)
+    ]
+    assert statuses[:20] == [401] * 20
+    assert set(statuses[20:]) == {429}

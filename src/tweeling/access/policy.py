@@ -136,6 +136,13 @@ def decide(
             f"your roles ({', '.join(sorted(r.value for r in principal.roles)) or 'none'}) in "
             f"{principal.org.name} do not allow {action.value} on a {resource.kind.value}",
         )
+    if resource.owner_org_id is None and resource.kind in (Kind.organisation, Kind.audit):
+        # platform-wide things: everyone knows they exist, only the market master acts on them
+        return Decision(
+            False,
+            True,
+            f"only the market master's administrators may {action.value} this {resource.kind.value}",
+        )
     reachable = [s for s in resource.shares if s.grantee_org_id in (None, principal.org.id)]
     if resource.public:
         reachable.append(Share(None))

@@ -8,9 +8,12 @@ from fastapi import FastAPI
 
 from tweeling import __version__
 from tweeling.access.oidc import OIDCSettings
-from tweeling.api import auth, twins
+from tweeling.api import auth, organisations, twins
 from tweeling.api.errors import add_exception_handlers
+from tweeling.api.ratelimit import SlidingWindow
 from tweeling.storage.db import Database, open_database
+
+LOGIN_ATTEMPTS_PER_MINUTE = 20
 
 
 def create_app(
@@ -34,9 +37,11 @@ def create_app(
     app.state.db = database
     app.state.cookie_secure = cookie_secure
     app.state.oidc_settings = oidc_settings or OIDCSettings()
+    app.state.login_limiter = SlidingWindow(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
     add_exception_handlers(app)
     app.include_router(auth.router)
     app.include_router(twins.router)
+    app.include_router(organisations.router)
 
     @app.get("/", summary="Landing page", tags=["platform"])
     def landing() -> dict[str, Any]:

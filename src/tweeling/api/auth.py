@@ -24,6 +24,7 @@ class Login(BaseModel):
 
 @router.post("/login", summary="Sign in; sets the session cookie, returns the CSRF token")
 def login(body: Login, response: Response, request: Request, db: DB) -> dict[str, Any]:
+    request.app.state.login_limiter.hit(request.client.host if request.client else "unknown")
     signed_in = sessions.login(
         db, body.email, body.password, totp=body.totp, organisation=body.organisation
     )
