@@ -141,7 +141,8 @@ def decide(
         return Decision(
             False,
             True,
-            f"only the market master's administrators may {action.value} this {resource.kind.value}",
+            f"only the market master's administrators may {action.value} "
+            f"this {resource.kind.value}",
         )
     reachable = [s for s in resource.shares if s.grantee_org_id in (None, principal.org.id)]
     if resource.public:
