@@ -76,7 +76,7 @@ def post_token(name: str, body: NewToken, db: DB, caller: SignedIn) -> dict[str,
 
 @router.delete("/organisations/{name}/tokens/{token_id}", status_code=204, summary="Revoke a token")
 def delete_token(name: str, token_id: int, db: DB, caller: SignedIn) -> Response:
-    service.revoke_token(db, caller, name, token_id)
+    service.revoke_token(db, caller, token_id, org_name=name)
     return Response(status_code=204)
 
 

@@ -16,20 +16,16 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.access import audit, identity, keys
+from tweeling.access import identity
 from tweeling.cli.common import caller, console, database, err_console
 from tweeling.errors import InvalidInput
+from tweeling.services import organisations as orgs
 from tweeling.services import twins as service
-from tweeling.twin.twins import default_author
 
 org_app = typer.Typer(help="Organisations: municipalities, providers, accreditors, …")
 user_app = typer.Typer(help="People and their roles in organisations.")
 token_app = typer.Typer(help="API tokens for scripts (Authorization: Bearer …).")
 audit_app = typer.Typer(help="The tamper-evident audit log.")
-
-
-def operator() -> str:
-    return f"operator:{default_author()}"
 
 
 @org_app.command("create")
@@ -41,21 +37,18 @@ def org_create(
     ] = False,
 ) -> None:
     """Create an organisation."""
-    with database().begin() as conn:
-        org = identity.create_organisation(
-            conn, name, kind, actor=operator(), mfa_required=mfa_required
-        )
+    db = database()
+    org = orgs.create_organisation(db, caller(db), name, kind, mfa_required)
     console.print(f"created organisation [bold]{org.name}[/bold] ({org.kind.value})")
 
 
 @org_app.command("list")
 def org_list() -> None:
     """List organisations."""
-    with database().read() as conn:
-        orgs = identity.list_organisations(conn)
+    db = database()
     table = Table("organisation", "kind", "two-step verification")
-    for org in orgs:
-        table.add_row(org.name, org.kind.value, "required" if org.mfa_required else "optional")
+    for org in orgs.visible_organisations(db, caller(db)):
+        table.add_row(org["name"], org["kind"], "required" if org["mfa_required"] else "optional")
     console.print(table)
 
 
@@ -73,8 +66,8 @@ def user_add(
     password = None
     if not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\n") or None
-    with database().begin() as conn:
-        generated = identity.add_member(conn, email, org, role, actor=operator(), password=password)
+    db = database()
+    generated = orgs.add_member(db, caller(db), org, email, role, password)
     console.print(f"{email} is now {role} in {org}")
     if generated:
         console.print("generated password (shown once, store it now):")
@@ -102,10 +95,8 @@ def token_create(
     expires: Annotated[str, typer.Option(help="lifetime, e.g. 90d, 12h, 30m")] = "90d",
 ) -> None:
     """Create an API token; it is printed once, alone on the last line."""
-    with database().begin() as conn:
-        issued = identity.create_token(
-            conn, user, org, actor=operator(), scopes=scope, expires_in=_duration(expires)
-        )
+    db = database()
+    issued = orgs.create_token(db, caller(db), org, user, list(scope or []), _duration(expires))
     console.print(
         f"token {issued.id} for {user} in {org}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC"
     )
@@ -115,16 +106,16 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="token id")]) -> None:
     """Revoke an API token at once."""
-    with database().begin() as conn:
-        identity.revoke_token(conn, token_id, actor=operator())
+    db = database()
+    orgs.revoke_token(db, caller(db), token_id)
     console.print(f"token {token_id} revoked")
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the whole chain and every signed checkpoint; exit 1 at the first bad entry."""
-    with database().read() as conn:
-        result = audit.verify(conn)
+    db = database()
+    result = orgs.verify_audit(db, caller(db))
     if result.ok:
         console.print(
             f"audit log intact: {result.entries} entries, {result.checkpoints} signed checkpoints"
@@ -141,14 +132,15 @@ def audit_export(
     ] = None,
 ) -> None:
     """Write every entry as JSON lines, oldest first."""
-    with database().read() as conn:
-        if output is None:
-            for line in audit.export_lines(conn):
-                sys.stdout.buffer.write(line)
-            return
-        with output.open("wb") as handle:
-            for line in audit.export_lines(conn):
-                handle.write(line)
+    db = database()
+    lines = orgs.export_audit(db, caller(db))
+    if output is None:
+        for line in lines:
+            sys.stdout.buffer.write(line)
+        return
+    with output.open("wb") as handle:
+        for line in lines:
+            handle.write(line)
     console.print(f"wrote the audit log to {output}")
 
 
@@ -156,8 +148,7 @@ def audit_export(
 def audit_checkpoint() -> None:
     """Sign the newest entry now with the platform key (also done every 50 entries)."""
     db = database()
-    with db.begin() as conn:
-        signed = audit.checkpoint(conn, keys.load_or_create(conn))
+    signed = orgs.checkpoint_audit(db, caller(db))
     console.print(f"signed checkpoint at entry {signed}" if signed else "the audit log is empty")
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 
-from tweeling.access import audit, identity
+from tweeling.access import audit, identity, keys
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.identity import IssuedToken, Organisation, Principal
 from tweeling.access.policy import Action, Kind, Resource, authorize, decide
@@ -71,12 +72,19 @@ def members(db: Database, principal: Principal, org_name: str) -> list[dict[str,
 
 
 def add_member(
-    db: Database, principal: Principal, org_name: str, email: str, role: str
+    db: Database,
+    principal: Principal,
+    org_name: str,
+    email: str,
+    role: str,
+    password: str | None = None,
 ) -> str | None:
     """Returns a generated password for a person who is new to the platform (shown once)."""
     _org(db, principal, org_name, Kind.membership, Action.create)
     with db.begin() as conn:
-        return identity.add_member(conn, email, org_name, role, actor=principal.actor)
+        return identity.add_member(
+            conn, email, org_name, role, actor=principal.actor, password=password
+        )
 
 
 def remove_member(db: Database, principal: Principal, org_name: str, email: str, role: str) -> None:
@@ -119,14 +127,19 @@ def create_token(
         )
 
 
-def revoke_token(db: Database, principal: Principal, org_name: str, token_id: int) -> None:
-    org = _org(db, principal, org_name, Kind.token, Action.delete)
-    with db.begin() as conn:
-        owner = conn.execute(
+def revoke_token(
+    db: Database, principal: Principal, token_id: int, org_name: str | None = None
+) -> None:
+    """Revoke a token of an organisation the principal administers."""
+    with db.read() as conn:
+        org_id = conn.execute(
             select(api_tokens.c.org_id).where(api_tokens.c.id == token_id)
         ).scalar()
-        if owner != org.id:
-            raise NotFound(f"{org_name} has no token {token_id}")
+        org = next((o for o in identity.list_organisations(conn) if o.id == org_id), None)
+    if org is None or (org_name is not None and org.name != org_name):
+        raise NotFound(f"no token {token_id}")
+    _org(db, principal, org.name, Kind.token, Action.delete)
+    with db.begin() as conn:
         identity.revoke_token(conn, token_id, actor=principal.actor)
 
 
@@ -134,3 +147,16 @@ def verify_audit(db: Database, principal: Principal) -> audit.Verification:
     authorize(db, principal, Action.read, Resource(Kind.audit, "audit:log", owner_org_id=None))
     with db.read() as conn:
         return audit.verify(conn)
+
+
+def export_audit(db: Database, principal: Principal) -> Iterator[bytes]:
+    authorize(db, principal, Action.read, Resource(Kind.audit, "audit:log", owner_org_id=None))
+    with db.read() as conn:
+        yield from audit.export_lines(conn)
+
+
+def checkpoint_audit(db: Database, principal: Principal) -> int | None:
+    """Sign the newest audit entry with the platform key now."""
+    authorize(db, principal, Action.read, Resource(Kind.audit, "audit:log", owner_org_id=None))
+    with db.begin() as conn:
+        return audit.checkpoint(conn, keys.load_or_create(conn))
