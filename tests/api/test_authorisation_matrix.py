@@ -130,6 +130,62 @@ def _request(
     return client.request(method, path, json=body)
 
 
+# Organisation administration: the kinds and actions with an endpoint.
+ADMIN_APPLICABLE = {
+    Kind.membership: (Action.read, Action.create, Action.delete),
+    Kind.token: (Action.create, Action.delete),
+}
+
+
+def _admin_request(
+    world: World, client: httpx2.Client, kind: Kind, action: Action, org: str
+) -> httpx2.Response:
+    """Set up what the request needs (a member, a token) as the operator, then ask."""
+    n = next(world.counter)
+    role = "viewer"
+    email = f"extra{n}@example.nl"
+    with world.db.begin() as conn:
+        identity.add_member(conn, email, org, role, actor="test")
+        token_id = identity.create_token(conn, email, org, actor="test").id
+    path = f"/organisations/{org}"
+    if kind == Kind.membership and action == Action.read:
+        return client.get(f"{path}/members")
+    if kind == Kind.membership and action == Action.create:
+        return client.post(f"{path}/members", json={"email": f"new{n}@example.nl", "role": role})
+    if kind == Kind.membership:
+        return client.delete(f"{path}/members/{email}/{role}")
+    if action == Action.create:
+        return client.post(f"{path}/tokens", json={"email": email})
+    return client.delete(f"{path}/tokens/{token_id}")
+
+
+ADMIN_CASES = [
+    (role, kind, action, where)
+    for role in Role
+    for kind, actions in ADMIN_APPLICABLE.items()
+    for action in actions
+    for where in ("own", "other")
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "kind", "action", "where"),
+    ADMIN_CASES,
+    ids=[f"{r.value}-{k.value}-{a.value}-{w}" for r, k, a, w in ADMIN_CASES],
+)
+def test_admin_matrix(world: World, role: Role, kind: Kind, action: Action, where: str) -> None:
+    org = world.org_of[role] if where == "own" else "Buurgemeente"
+    headers = {"Authorization": f"Bearer {world.tokens[role]}"}
+    with httpx2.Client(base_url=world.base, headers=headers, timeout=30) as client:
+        response = _admin_request(world, client, kind, action, org)
+    if where == "other":
+        assert response.status_code == 404, response.text
+    elif (kind, action) in ROLE_GRANTS[role]:
+        assert 200 <= response.status_code < 300, response.text
+    else:
+        assert response.status_code == 403, response.text
+
+
 CASES = [
     (role, kind, action, where)
     for role in Role
