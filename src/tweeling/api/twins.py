@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tweeling.api.deps import DB, Caller, SignedIn
 from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
+from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
 from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
 from tweeling.twin.ingest import DatasetInfo
@@ -46,7 +47,7 @@ def get_twin(
 
 @router.get("/{name}/datasets", summary="Datasets with source, licence, hash and quality")
 def get_datasets(name: str, db: DB, caller: Caller, purpose: str | None = None) -> dict[str, Any]:
-    rows = service.twin_datasets(db, caller, name, purpose)
+    rows = datasets_service.twin_datasets(db, caller, name, purpose)
     for row in rows:
         row["imported_at"] = row["imported_at"].isoformat()
     return {"datasets": rows}
@@ -221,7 +222,7 @@ async def post_dataset(
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(body)
         report = await run_in_threadpool(
-            service.import_dataset, db, caller, name, path, crs=crs, info=info
+            datasets_service.import_dataset, db, caller, name, path, crs=crs, info=info
         )
     return {
         "dataset": report.dataset_id,
@@ -245,7 +246,7 @@ def patch_dataset(
     name: str, dataset_id: int, body: DatasetChange, db: DB, caller: SignedIn
 ) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=True)
-    service.update_dataset(db, caller, name, dataset_id, fields)
+    datasets_service.update_dataset(db, caller, name, dataset_id, fields)
     return {"dataset": dataset_id, **fields}
 
 
@@ -253,7 +254,7 @@ def patch_dataset(
     "/{name}/datasets/{dataset_id}", summary="Withdraw a dataset from the current reality"
 )
 def delete_dataset(name: str, dataset_id: int, db: DB, caller: SignedIn) -> dict[str, Any]:
-    removed = service.delete_dataset(db, caller, name, dataset_id)
+    removed = datasets_service.delete_dataset(db, caller, name, dataset_id)
     return {"dataset": dataset_id, "objects_removed": removed}
 
 

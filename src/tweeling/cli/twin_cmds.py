@@ -20,6 +20,7 @@ from tweeling.cli.common import (
     err_console,
 )
 from tweeling.errors import NotFound
+from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
 from tweeling.twin.export import FORMATS
 from tweeling.twin.ingest import DatasetInfo, IngestReport
@@ -91,7 +92,7 @@ def ingest_cmd(
     with db.read() as conn:
         owner_org = _owner_org(conn, org)
     with byte_progress(f"importing {file.name}", total) as progress:
-        report = service.ingest_file(
+        report = datasets_service.ingest_file(
             db,
             caller(db, by),
             file,
@@ -131,7 +132,7 @@ def export_cmd(
         t = get_twin(conn, twin)
         total = sum(count_by_type(conn, view_of(conn, get_scenario(conn, t, scenario))).values())
     with count_progress(f"exporting {format}", total) as progress:
-        n = service.export_scenario(
+        n = datasets_service.export_scenario(
             db,
             principal,
             twin,
@@ -182,7 +183,7 @@ def datasets_cmd(
 ) -> None:
     """Show a twin's datasets: source, licence, CRS, content hash, counts and quality profile."""
     db = database()
-    rows = service.datasets_of(db, caller(db), twin)
+    rows = datasets_service.datasets_of(db, caller(db), twin)
     out: list[dict[str, Any]] = []
     for r in rows:
         r["imported_at"] = r["imported_at"].isoformat()

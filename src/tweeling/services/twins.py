@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, text
+from sqlalchemy import Connection, insert, or_, select
 
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.identity import Principal, get_organisation
@@ -17,9 +15,7 @@ from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
-from tweeling.twin.export import export
-from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
-from tweeling.twin.twins import Scenario, Twin, get_scenario, get_twin, list_scenarios, now
+from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios, now
 from tweeling.twin.views import count_by_type, view_of
 
 
@@ -45,7 +41,7 @@ def twin_resource(conn: Connection, twin: Twin, kind: Kind = Kind.twin) -> Resou
     )
 
 
-def _twin(
+def authorised_twin(
     db: Database, principal: Principal, name: str, kind: Kind, action: Action, purpose: str | None
 ) -> Twin:
     with db.read() as conn:
@@ -101,7 +97,7 @@ def visible_twins(db: Database, principal: Principal) -> list[str]:
 def twin_info(
     db: Database, principal: Principal, name: str, purpose: str | None = None
 ) -> TwinInfo:
-    twin = _twin(db, principal, name, Kind.twin, Action.read, purpose)
+    twin = authorised_twin(db, principal, name, Kind.twin, Action.read, purpose)
     with db.read() as conn:
         scenario_list = list_scenarios(conn, twin)
         current = next(s for s in scenario_list if s.name == "current")
@@ -114,32 +110,6 @@ def twin_info(
     )
 
 
-def twin_datasets(
-    db: Database, principal: Principal, name: str, purpose: str | None = None
-) -> list[dict[str, Any]]:
-    """The twin's datasets with their metadata; each read is written to the usage log."""
-    twin = _twin(db, principal, name, Kind.dataset, Action.read, purpose)
-    with db.begin() as conn:
-        rows = [
-            {str(k): v for k, v in r.items()}
-            for r in conn.execute(
-                select(datasets).where(datasets.c.twin_id == twin.id).order_by(datasets.c.id)
-            ).mappings()
-        ]
-        for row in rows:
-            conn.execute(
-                insert(usage_log).values(
-                    at=now(),
-                    user_email=principal.email,
-                    org_id=principal.org.id,
-                    dataset_id=row["id"],
-                    purpose=purpose,
-                    action="read",
-                )
-            )
-    return rows
-
-
 def share_twin(
     db: Database,
     principal: Principal,
@@ -150,7 +120,7 @@ def share_twin(
     public: bool = False,
 ) -> None:
     """Share a twin (its datasets and scenarios) with an organisation, or make it public."""
-    twin = _twin(db, principal, name, Kind.twin, Action.share, None)
+    twin = authorised_twin(db, principal, name, Kind.twin, Action.share, None)
     with db.begin() as conn:
         if public:
             conn.execute(twins.update().where(twins.c.id == twin.id).values(public=True))
@@ -188,7 +158,7 @@ def share_twin(
 def create_scenario(
     db: Database, principal: Principal, twin_name: str, name: str, **options: Any
 ) -> Scenario:
-    _twin(db, principal, twin_name, Kind.scenario, Action.create, None)
+    authorised_twin(db, principal, twin_name, Kind.scenario, Action.create, None)
     scenario = core.create_scenario(db, twin_name, name, author=principal.email, **options)
     with db.begin() as conn:
         record(
@@ -212,7 +182,7 @@ def edit_scenario(
     changes: core.Changes,
     reason: str,
 ) -> core.EditResult:
-    _twin(db, principal, twin_name, Kind.scenario, Action.update, None)
+    authorised_twin(db, principal, twin_name, Kind.scenario, Action.update, None)
     result = core.edit(db, twin_name, scenario, changes, reason=reason, author=principal.email)
     with db.begin() as conn:
         record(
@@ -237,11 +207,8 @@ def edit_scenario(
 def diff_scenarios(
     db: Database, principal: Principal, twin_name: str, a: str, b: str, purpose: str | None = None
 ) -> core.Diff:
-    _twin(db, principal, twin_name, Kind.scenario, Action.read, purpose)
+    authorised_twin(db, principal, twin_name, Kind.scenario, Action.read, purpose)
     return core.diff(db, twin_name, a, b)
-
-
-# -- twins, datasets and scenarios made, changed and removed -----------------------------------
 
 
 def create_twin(
@@ -272,7 +239,7 @@ def create_twin(
 
 
 def update_twin(db: Database, principal: Principal, name: str, *, title: str | None) -> None:
-    twin = _twin(db, principal, name, Kind.twin, Action.update, None)
+    twin = authorised_twin(db, principal, name, Kind.twin, Action.update, None)
     with db.begin() as conn:
         conn.execute(twins.update().where(twins.c.id == twin.id).values(title=title))
         record(
@@ -288,7 +255,7 @@ def update_twin(db: Database, principal: Principal, name: str, *, title: str | N
 
 
 def delete_twin(db: Database, principal: Principal, name: str) -> None:
-    _twin(db, principal, name, Kind.twin, Action.delete, None)
+    authorised_twin(db, principal, name, Kind.twin, Action.delete, None)
     core.delete_twin(db, name)
     with db.begin() as conn:
         record(
@@ -302,122 +269,8 @@ def delete_twin(db: Database, principal: Principal, name: str) -> None:
         )
 
 
-def import_dataset(
-    db: Database,
-    principal: Principal,
-    twin_name: str,
-    path: Path,
-    *,
-    crs: str | None = None,
-    info: DatasetInfo | None = None,
-) -> IngestReport:
-    """Import a file into an existing twin as a new dataset."""
-    _twin(db, principal, twin_name, Kind.dataset, Action.create, None)
-    report = ingest(db, path, twin_name, crs=crs, info=info, author=principal.email)
-    with db.begin() as conn:
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "dataset.import",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{report.dataset_id}",
-                detail={"objects": report.objects, "content_hash": report.content_hash},
-            ),
-        )
-    return report
-
-
-def _dataset(conn: Connection, twin: Twin, dataset_id: int) -> dict[str, Any]:
-    row = (
-        conn.execute(
-            select(datasets).where(datasets.c.id == dataset_id, datasets.c.twin_id == twin.id)
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"twin {twin.name!r} has no dataset {dataset_id}")
-    return {str(k): v for k, v in row.items()}
-
-
-DATASET_FIELDS = ("name", "source", "owner", "licence", "acquired")
-
-
-def update_dataset(
-    db: Database, principal: Principal, twin_name: str, dataset_id: int, fields: dict[str, Any]
-) -> None:
-    """Correct a dataset's descriptive metadata (its content and hash stay as imported)."""
-    unknown = set(fields) - set(DATASET_FIELDS)
-    if unknown:
-        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))} of a dataset")
-    twin = _twin(db, principal, twin_name, Kind.dataset, Action.update, None)
-    with db.begin() as conn:
-        _dataset(conn, twin, dataset_id)
-        conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(**fields))
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "dataset.update",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{dataset_id}",
-                detail=fields,
-            ),
-        )
-
-
-def delete_dataset(db: Database, principal: Principal, twin_name: str, dataset_id: int) -> int:
-    """Withdraw a dataset: its objects leave the current reality as one recorded edit.
-
-    Scenarios made earlier keep seeing them, as they were; the dataset's record stays for
-    provenance, marked withdrawn. Returns the number of objects removed.
-    """
-    twin = _twin(db, principal, twin_name, Kind.dataset, Action.delete, None)
-    with db.read() as conn:
-        _dataset(conn, twin, dataset_id)
-        current = view_of(conn, get_scenario(conn, twin, "current"))
-        condition, params = current.visible("o")
-        ids = [
-            r[0]
-            for r in conn.execute(
-                text(
-                    f"SELECT o.object_id FROM city_objects o WHERE {condition} "
-                    "AND NOT o.deleted AND o.dataset_id = :d AND o.parents IS NULL"
-                ),
-                {**params, "d": dataset_id},
-            )
-        ]
-    removed = 0
-    if ids:
-        result = core.edit(
-            db,
-            twin_name,
-            "current",
-            core.Changes(delete=ids),
-            reason=f"dataset {dataset_id} withdrawn",
-            author=principal.email,
-        )
-        removed = result.deleted
-    with db.begin() as conn:
-        meta = dict(_dataset(conn, twin, dataset_id)["meta"] or {})
-        meta["withdrawn"] = {"at": now().isoformat(), "by": principal.email}
-        conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(meta=meta))
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "dataset.delete",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{dataset_id}",
-                detail={"objects_removed": removed},
-            ),
-        )
-    return removed
-
-
 def delete_scenario(db: Database, principal: Principal, twin_name: str, name: str) -> None:
-    _twin(db, principal, twin_name, Kind.scenario, Action.delete, None)
+    authorised_twin(db, principal, twin_name, Kind.scenario, Action.delete, None)
     core.delete_scenario(db, twin_name, name)
     with db.begin() as conn:
         record(
@@ -431,82 +284,9 @@ def delete_scenario(db: Database, principal: Principal, twin_name: str, name: st
         )
 
 
-def ingest_file(
-    db: Database,
-    principal: Principal,
-    path: Path,
-    twin_name: str,
-    *,
-    owner_org_id: int | None,
-    **options: Any,
-) -> IngestReport:
-    """Import a file into a twin, creating the twin (for ``owner_org_id``) when it is new."""
-    with db.read() as conn:
-        exists = core_twins.find_twin(conn, twin_name) is not None
-    if exists:
-        _twin(db, principal, twin_name, Kind.dataset, Action.create, None)
-    else:
-        authorize(
-            db,
-            principal,
-            Action.create,
-            Resource(Kind.twin, f"twin:{twin_name}", owner_org_id=owner_org_id),
-        )
-    report = ingest(
-        db, path, twin_name, author=principal.email, owner_org_id=owner_org_id, **options
-    )
-    with db.begin() as conn:
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "dataset.import",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{report.dataset_id}",
-                detail={
-                    "objects": report.objects,
-                    "file": path.name,
-                    "content_hash": report.content_hash,
-                },
-            ),
-        )
-    return report
-
-
-def export_scenario(
-    db: Database,
-    principal: Principal,
-    twin_name: str,
-    fmt: str,
-    out: Path,
-    *,
-    scenario: str = "current",
-    purpose: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Write a scenario to a file; counts as a read of every dataset of the twin."""
-    twin = _twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
-    written = export(db, twin_name, fmt, out, scenario=scenario, progress=progress)
-    with db.begin() as conn:
-        for (dataset_id,) in conn.execute(
-            select(datasets.c.id).where(datasets.c.twin_id == twin.id)
-        ):
-            conn.execute(
-                insert(usage_log).values(
-                    at=now(),
-                    user_email=principal.email,
-                    org_id=principal.org.id,
-                    dataset_id=dataset_id,
-                    purpose=purpose,
-                    action=f"export:{fmt}",
-                )
-            )
-    return written
-
-
 def usage(db: Database, principal: Principal, twin_name: str) -> list[dict[str, Any]]:
     """Who used the twin's datasets, when, for what ("who uses our data") — for its owner."""
-    twin = _twin(db, principal, twin_name, Kind.twin, Action.share, None)
+    twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.share, None)
     with db.read() as conn:
         rows = conn.execute(
             select(
@@ -543,11 +323,5 @@ def usage(db: Database, principal: Principal, twin_name: str) -> list[dict[str, 
 def history(
     db: Database, principal: Principal, twin_name: str, scenario: str
 ) -> list[dict[str, Any]]:
-    _twin(db, principal, twin_name, Kind.scenario, Action.read, None)
+    authorised_twin(db, principal, twin_name, Kind.scenario, Action.read, None)
     return core.scenario_history(db, twin_name, scenario)
-
-
-def datasets_of(
-    db: Database, principal: Principal, twin_name: str, purpose: str | None = None
-) -> list[dict[str, Any]]:
-    return twin_datasets(db, principal, twin_name, purpose)
