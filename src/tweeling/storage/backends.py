@@ -36,6 +36,9 @@ class SpatialBackend(Protocol):
     def delete_scenario_rows(self, conn: Connection, scenario_ids: Sequence[int]) -> None:
         """Remove every row of these scenarios, index entries included."""
 
+    def footprint_wkb(self, alias: str) -> str:
+        """SQL giving the CRS84 footprint of ``alias`` as WKB."""
+
 
 class SQLiteBackend:
     """SQLite with the built-in R*Tree module as spatial index."""
@@ -71,6 +74,9 @@ class SQLiteBackend:
             f"(SELECT pk FROM city_objects WHERE scenario_id IN ({ids}))"
         )
         conn.exec_driver_sql(f"DELETE FROM city_objects WHERE scenario_id IN ({ids})")
+
+    def footprint_wkb(self, alias: str) -> str:
+        return f"{alias}.footprint_crs84"
 
     def bbox_source(self, alias: str) -> str:
         # CROSS JOIN fixes SQLite's join order: R*Tree first, then rows by primary key. Left
@@ -112,6 +118,9 @@ class PostGISBackend:
         conn.exec_driver_sql(
             f"DELETE FROM city_objects WHERE scenario_id IN ({_ids(scenario_ids)})"
         )
+
+    def footprint_wkb(self, alias: str) -> str:
+        return f"ST_AsBinary({alias}.footprint_crs84)"
 
     def bbox_source(self, alias: str) -> str:
         return (

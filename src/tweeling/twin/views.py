@@ -214,3 +214,70 @@ def is_empty(conn: Connection, view: View) -> bool:
     condition, params = view.visible("o")
     sql = f"SELECT 1 FROM city_objects o WHERE {condition} AND NOT o.deleted LIMIT 1"
     return conn.execute(text(sql), params).first() is None
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """What a 2D feature needs: id, type, attributes, parents and the CRS84 footprint (WKB)."""
+
+    object_id: str
+    object_type: str
+    attributes: dict[str, Any]
+    parents: list[str]
+    footprint: bytes | None
+
+
+def feature_rows(
+    conn: Connection,
+    view: View,
+    *,
+    footprint_sql: str,
+    bbox_source: str | None,
+    layer: str,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    object_id: str | None = None,
+) -> list[FeatureRow]:
+    """A page of a layer in this view, optionally within a CRS84 box, in a stable order."""
+    condition, params = view.visible("o")
+    params.update(layer=layer, limit=limit, offset=offset)
+    source = "city_objects o"
+    where = [condition, "NOT o.deleted", "o.layer = :layer"]
+    if bbox is not None and bbox_source is not None:
+        source = bbox_source
+        params.update(x1=bbox[0], y1=bbox[1], x2=bbox[2], y2=bbox[3])
+        where.append(
+            "o.lon_min <= :x2 AND o.lon_max >= :x1 AND o.lat_min <= :y2 AND o.lat_max >= :y1"
+        )
+    if object_id is not None:
+        where.append("o.object_id = :oid")
+        params["oid"] = object_id
+    sql = (
+        f"SELECT o.object_id, o.object_type, o.attributes, o.parents, {footprint_sql} "
+        f"FROM {source} WHERE {' AND '.join(where)} ORDER BY o.pk LIMIT :limit OFFSET :offset"
+    )
+    return [
+        FeatureRow(
+            object_id=row[0],
+            object_type=row[1],
+            attributes=_json(row[2]) or {},
+            parents=_json(row[3]) or [],
+            footprint=bytes(row[4]) if row[4] is not None else None,
+        )
+        for row in conn.execute(text(sql), params)
+    ]
+
+
+def layer_extents(conn: Connection, view: View) -> dict[str, tuple[int, list[float]]]:
+    """Per layer: number of objects and CRS84 extent [minlon, minlat, maxlon, maxlat]."""
+    condition, params = view.visible("o")
+    sql = (
+        "SELECT o.layer, count(*), min(o.lon_min), min(o.lat_min), max(o.lon_max), "
+        f"max(o.lat_max) FROM city_objects o WHERE {condition} AND NOT o.deleted "
+        "GROUP BY o.layer ORDER BY o.layer"
+    )
+    return {
+        str(layer): (int(n), [float(v) for v in box] if box[0] is not None else [])
+        for layer, n, *box in conn.execute(text(sql), params)
+    }

@@ -1,0 +1,207 @@
+"""OGC API – Features, Part 1 Core: every layer of a twin as a collection (GeoJSON, CRS84).
+
+Each twin is its own OGC API landing page, ``/ogc/{twin}``; ``?scenario=`` picks the scenario
+(default ``current``) and ``?purpose=`` states why the data is read (purpose binding).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from tweeling.api.deps import DB, Caller
+from tweeling.errors import InvalidInput, NotFound
+from tweeling.services import features as service
+
+router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+GEOJSON = "application/geo+json"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def _root(request: Request, twin: str) -> str:
+    return str(request.url_for("ogc_landing", twin=twin))
+
+
+def _query(request: Request, **changes: Any) -> str:
+    params = dict(request.query_params)
+    params.update({k: str(v) for k, v in changes.items()})
+    from urllib.parse import urlencode
+
+    return f"{str(request.url).split('?')[0]}?{urlencode(params)}"
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InvalidInput(f"bbox {text!r} is not a list of numbers") from None
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if len(values) != 4:
+        raise InvalidInput(f"bbox needs 4 (or 6) numbers, got {len(values)}")
+    x1, y1, x2, y2 = values
+    if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
+        raise InvalidInput(f"bbox {text!r} is outside longitude/latitude range (CRS84)")
+    if y1 > y2:
+        raise InvalidInput(f"bbox {text!r}: the lower latitude is above the upper one")
+    return x1, y1, x2, y2
+
+
+@router.get("/{twin}", name="ogc_landing", summary="Landing page of a twin's OGC API")
+def landing(
+    request: Request, twin: str, db: DB, caller: Caller, purpose: str | None = None
+) -> dict[str, Any]:
+    service.layers(db, caller, twin, "current", purpose)  # the policy point: may we see it?
+    root = _root(request, twin)
+    return {
+        "title": f"Tweeling twin {twin}",
+        "description": "City objects of this twin per layer, as OGC API – Features",
+        "links": [
+            {"rel": "self", "type": "application/json", "href": root},
+            {
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "href": str(request.url_for("openapi")),
+            },
+            {"rel": "conformance", "type": "application/json", "href": f"{root}/conformance"},
+            {"rel": "data", "type": "application/json", "href": f"{root}/collections"},
+        ],
+    }
+
+
+@router.get("/{twin}/conformance", summary="Conformance classes")
+def conformance(twin: str) -> dict[str, Any]:
+    return {"conformsTo": CONFORMANCE}
+
+
+def _collection(request: Request, twin: str, layer: service.Layer) -> dict[str, Any]:
+    base = f"{_root(request, twin)}/collections/{layer.id}"
+    return {
+        "id": layer.id,
+        "title": layer.id,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [layer.extent], "crs": CRS84}} if layer.extent else {},
+        "links": [
+            {"rel": "self", "type": "application/json", "href": base},
+            {"rel": "items", "type": GEOJSON, "href": f"{base}/items"},
+        ],
+    }
+
+
+@router.get("/{twin}/collections", summary="The twin's layers")
+def collections(
+    request: Request,
+    twin: str,
+    db: DB,
+    caller: Caller,
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    found = service.layers(db, caller, twin, scenario, purpose)
+    return {
+        "links": [
+            {
+                "rel": "self",
+                "type": "application/json",
+                "href": f"{_root(request, twin)}/collections",
+            }
+        ],
+        "collections": [_collection(request, twin, layer) for layer in found],
+    }
+
+
+@router.get("/{twin}/collections/{layer}", summary="One layer")
+def collection(
+    request: Request,
+    twin: str,
+    layer: str,
+    db: DB,
+    caller: Caller,
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    for found in service.layers(db, caller, twin, scenario, purpose):
+        if found.id == layer:
+            return _collection(request, twin, found)
+    raise NotFound(f"twin {twin!r} has no layer {layer!r}")
+
+
+@router.get("/{twin}/collections/{layer}/items", summary="Features of a layer")
+def items(
+    request: Request,
+    twin: str,
+    layer: str,
+    db: DB,
+    caller: Caller,
+    bbox: str | None = None,
+    limit: int = Query(10, ge=1, le=service.MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> JSONResponse:
+    features, more = service.items(
+        db,
+        caller,
+        twin,
+        layer,
+        scenario=scenario,
+        bbox=parse_bbox(bbox),
+        limit=limit,
+        offset=offset,
+        purpose=purpose,
+    )
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if more:
+        links.append(
+            {"rel": "next", "type": GEOJSON, "href": _query(request, offset=offset + limit)}
+        )
+    if offset:
+        links.append(
+            {"rel": "prev", "type": GEOJSON, "href": _query(request, offset=max(0, offset - limit))}
+        )
+    body = {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": len(features),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "links": links,
+    }
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/{twin}/collections/{layer}/items/{feature_id}", summary="One feature")
+def item(
+    request: Request,
+    twin: str,
+    layer: str,
+    feature_id: str,
+    db: DB,
+    caller: Caller,
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> JSONResponse:
+    features, _ = service.items(
+        db, caller, twin, layer, scenario=scenario, limit=1, purpose=purpose, object_id=feature_id
+    )
+    feature = features[0]
+    feature["links"] = [
+        {"rel": "self", "type": GEOJSON, "href": str(request.url)},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": f"{_root(request, twin)}/collections/{layer}",
+        },
+    ]
+    return JSONResponse(feature, media_type=GEOJSON)
