@@ -22,7 +22,30 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
+_KNOWN_PARAMETERS = frozenset(
+    {
+        "bbox",
+        "limit",
+        "offset",
+        "scenario",
+        "purpose",
+        "f",
+        "filter",
+        "filter-lang",
+        "crs",
+        "bbox-crs",
+        "datetime",
+        "filter-crs",
+    }
+)
 GEOJSON = "application/geo+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -150,7 +173,11 @@ def items(
     offset: int = Query(0, ge=0),
     scenario: str = "current",
     purpose: str | None = None,
+    filter: str | None = Query(None, description="CQL2 filter"),
+    filter_lang: str = Query("cql2-text", alias="filter-lang"),
 ) -> JSONResponse:
+    """Features of a layer; any other query parameter is a simple property filter."""
+    properties = {k: v for k, v in request.query_params.items() if k not in _KNOWN_PARAMETERS}
     features, more = service.items(
         db,
         caller,
@@ -161,6 +188,9 @@ def items(
         limit=limit,
         offset=offset,
         purpose=purpose,
+        cql=filter,
+        cql_lang=filter_lang,
+        properties=properties,
     )
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     if more:

@@ -13,6 +13,7 @@ from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.errors import NotFound
 from tweeling.services.twins import authorised_twin
+from tweeling.storage import filters
 from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, usage_log
 from tweeling.twin.twins import get_scenario, now
@@ -61,8 +62,20 @@ def items(
     offset: int = 0,
     purpose: str | None = None,
     object_id: str | None = None,
+    cql: str | None = None,
+    cql_lang: str = "cql2-text",
+    properties: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """A page of features and whether more follow; each request is one use per dataset."""
+    clauses, params = [], {}
+    if cql:
+        sql, found = filters.to_sql(filters.parse(cql, cql_lang), db.backend.name)
+        clauses.append(sql)
+        params.update(found)
+    if properties:
+        sql, found = filters.equals(properties, db.backend.name)
+        clauses.append(sql)
+        params.update(found)
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     with db.begin() as conn:
         view = view_of(conn, get_scenario(conn, twin, scenario))
@@ -76,6 +89,8 @@ def items(
             limit=limit + 1,
             offset=offset,
             object_id=object_id,
+            where_sql=" AND ".join(clauses) or None,
+            where_params=params,
         )
         for (dataset_id,) in conn.execute(
             select(datasets.c.id).where(datasets.c.twin_id == twin.id)

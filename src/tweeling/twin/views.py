@@ -238,8 +238,11 @@ def feature_rows(
     limit: int = 10,
     offset: int = 0,
     object_id: str | None = None,
+    where_sql: str | None = None,
+    where_params: dict[str, Any] | None = None,
 ) -> list[FeatureRow]:
-    """A page of a layer in this view, optionally within a CRS84 box, in a stable order."""
+    """A page of a layer in this view, optionally within a CRS84 box and narrowed by an extra
+    SQL condition (a translated filter), in a stable order."""
     condition, params = view.visible("o")
     params.update(layer=layer, limit=limit, offset=offset)
     source = "city_objects o"
@@ -253,6 +256,9 @@ def feature_rows(
     if object_id is not None:
         where.append("o.object_id = :oid")
         params["oid"] = object_id
+    if where_sql:
+        where.append(where_sql)
+        params.update(where_params or {})
     sql = (
         f"SELECT o.object_id, o.object_type, o.attributes, o.parents, {footprint_sql} "
         f"FROM {source} WHERE {' AND '.join(where)} ORDER BY o.pk LIMIT :limit OFFSET :offset"

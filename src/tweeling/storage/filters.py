@@ -1,0 +1,194 @@
+"""CQL2 filters (parsed by pygeofilter) translated to SQL for SQLite and PostgreSQL.
+
+Attributes live in a JSON column, so each comparison also checks the JSON type of the value
+(a text attribute never matches ``> 10``). ``id`` and ``cityjson_type`` are the object's id
+and type; ``geometry`` is its CRS84 footprint. Spatial predicates: S_INTERSECTS, tested
+exactly on PostGIS and on the stored CRS84 bounding box on SQLite. Values and property names
+travel as bound parameters, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import shapely
+from pygeofilter import ast, values
+from pygeofilter.parsers.cql2_json import parse as parse_json
+from pygeofilter.parsers.cql2_text import parse as parse_text
+
+from tweeling.errors import InvalidInput
+
+_COMPARISON = {
+    ast.Equal: "=",
+    ast.NotEqual: "<>",
+    ast.LessThan: "<",
+    ast.LessEqual: "<=",
+    ast.GreaterThan: ">",
+    ast.GreaterEqual: ">=",
+}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
+_COLUMNS = {"id": "o.object_id", "cityjson_type": "o.object_type"}
+_SQLITE_TYPES = {"number": "('integer', 'real')", "bool": "('true', 'false')", "text": "('text')"}
+_PG_CASTS = {"number": "::double precision", "bool": "::boolean", "text": ""}
+_PG_TYPES = {"number": "number", "bool": "boolean", "text": "string"}
+
+
+def _json_path(name: str) -> str:
+    return '$."' + name + '"'
+
+
+def parse(text: str, lang: str = "cql2-text") -> Any:
+    """A CQL2 text or JSON filter as a syntax tree; a clear 400 when it does not parse."""
+    if lang not in ("cql2-text", "cql2-json"):
+        raise InvalidInput(f"unknown filter-lang {lang!r}: use cql2-text or cql2-json")
+    try:
+        return parse_json(orjson.loads(text)) if lang == "cql2-json" else parse_text(text)
+    except Exception as exc:  # lark, orjson and pygeofilter raise many kinds
+        lines = str(exc).strip().splitlines()
+        first = lines[0] if lines else type(exc).__name__
+        raise InvalidInput(f"the filter does not parse as {lang}: {first}") from None
+
+
+@dataclass
+class SQLFilter:
+    dialect: str
+    prefix: str = "f"  # parameter names: several filters can share one statement
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, value: Any) -> str:
+        name = f"{self.prefix}{len(self.params)}"
+        self.params[name] = value
+        return ":" + name
+
+    def _property(self, node: Any) -> str:
+        if not isinstance(node, ast.Attribute):
+            raise InvalidInput("a filter compares a property with a value (property first)")
+        name = str(node.name)
+        if not _NAME.match(name):
+            raise InvalidInput(f"{name!r} is not a property name")
+        return name
+
+    def _json_value(self, name: str, kind: str) -> str:
+        """SQL for attribute ``name`` as ``kind`` (number, text, bool); NULL when it is not."""
+        if self.dialect == "postgresql":
+            p = self.bind(name)
+            return (
+                f"(CASE WHEN jsonb_typeof(o.attributes -> {p}) = '{_PG_TYPES[kind]}' "
+                f"THEN (o.attributes ->> {p}){_PG_CASTS[kind]} END)"
+            )
+        path = self.bind(_json_path(name))
+        return (
+            f"(CASE WHEN json_type(o.attributes, {path}) IN {_SQLITE_TYPES[kind]} "
+            f"THEN json_extract(o.attributes, {path}) END)"
+        )
+
+    def _operand(self, prop: Any, value: Any) -> tuple[str, Any]:
+        name = self._property(prop)
+        if name in _COLUMNS:
+            return _COLUMNS[name], value if isinstance(value, str) else str(value)
+        if isinstance(value, bool):
+            return self._json_value(name, "bool"), value
+        if isinstance(value, (int, float)):
+            return self._json_value(name, "number"), value
+        if isinstance(value, str):
+            return self._json_value(name, "text"), value
+        raise InvalidInput(f"cannot compare {name!r} with {value!r}")
+
+    @staticmethod
+    def _negated(sql: str, negate: bool) -> str:
+        return f"(NOT COALESCE({sql}, FALSE))" if negate else sql
+
+    def sql(self, node: Any) -> str:
+        if isinstance(node, ast.And):
+            return f"({self.sql(node.lhs)} AND {self.sql(node.rhs)})"
+        if isinstance(node, ast.Or):
+            return f"({self.sql(node.lhs)} OR {self.sql(node.rhs)})"
+        if isinstance(node, ast.Not):
+            return self._negated(self.sql(node.sub_node), True)
+        if isinstance(node, ast.Include):  # INCLUDE, or EXCLUDE as a negated INCLUDE
+            return "(1 = 0)" if getattr(node, "not_", False) else "(1 = 1)"
+        op = _COMPARISON.get(type(node))
+        if op is not None:
+            column, value = self._operand(node.lhs, node.rhs)
+            return f"({column} {op} {self.bind(value)})"
+        if isinstance(node, ast.Like):
+            column, _ = self._operand(node.lhs, node.pattern)
+            pattern = str(node.pattern)
+            if node.singlechar != "_":
+                pattern = pattern.replace(node.singlechar, "_")
+            like = "ILIKE" if node.nocase and self.dialect == "postgresql" else "LIKE"
+            return self._negated(f"({column} {like} {self.bind(pattern)})", node.not_)
+        if isinstance(node, ast.Between):
+            column, _ = self._operand(node.lhs, node.low)
+            low, high = self.bind(node.low), self.bind(node.high)
+            return self._negated(f"({column} BETWEEN {low} AND {high})", node.not_)
+        if isinstance(node, ast.In):
+            if not node.sub_nodes:
+                return "(1 = 0)"
+            column, _ = self._operand(node.lhs, node.sub_nodes[0])
+            items = ", ".join(self.bind(v) for v in node.sub_nodes)
+            return self._negated(f"({column} IN ({items}))", node.not_)
+        if isinstance(node, ast.IsNull):
+            return self._is_null(node)
+        if isinstance(node, ast.GeometryIntersects):
+            return self._intersects(node)
+        raise InvalidInput(
+            f"the filter uses {type(node).__name__}, which Tweeling does not support yet"
+        )
+
+    def _is_null(self, node: Any) -> str:
+        name = self._property(node.lhs)
+        if self.dialect == "postgresql":
+            p = self.bind(name)
+            sql = f"(COALESCE(jsonb_typeof(o.attributes -> {p}), 'null') = 'null')"
+        else:
+            sql = f"(json_extract(o.attributes, {self.bind(_json_path(name))}) IS NULL)"
+        return f"(NOT {sql})" if node.not_ else sql
+
+    def _intersects(self, node: Any) -> str:
+        if not (isinstance(node.lhs, ast.Attribute) and node.lhs.name == "geometry"):
+            raise InvalidInput("S_INTERSECTS takes the property 'geometry' first")
+        other = node.rhs
+        if isinstance(other, values.Envelope):
+            geom = shapely.box(other.x1, other.y1, other.x2, other.y2)
+        elif isinstance(other, values.Geometry):
+            geom = shapely.geometry.shape(other.geometry)
+        elif isinstance(other, ast.Function) and other.name.lower() == "bbox":
+            geom = shapely.box(*[float(a) for a in other.arguments[:4]])
+        else:
+            raise InvalidInput("S_INTERSECTS needs a geometry or BBOX(…) in CRS84")
+        if self.dialect == "postgresql":
+            wkt = self.bind(geom.wkt)
+            return f"ST_Intersects(o.footprint_crs84, ST_GeomFromText({wkt}, 4326))"
+        x1, y1, x2, y2 = geom.bounds
+        return (
+            f"(o.lon_min <= {self.bind(x2)} AND o.lon_max >= {self.bind(x1)} "
+            f"AND o.lat_min <= {self.bind(y2)} AND o.lat_max >= {self.bind(y1)})"
+        )
+
+
+def to_sql(node: Any, dialect: str) -> tuple[str, dict[str, Any]]:
+    """SQL condition over ``city_objects o`` (and its parameters) for a parsed filter."""
+    built = SQLFilter(dialect)
+    return built.sql(node), built.params
+
+
+def equals(properties: dict[str, str], dialect: str) -> tuple[str, dict[str, Any]]:
+    """Simple property filters (``?name=value``): the attribute's text equals the value."""
+    built = SQLFilter(dialect, prefix="p")
+    clauses = []
+    for name, value in properties.items():
+        if not _NAME.match(name):
+            raise InvalidInput(f"{name!r} is not a property name")
+        if name in _COLUMNS:
+            clauses.append(f"({_COLUMNS[name]} = {built.bind(value)})")
+        elif dialect == "postgresql":
+            clauses.append(f"(o.attributes ->> {built.bind(name)} = {built.bind(value)})")
+        else:
+            path = built.bind(_json_path(name))
+            as_text = f"CAST(json_extract(o.attributes, {path}) AS TEXT)"
+            clauses.append(f"({as_text} = {built.bind(value)})")
+    return " AND ".join(clauses) or "(1 = 1)", built.params
