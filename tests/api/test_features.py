@@ -182,3 +182,50 @@ def test_spatial_filter(server: str) -> None:
     # the PostGIS filter is exact, the bbox parameter (and SQLite) test boxes: a subset
     assert {f["id"] for f in by_cql["features"]} <= {f["id"] for f in by_bbox["features"]}
     assert len(by_cql["features"]) > 0
+
+
+def test_crs_negotiation(server: str) -> None:
+    """Part 2: geometries in RD New and EPSG:4326 (latitude first), bbox in RD New, Content-Crs."""
+    from pyproj import Transformer
+
+    base = f"{server}/ogc/delft/collections/buildings"
+    meta = httpx2.get(base).json()
+    assert "http://www.opengis.net/def/crs/EPSG/0/28992" in meta["crs"]
+    assert meta["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/7415"
+    plain = httpx2.get(f"{base}/items", params={"limit": 5})
+    assert plain.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    rd = httpx2.get(
+        f"{base}/items", params={"limit": 5, "crs": "http://www.opengis.net/def/crs/EPSG/0/28992"}
+    )
+    assert rd.headers["Content-Crs"] == "<http://www.opengis.net/def/crs/EPSG/0/28992>"
+    to_rd = Transformer.from_crs("OGC:CRS84", "EPSG:28992", always_xy=True)
+    for a, b in zip(plain.json()["features"], rd.json()["features"], strict=True):
+        lon, lat = a["geometry"]["coordinates"][0][0][0]
+        x, y = b["geometry"]["coordinates"][0][0][0]
+        ex, ey = to_rd.transform(lon, lat)
+        assert abs(ex - x) < 0.01 and abs(ey - y) < 0.01
+        assert 84000 < x < 86000 and 447000 < y < 448500  # Delft in RD New
+    wgs = httpx2.get(
+        f"{base}/items", params={"limit": 1, "crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}
+    )
+    lat, lon = wgs.json()["features"][0]["geometry"]["coordinates"][0][0][0]
+    assert 51 < lat < 53 and 4 < lon < 5  # latitude first
+    # the same area asked in RD New and in CRS84 gives the same buildings
+    x1, y1, x2, y2 = 84700.0, 447450.0, 84900.0, 447650.0
+    to84 = Transformer.from_crs("EPSG:28992", "OGC:CRS84", always_xy=True)
+    b84 = to84.transform_bounds(x1, y1, x2, y2, densify_pts=21)
+    in_rd = httpx2.get(
+        f"{base}/items",
+        params={
+            "bbox": f"{x1},{y1},{x2},{y2}",
+            "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/28992",
+            "limit": 1000,
+        },
+    ).json()
+    in_84 = httpx2.get(
+        f"{base}/items", params={"bbox": ",".join(map(str, b84)), "limit": 1000}
+    ).json()
+    assert {f["id"] for f in in_rd["features"]} == {f["id"] for f in in_84["features"]}
+    assert in_rd["numberReturned"] > 0
+    bad = httpx2.get(f"{base}/items", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"})
+    assert bad.status_code == 400 and "not offered" in bad.json()["message"]

@@ -22,6 +22,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
@@ -62,7 +63,9 @@ def _query(request: Request, **changes: Any) -> str:
     return f"{str(request.url).split('?')[0]}?{urlencode(params)}"
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+def parse_bbox(
+    text: str | None, geographic_range: bool = True
+) -> tuple[float, float, float, float] | None:
     if text is None:
         return None
     try:
@@ -74,7 +77,9 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if len(values) != 4:
         raise InvalidInput(f"bbox needs 4 (or 6) numbers, got {len(values)}")
     x1, y1, x2, y2 = values
-    if not (-180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90):
+    if geographic_range and not (
+        -180 <= x1 <= 180 and -180 <= x2 <= 180 and -90 <= y1 <= 90 and -90 <= y2 <= 90
+    ):
         raise InvalidInput(f"bbox {text!r} is outside longitude/latitude range (CRS84)")
     if y1 > y2:
         raise InvalidInput(f"bbox {text!r}: the lower latitude is above the upper one")
@@ -108,13 +113,14 @@ def conformance(twin: str) -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-def _collection(request: Request, twin: str, layer: service.Layer) -> dict[str, Any]:
+def _collection(request: Request, twin: str, layer: service.Layer, twin_crs: str) -> dict[str, Any]:
     base = f"{_root(request, twin)}/collections/{layer.id}"
     return {
         "id": layer.id,
         "title": layer.id,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": service.supported_crs(twin_crs),
+        "storageCrs": service.crs_uri(twin_crs),
         "extent": {"spatial": {"bbox": [layer.extent], "crs": CRS84}} if layer.extent else {},
         "links": [
             {"rel": "self", "type": "application/json", "href": base},
@@ -133,6 +139,7 @@ def collections(
     purpose: str | None = None,
 ) -> dict[str, Any]:
     found = service.layers(db, caller, twin, scenario, purpose)
+    twin_crs = service.twin_crs(db, caller, twin, purpose)
     return {
         "links": [
             {
@@ -141,7 +148,7 @@ def collections(
                 "href": f"{_root(request, twin)}/collections",
             }
         ],
-        "collections": [_collection(request, twin, layer) for layer in found],
+        "collections": [_collection(request, twin, layer, twin_crs) for layer in found],
     }
 
 
@@ -155,9 +162,10 @@ def collection(
     scenario: str = "current",
     purpose: str | None = None,
 ) -> dict[str, Any]:
+    twin_crs = service.twin_crs(db, caller, twin, purpose)
     for found in service.layers(db, caller, twin, scenario, purpose):
         if found.id == layer:
-            return _collection(request, twin, found)
+            return _collection(request, twin, found, twin_crs)
     raise NotFound(f"twin {twin!r} has no layer {layer!r}")
 
 
@@ -175,22 +183,30 @@ def items(
     purpose: str | None = None,
     filter: str | None = Query(None, description="CQL2 filter"),
     filter_lang: str = Query("cql2-text", alias="filter-lang"),
+    crs: str | None = Query(None, description="CRS of the returned geometries (URI)"),
+    bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (URI)"),
 ) -> JSONResponse:
     """Features of a layer; any other query parameter is a simple property filter."""
     properties = {k: v for k, v in request.query_params.items() if k not in _KNOWN_PARAMETERS}
+    twin_crs = service.twin_crs(db, caller, twin, purpose)
+    out_crs = service.parse_crs_uri(crs, twin_crs) if crs else "OGC:CRS84"
+    box = parse_bbox(bbox, geographic_range=bbox_crs is None)
+    if box is not None and bbox_crs:
+        box = service.bbox_to_crs84(box, service.parse_crs_uri(bbox_crs, twin_crs))
     features, more = service.items(
         db,
         caller,
         twin,
         layer,
         scenario=scenario,
-        bbox=parse_bbox(bbox),
+        bbox=box,
         limit=limit,
         offset=offset,
         purpose=purpose,
         cql=filter,
         cql_lang=filter_lang,
         properties=properties,
+        crs=out_crs,
     )
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     if more:
@@ -208,7 +224,9 @@ def items(
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "links": links,
     }
-    return JSONResponse(body, media_type=GEOJSON)
+    return JSONResponse(
+        body, media_type=GEOJSON, headers={"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
+    )
 
 
 @router.get("/{twin}/collections/{layer}/items/{feature_id}", summary="One feature")
@@ -221,9 +239,21 @@ def item(
     caller: Caller,
     scenario: str = "current",
     purpose: str | None = None,
+    crs: str | None = Query(None, description="CRS of the returned geometry (URI)"),
 ) -> JSONResponse:
+    out_crs = "OGC:CRS84"
+    if crs:
+        out_crs = service.parse_crs_uri(crs, service.twin_crs(db, caller, twin, purpose))
     features, _ = service.items(
-        db, caller, twin, layer, scenario=scenario, limit=1, purpose=purpose, object_id=feature_id
+        db,
+        caller,
+        twin,
+        layer,
+        scenario=scenario,
+        limit=1,
+        purpose=purpose,
+        object_id=feature_id,
+        crs=out_crs,
     )
     feature = features[0]
     feature["links"] = [
@@ -234,4 +264,6 @@ def item(
             "href": f"{_root(request, twin)}/collections/{layer}",
         },
     ]
-    return JSONResponse(feature, media_type=GEOJSON)
+    return JSONResponse(
+        feature, media_type=GEOJSON, headers={"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
+    )

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import orjson
 import shapely
+from pyproj import Transformer
 from sqlalchemy import insert, select
 
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
-from tweeling.errors import NotFound
+from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin
 from tweeling.storage import filters
 from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, usage_log
+from tweeling.twin.crs import horizontal
 from tweeling.twin.twins import get_scenario, now
 from tweeling.twin.views import feature_rows, layer_extents, view_of
 
@@ -38,9 +42,71 @@ def layers(
         return [Layer(k, n, box) for k, (n, box) in layer_extents(conn, view).items()]
 
 
-def _feature(row: Any) -> dict[str, Any]:
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# Output CRSs besides CRS84 (OGC API – Features Part 2); a twin's own CRS is added per twin.
+EXTRA_CRS = ("EPSG:4326", "EPSG:28992", "EPSG:7415")
+
+
+def crs_uri(code: str) -> str:
+    if code == "OGC:CRS84":
+        return CRS84_URI
+    return f"http://www.opengis.net/def/crs/EPSG/0/{code.split(':', 1)[1]}"
+
+
+def supported_crs(twin_crs: str) -> list[str]:
+    return [CRS84_URI, *dict.fromkeys(crs_uri(c) for c in (*EXTRA_CRS, twin_crs))]
+
+
+def parse_crs_uri(uri: str, twin_crs: str) -> str:
+    """The code for a CRS URI this service offers (400 for any other)."""
+    if uri in (CRS84_URI, "OGC:CRS84"):
+        return "OGC:CRS84"
+    for code in (*EXTRA_CRS, twin_crs):
+        if uri in (crs_uri(code), code):
+            return code
+    raise InvalidInput(
+        f"CRS {uri!r} is not offered; use one of {', '.join(supported_crs(twin_crs))}"
+    )
+
+
+@lru_cache(maxsize=32)
+def _from_crs84(code: str) -> Transformer:
+    # Authority axis order (latitude first for EPSG:4326), as OGC API Part 2 prescribes.
+    return Transformer.from_crs("OGC:CRS84", horizontal(code))
+
+
+@lru_cache(maxsize=32)
+def _to_crs84(code: str) -> Transformer:
+    return Transformer.from_crs(horizontal(code), "OGC:CRS84", always_xy=True)
+
+
+def bbox_to_crs84(
+    bbox: tuple[float, float, float, float], code: str
+) -> tuple[float, float, float, float]:
+    """A bbox given in ``code`` (in that CRS's axis order) as a CRS84 box, edges densified."""
+    if code == "OGC:CRS84":
+        return bbox
+    if horizontal(code).is_geographic:  # EPSG:4326: latitude, longitude
+        return bbox[1], bbox[0], bbox[3], bbox[2]
+    x1, y1, x2, y2 = _to_crs84(code).transform_bounds(*bbox, densify_pts=21)
+    return float(x1), float(y1), float(x2), float(y2)
+
+
+def _reproject(geometry: Any, code: str) -> Any:
+    if code == "OGC:CRS84":
+        return geometry
+    transformer = _from_crs84(code)
+
+    def move(xy: Any) -> Any:
+        a, b = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([a, b])
+
+    return shapely.transform(geometry, move)
+
+
+def _feature(row: Any, crs: str = "OGC:CRS84") -> dict[str, Any]:
     geometry = (
-        orjson.loads(shapely.to_geojson(shapely.from_wkb(row.footprint)))
+        orjson.loads(shapely.to_geojson(_reproject(shapely.from_wkb(row.footprint), crs)))
         if row.footprint is not None
         else None
     )
@@ -65,6 +131,7 @@ def items(
     cql: str | None = None,
     cql_lang: str = "cql2-text",
     properties: dict[str, str] | None = None,
+    crs: str = "OGC:CRS84",
 ) -> tuple[list[dict[str, Any]], bool]:
     """A page of features and whether more follow; each request is one use per dataset."""
     clauses, params = [], {}
@@ -107,4 +174,8 @@ def items(
             )
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")
-    return [_feature(r) for r in rows[:limit]], len(rows) > limit
+    return [_feature(r, crs) for r in rows[:limit]], len(rows) > limit
+
+
+def twin_crs(db: Database, principal: Principal, twin_name: str, purpose: str | None) -> str:
+    return authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose).crs
