@@ -229,3 +229,54 @@ def test_crs_negotiation(server: str) -> None:
     assert in_rd["numberReturned"] > 0
     bad = httpx2.get(f"{base}/items", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"})
     assert bad.status_code == 400 and "not offered" in bad.json()["message"]
+
+
+def test_gdal_reads_every_layer(server: str, tmp_path: Path) -> None:
+    """GDAL's OAPIF driver (ogrinfo, ogr2ogr from Debian's gdal-bin) sees every layer and pages
+    through all its items; counts and ids equal the twin's."""
+    import shutil
+    import subprocess
+
+    ogrinfo, ogr2ogr = shutil.which("ogrinfo"), shutil.which("ogr2ogr")
+    if not ogrinfo or not ogr2ogr:
+        pytest.skip(
+            "GDAL is not installed (Debian package gdal-bin; `make test` installs it as root)"
+        )
+    source = f"OAPIF:{server}/ogc/delft"
+    info = subprocess.run(
+        [ogrinfo, "-ro", "-so", source], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert info.returncode == 0, info.stderr
+    for layer in ("buildings", "roads", "vegetation", "landuse", "water", "bridges", "other"):
+        assert layer in info.stdout
+    out = tmp_path / "buildings.geojson"
+    copy = subprocess.run(
+        [ogr2ogr, "-f", "GeoJSON", str(out), source, "buildings", "-oo", "PAGE_SIZE=37"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert copy.returncode == 0, copy.stderr
+    features = json.loads(out.read_text())["features"]
+    ids = {f["properties"].get("id") or f.get("id") for f in features}
+    assert len(features) == 160
+    assert len(ids) == 160
+    filtered = subprocess.run(
+        [
+            ogr2ogr,
+            "-f",
+            "GeoJSON",
+            str(tmp_path / "tall.geojson"),
+            source,
+            "buildings",
+            "-where",
+            "measuredHeight > 4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert filtered.returncode == 0, filtered.stderr
+    assert len(json.loads((tmp_path / "tall.geojson").read_text())["features"]) == 24
