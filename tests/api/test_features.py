@@ -280,3 +280,30 @@ def test_gdal_reads_every_layer(server: str, tmp_path: Path) -> None:
     )
     assert filtered.returncode == 0, filtered.stderr
     assert len(json.loads((tmp_path / "tall.geojson").read_text())["features"]) == 24
+
+
+def test_a_person_can_click_from_the_landing_page_to_a_building(server: str) -> None:
+    """HTML pages: follow the links a person would click, landing → layers → buildings → one."""
+    import re
+
+    def links(html: str) -> list[str]:
+        return re.findall(r'href="([^"]+)"', html)
+
+    with httpx2.Client(base_url=server, headers={"Accept": "text/html"}) as browser:
+        landing = browser.get("/ogc/delft")
+        assert landing.headers["content-type"].startswith("text/html")
+        to_layers = next(h for h in links(landing.text) if "collections" in h)
+        layers = browser.get(to_layers)
+        assert "buildings" in layers.text
+        to_buildings = next(h for h in links(layers.text) if "/collections/buildings/items" in h)
+        buildings = browser.get(to_buildings.replace("&amp;", "&"))
+        to_one = next(h for h in links(buildings.text) if "/items/" in h)
+        one = browser.get(to_one)
+        assert one.status_code == 200
+        assert "identificatiebagpnd" in one.text and "Building" in one.text
+        # the same URL without asking for HTML stays GeoJSON
+        from urllib.parse import urljoin
+
+        assert httpx2.get(urljoin(server, to_one.split("?")[0])).json()["type"] == "Feature"
+        # attribute values are escaped, not interpreted
+        assert "<script" not in one.text

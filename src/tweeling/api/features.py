@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from tweeling.api.deps import DB, Caller
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import features as service
+from tweeling.web.pages import page, wants_html
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
@@ -87,11 +88,17 @@ def parse_bbox(
 
 
 @router.get("/{twin}", name="ogc_landing", summary="Landing page of a twin's OGC API")
-def landing(
-    request: Request, twin: str, db: DB, caller: Caller, purpose: str | None = None
-) -> dict[str, Any]:
+def landing(request: Request, twin: str, db: DB, caller: Caller, purpose: str | None = None) -> Any:
     service.layers(db, caller, twin, "current", purpose)  # the policy point: may we see it?
     root = _root(request, twin)
+    if wants_html(request):
+        return page(
+            "landing.html",
+            title=f"Twin {twin}",
+            root=root,
+            crumbs=[],
+            description="City objects of this twin per layer (OGC API – Features).",
+        )
     return {
         "title": f"Tweeling twin {twin}",
         "description": "City objects of this twin per layer, as OGC API – Features",
@@ -137,9 +144,18 @@ def collections(
     caller: Caller,
     scenario: str = "current",
     purpose: str | None = None,
-) -> dict[str, Any]:
+) -> Any:
     found = service.layers(db, caller, twin, scenario, purpose)
     twin_crs = service.twin_crs(db, caller, twin, purpose)
+    if wants_html(request):
+        root = _root(request, twin)
+        return page(
+            "collections.html",
+            title=f"Layers of {twin}",
+            root=root,
+            collections=found,
+            crumbs=[{"href": f"{root}?f=html", "title": twin}],
+        )
     return {
         "links": [
             {
@@ -185,7 +201,7 @@ def items(
     filter_lang: str = Query("cql2-text", alias="filter-lang"),
     crs: str | None = Query(None, description="CRS of the returned geometries (URI)"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (URI)"),
-) -> JSONResponse:
+) -> Response:
     """Features of a layer; any other query parameter is a simple property filter."""
     properties = {k: v for k, v in request.query_params.items() if k not in _KNOWN_PARAMETERS}
     twin_crs = service.twin_crs(db, caller, twin, purpose)
@@ -208,6 +224,25 @@ def items(
         properties=properties,
         crs=out_crs,
     )
+    if wants_html(request):
+        root = _root(request, twin)
+        base = f"{root}/collections/{layer}"
+        keys = list(dict.fromkeys(k for f in features for k in f["properties"]))
+        columns = [k for k in keys if k not in ("cityjson_type", "parents")][:5]
+        return page(
+            "items.html",
+            title=f"{layer} of {twin}",
+            features=features,
+            columns=columns,
+            base=base,
+            offset=offset,
+            next=_query(request, offset=offset + limit) if more else None,
+            prev=_query(request, offset=max(0, offset - limit)) if offset else None,
+            crumbs=[
+                {"href": f"{root}?f=html", "title": twin},
+                {"href": f"{root}/collections?f=html", "title": "layers"},
+            ],
+        )
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     if more:
         links.append(
@@ -240,7 +275,7 @@ def item(
     scenario: str = "current",
     purpose: str | None = None,
     crs: str | None = Query(None, description="CRS of the returned geometry (URI)"),
-) -> JSONResponse:
+) -> Response:
     out_crs = "OGC:CRS84"
     if crs:
         out_crs = service.parse_crs_uri(crs, service.twin_crs(db, caller, twin, purpose))
@@ -256,6 +291,19 @@ def item(
         crs=out_crs,
     )
     feature = features[0]
+    if wants_html(request):
+        root = _root(request, twin)
+        return page(
+            "item.html",
+            title=str(feature["id"]),
+            feature=feature,
+            layer=layer,
+            base=f"{root}/collections/{layer}",
+            crumbs=[
+                {"href": f"{root}?f=html", "title": twin},
+                {"href": f"{root}/collections/{layer}/items?f=html", "title": layer},
+            ],
+        )
     feature["links"] = [
         {"rel": "self", "type": GEOJSON, "href": str(request.url)},
         {

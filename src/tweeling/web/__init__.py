@@ -1,0 +1,1 @@
+"""Web pages: server-rendered HTML for people browsing the APIs."""
