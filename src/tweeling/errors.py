@@ -83,6 +83,12 @@ class NotFound(TweelingError):
     exit_code = 3
 
 
+class NotEnabled(NotFound):
+    """A feature this platform has not switched on (e.g. OpenID Connect sign-in)."""
+
+    code = "not-enabled"
+
+
 class Conflict(TweelingError):
     code = "conflict"
     http_status = 409

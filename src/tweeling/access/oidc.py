@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.sessions import SignedIn, choose_organisation, open_session
-from tweeling.errors import NotConfigured, Unauthenticated
+from tweeling.errors import NotConfigured, NotEnabled, Unauthenticated
 from tweeling.storage.db import Database
 from tweeling.storage.schema import oidc_logins, users
 from tweeling.twin.twins import now
@@ -58,7 +58,10 @@ class Provider:
 def discover(settings: OIDCSettings) -> Provider:
     """Read the provider's metadata and signing keys (OpenID Connect Discovery)."""
     if not settings.enabled or settings.issuer is None:
-        raise NotConfigured("OpenID Connect sign-in is not configured (TWEELING_OIDC_ISSUER)")
+        raise NotEnabled(
+            "sign-in with an external identity provider is not enabled on this platform "
+            "(TWEELING_OIDC_ISSUER)"
+        )
     base = settings.issuer.rstrip("/")
     try:
         meta = httpx.get(f"{base}/.well-known/openid-configuration", timeout=10).json()
