@@ -77,6 +77,13 @@ class TooManyAttempts(TweelingError):
     exit_code = 8
 
 
+class NotAcceptable(InvalidInput):
+    """Asked for a format (``f=`` or Accept) this resource cannot be had in."""
+
+    code = "not-acceptable"
+    http_status = 406
+
+
 class NotFound(TweelingError):
     code = "not-found"
     http_status = 404

@@ -307,3 +307,35 @@ def test_a_person_can_click_from_the_landing_page_to_a_building(server: str) -> 
         assert httpx2.get(urljoin(server, to_one.split("?")[0])).json()["type"] == "Feature"
         # attribute values are escaped, not interpreted
         assert "<script" not in one.text
+
+
+def test_items_as_cityjson_with_full_geometry(server: str) -> None:
+    import jsonschema_rs
+
+    from tests.conftest import SCHEMAS
+
+    validator = jsonschema_rs.validator_for(
+        json.loads((SCHEMAS / "cityjson.min.schema.json").read_text())
+    )
+    page = httpx2.get(f"{server}/ogc/delft/collections/buildings/items", params={"limit": 7}).json()
+    r = httpx2.get(
+        f"{server}/ogc/delft/collections/buildings/items", params={"limit": 7, "f": "cityjson"}
+    )
+    assert r.headers["content-type"].startswith("application/city+json")
+    doc = r.json()
+    assert [str(e)[:200] for e in validator.iter_errors(doc)] == []
+    assert set(doc["CityObjects"]) == {f["id"] for f in page["features"]}
+    assert all(o["geometry"][0]["type"] == "Solid" for o in doc["CityObjects"].values())
+    one = page["features"][0]["id"]
+    r = httpx2.get(
+        f"{server}/ogc/delft/collections/buildings/items/{one}",
+        headers={"Accept": "application/city+json"},
+    )
+    assert list(r.json()["CityObjects"]) == [one]
+    assert [str(e)[:200] for e in validator.iter_errors(r.json())] == []
+    assert (
+        httpx2.get(
+            f"{server}/ogc/delft/collections/buildings/items", params={"f": "xml"}
+        ).status_code
+        == 406
+    )

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from tweeling.api.deps import DB, Caller
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import InvalidInput, NotAcceptable, NotFound
 from tweeling.services import features as service
 from tweeling.web.pages import page, wants_html
 
@@ -49,6 +49,26 @@ _KNOWN_PARAMETERS = frozenset(
     }
 )
 GEOJSON = "application/geo+json"
+CITYJSON = "application/city+json"
+
+
+FORMATS = ("json", "geojson", "html", "cityjson")
+
+
+def check_format(request: Request) -> None:
+    f = request.query_params.get("f")
+    if f is not None and f not in FORMATS:
+        raise NotAcceptable(f"format {f!r} is not offered here; use f={', f='.join(FORMATS)}")
+
+
+def wants_cityjson(request: Request) -> bool:
+    """``f=cityjson`` or ``Accept: application/city+json``: full 3D geometry as CityJSON."""
+    f = request.query_params.get("f")
+    if f is not None:
+        return f == "cityjson"
+    return CITYJSON in request.headers.get("accept", "")
+
+
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
@@ -89,6 +109,7 @@ def parse_bbox(
 
 @router.get("/{twin}", name="ogc_landing", summary="Landing page of a twin's OGC API")
 def landing(request: Request, twin: str, db: DB, caller: Caller, purpose: str | None = None) -> Any:
+    check_format(request)
     service.layers(db, caller, twin, "current", purpose)  # the policy point: may we see it?
     root = _root(request, twin)
     if wants_html(request):
@@ -203,6 +224,7 @@ def items(
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (URI)"),
 ) -> Response:
     """Features of a layer; any other query parameter is a simple property filter."""
+    check_format(request)
     properties = {k: v for k, v in request.query_params.items() if k not in _KNOWN_PARAMETERS}
     twin_crs = service.twin_crs(db, caller, twin, purpose)
     out_crs = service.parse_crs_uri(crs, twin_crs) if crs else "OGC:CRS84"
@@ -224,6 +246,17 @@ def items(
         properties=properties,
         crs=out_crs,
     )
+    if wants_cityjson(request):
+        doc = service.city_json(
+            db,
+            caller,
+            twin,
+            layer,
+            ids=[f["id"] for f in features],
+            scenario=scenario,
+            purpose=purpose,
+        )
+        return JSONResponse(doc, media_type=CITYJSON)
     if wants_html(request):
         root = _root(request, twin)
         base = f"{root}/collections/{layer}"
@@ -276,6 +309,7 @@ def item(
     purpose: str | None = None,
     crs: str | None = Query(None, description="CRS of the returned geometry (URI)"),
 ) -> Response:
+    check_format(request)
     out_crs = "OGC:CRS84"
     if crs:
         out_crs = service.parse_crs_uri(crs, service.twin_crs(db, caller, twin, purpose))
@@ -291,6 +325,11 @@ def item(
         crs=out_crs,
     )
     feature = features[0]
+    if wants_cityjson(request):
+        doc = service.city_json(
+            db, caller, twin, layer, ids=[feature_id], scenario=scenario, purpose=purpose
+        )
+        return JSONResponse(doc, media_type=CITYJSON)
     if wants_html(request):
         root = _root(request, twin)
         return page(

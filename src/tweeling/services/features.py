@@ -20,8 +20,9 @@ from tweeling.storage import filters
 from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, usage_log
 from tweeling.twin.crs import horizontal
+from tweeling.twin.export import document_for
 from tweeling.twin.twins import get_scenario, now
-from tweeling.twin.views import feature_rows, layer_extents, view_of
+from tweeling.twin.views import feature_rows, layer_extents, resolve, view_of
 
 MAX_LIMIT = 10_000
 
@@ -179,3 +180,22 @@ def items(
 
 def twin_crs(db: Database, principal: Principal, twin_name: str, purpose: str | None) -> str:
     return authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose).crs
+
+
+def city_json(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    layer: str,
+    *,
+    ids: list[str],
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> dict[str, Any]:
+    """The given features of a layer as one CityJSON 2.0 document, with full 3D geometry."""
+    twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    with db.read() as conn:
+        view = view_of(conn, get_scenario(conn, twin, scenario))
+        found = resolve(conn, view, ids)
+        objects = [found[i] for i in ids if i in found and found[i].layer == layer]
+        return document_for(conn, twin, view, objects)

@@ -396,3 +396,39 @@ def _write_gpkg(
             if progress:
                 progress(len(rows))
     return written
+
+
+def document_for(
+    conn: Connection, twin: Twin, view: View, objects: list[StoredObject]
+) -> dict[str, Any]:
+    """A CityJSON 2.0 document holding ``objects`` and their descendants (for API responses)."""
+    members: dict[str, StoredObject] = {}
+    for obj in objects:
+        members.setdefault(obj.object_id, obj)
+        for child in _descendants(conn, view, obj):
+            members.setdefault(child.object_id, child)
+    boxes = [(o.to_city_object().vertices) for o in members.values()]
+    flat = [v for verts in boxes for v in verts]
+    lows = [min(c[i] for c in flat) for i in range(3)] if flat else [0.0, 0.0, 0.0]
+    highs = [max(c[i] for c in flat) for i in range(3)] if flat else [0.0, 0.0, 0.0]
+    quantise = _Quantiser((lows[0], lows[1], lows[2]))
+    pool = _VertexPool(quantise)
+    templates = load_templates(conn, twin)
+    used = list(
+        dict.fromkeys(
+            str(g["template"])
+            for o in members.values()
+            for g in o.to_city_object().geometry
+            if g.get("type") == "GeometryInstance"
+        )
+    )
+    block, template_index = _templates_block(templates, used)
+    doc = _header(twin, view, (*lows, *highs), _extensions(conn, twin))
+    doc["transform"] = quantise.transform()
+    doc["CityObjects"] = {
+        oid: _city_object(obj, pool, template_index) for oid, obj in members.items()
+    }
+    doc["vertices"] = pool.vertices
+    if block:
+        doc["geometry-templates"] = block
+    return doc
