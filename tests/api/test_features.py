@@ -339,3 +339,31 @@ def test_items_as_cityjson_with_full_geometry(server: str) -> None:
         ).status_code
         == 406
     )
+
+
+def test_datetime_on_dated_objects(server: str, samples: Path) -> None:
+    """``datetime`` selects by the objects' date attribute (BGT's creationdate for Delft)."""
+    doc = json.loads((samples / "delft.city.json").read_text())
+    dates = {
+        oid: o["attributes"]["creationdate"]
+        for oid, o in doc["CityObjects"].items()
+        if o["type"] == "LandUse"
+    }
+    some = sorted(set(dates.values()))
+    assert len(some) > 1
+    cases = {
+        some[0]: {i for i, d in dates.items() if d == some[0]},
+        f"../{some[0]}": {i for i, d in dates.items() if d <= some[0]},
+        f"{some[1]}/..": {i for i, d in dates.items() if d >= some[1]},
+        f"{some[0]}T00:00:00Z/{some[-1]}T23:59:59Z": set(dates),
+    }
+    for value, want in cases.items():
+        r = httpx2.get(
+            f"{server}/ogc/delft/collections/landuse/items",
+            params={"datetime": value, "limit": 1000},
+        )
+        assert r.status_code == 200, r.text
+        assert {f["id"] for f in r.json()["features"]} == want, value
+    for bad in ("yesterday", "2020-01-01/2021-01-01/2022-01-01", "/"):
+        r = httpx2.get(f"{server}/ogc/delft/collections/buildings/items", params={"datetime": bad})
+        assert r.status_code == 400, bad

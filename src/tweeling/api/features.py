@@ -222,6 +222,9 @@ def items(
     filter_lang: str = Query("cql2-text", alias="filter-lang"),
     crs: str | None = Query(None, description="CRS of the returned geometries (URI)"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (URI)"),
+    when: str | None = Query(
+        None, alias="datetime", description="instant or interval (a/b, '..' for open)"
+    ),
 ) -> Response:
     """Features of a layer; any other query parameter is a simple property filter."""
     check_format(request)
@@ -245,6 +248,7 @@ def items(
         cql_lang=filter_lang,
         properties=properties,
         crs=out_crs,
+        datetime=when,
     )
     if wants_cityjson(request):
         doc = service.city_json(

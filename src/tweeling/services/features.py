@@ -133,6 +133,7 @@ def items(
     cql_lang: str = "cql2-text",
     properties: dict[str, str] | None = None,
     crs: str = "OGC:CRS84",
+    datetime: str | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """A page of features and whether more follow; each request is one use per dataset."""
     clauses, params = [], {}
@@ -145,6 +146,15 @@ def items(
         clauses.append(sql)
         params.update(found)
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    if datetime:
+        start, end = filters.parse_datetime(datetime)
+        attribute = time_attribute(db, twin.id, layer)
+        if attribute is None:
+            clauses.append("(1 = 0)")  # nothing in this layer is dated
+        else:
+            sql, found = filters.within_time(attribute, start, end, db.backend.name)
+            clauses.append(sql)
+            params.update(found)
     with db.begin() as conn:
         view = view_of(conn, get_scenario(conn, twin, scenario))
         rows = feature_rows(
@@ -199,3 +209,19 @@ def city_json(
         found = resolve(conn, view, ids)
         objects = [found[i] for i in ids if i in found and found[i].layer == layer]
         return document_for(conn, twin, view, objects)
+
+
+def time_attribute(db: Database, twin_id: int, layer: str) -> str | None:
+    """The attribute that dates objects of this layer, judged from the datasets' profiles."""
+    with db.read() as conn:
+        profiles = [
+            q
+            for (q,) in conn.execute(
+                select(datasets.c.quality).where(datasets.c.twin_id == twin_id)
+            )
+        ]
+    present: set[str] = set()
+    for quality in profiles:
+        doc = orjson.loads(quality) if isinstance(quality, (str, bytes)) else quality
+        present.update((doc.get(layer) or {}).get("attributes", {}))
+    return next((a for a in filters.TIME_ATTRIBUTES if a in present), None)

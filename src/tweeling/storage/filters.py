@@ -192,3 +192,47 @@ def equals(properties: dict[str, str], dialect: str) -> tuple[str, dict[str, Any
             as_text = f"CAST(json_extract(o.attributes, {path}) AS TEXT)"
             clauses.append(f"({as_text} = {built.bind(value)})")
     return " AND ".join(clauses) or "(1 = 1)", built.params
+
+
+# Attributes that date a city object, in order of preference (CityGML, IMGeo/BGT, BAG).
+TIME_ATTRIBUTES = (
+    "creationDate",
+    "creationdate",
+    "begingeldigheid",
+    "beginGeldigheid",
+    "tijdstipregistratie",
+    "documentdatum",
+)
+
+
+def parse_datetime(text: str) -> tuple[str | None, str | None]:
+    """An OGC datetime (instant, or interval with '..' for open ends) as (start, end) text."""
+    parts = text.split("/")
+    if len(parts) > 2 or not all(parts):
+        raise InvalidInput(f"datetime {text!r} is not an instant or an interval a/b")
+    bounds: list[str | None] = []
+    for part in parts:
+        if part == "..":
+            bounds.append(None)
+            continue
+        if not re.match(r"^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$", part):
+            raise InvalidInput(f"datetime {part!r} is not an RFC 3339 date or date-time")
+        bounds.append(part)
+    if len(bounds) == 1:
+        return bounds[0], bounds[0]
+    return bounds[0], bounds[1]
+
+
+def within_time(
+    attribute: str, start: str | None, end: str | None, dialect: str
+) -> tuple[str, dict[str, Any]]:
+    """Objects whose date attribute falls in [start, end]. Dates and date-times compare as
+    RFC 3339 text; a date-only value matches an instant on the same day."""
+    built = SQLFilter(dialect, prefix="t")
+    value = built._json_value(attribute, "text")
+    clauses = [f"{value} IS NOT NULL"]
+    if start is not None:
+        clauses.append(f"{value} >= {built.bind(start[:10] if len(start) > 10 else start)}")
+    if end is not None:
+        clauses.append(f"substr({value}, 1, {len(end)}) <= {built.bind(end)}")
+    return "(" + " AND ".join(clauses) + ")", built.params
