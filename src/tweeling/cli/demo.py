@@ -129,8 +129,9 @@ def demo(
     from tweeling.cli.twin_cmds import serve_cmd
 
     console.print(
-        f"\n[bold]Browse[/bold] http://127.0.0.1:8000/twins/{twin_name} · API documentation "
-        "http://127.0.0.1:8000/docs · stop with Ctrl-C"
+        f"\n[bold]Browse[/bold] http://127.0.0.1:8000/ogc/{twin_name} (OGC API – Features, "
+        f"HTML in a browser) · JSON API http://127.0.0.1:8000/twins/{twin_name} · "
+        "documentation http://127.0.0.1:8000/docs · stop with Ctrl-C"
     )
     serve_cmd(host="127.0.0.1", port=8000)
 
