@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -59,6 +60,10 @@ def check_format(request: Request) -> None:
     f = request.query_params.get("f")
     if f is not None and f not in FORMATS:
         raise NotAcceptable(f"format {f!r} is not offered here; use f={', f='.join(FORMATS)}")
+
+
+def wants_geojson(request: Request) -> bool:
+    return not wants_cityjson(request) and not wants_html(request)
 
 
 def wants_cityjson(request: Request) -> bool:
@@ -234,7 +239,7 @@ def items(
     box = parse_bbox(bbox, geographic_range=bbox_crs is None)
     if box is not None and bbox_crs:
         box = service.bbox_to_crs84(box, service.parse_crs_uri(bbox_crs, twin_crs))
-    features, more = service.items(
+    encoded, more = service.items(
         db,
         caller,
         twin,
@@ -250,6 +255,7 @@ def items(
         crs=out_crs,
         datetime=when,
     )
+    features = [orjson.loads(f) for f in encoded] if not wants_geojson(request) else []
     if wants_cityjson(request):
         doc = service.city_json(
             db,
@@ -289,14 +295,16 @@ def items(
         links.append(
             {"rel": "prev", "type": GEOJSON, "href": _query(request, offset=max(0, offset - limit))}
         )
-    body = {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": len(features),
-        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "links": links,
-    }
-    return JSONResponse(
+    # Assembled as bytes: the features arrive serialised from the service.
+    tail = orjson.dumps(
+        {
+            "numberReturned": len(encoded),
+            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "links": links,
+        }
+    )
+    body = b'{"type":"FeatureCollection","features":[' + b",".join(encoded) + b"]," + tail[1:]
+    return Response(
         body, media_type=GEOJSON, headers={"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
     )
 
@@ -317,7 +325,7 @@ def item(
     out_crs = "OGC:CRS84"
     if crs:
         out_crs = service.parse_crs_uri(crs, service.twin_crs(db, caller, twin, purpose))
-    features, _ = service.items(
+    encoded, _ = service.items(
         db,
         caller,
         twin,
@@ -328,7 +336,7 @@ def item(
         object_id=feature_id,
         crs=out_crs,
     )
-    feature = features[0]
+    feature = orjson.loads(encoded[0])
     if wants_cityjson(request):
         doc = service.city_json(
             db, caller, twin, layer, ids=[feature_id], scenario=scenario, purpose=purpose

@@ -22,7 +22,7 @@ from tweeling.storage.schema import datasets, usage_log
 from tweeling.twin.crs import horizontal
 from tweeling.twin.export import document_for
 from tweeling.twin.twins import get_scenario, now
-from tweeling.twin.views import feature_rows, layer_extents, resolve, view_of
+from tweeling.twin.views import FeatureRow, feature_rows, layer_extents, resolve, view_of
 
 MAX_LIMIT = 10_000
 
@@ -105,16 +105,43 @@ def _reproject(geometry: Any, code: str) -> Any:
     return shapely.transform(geometry, move)
 
 
-def _feature(row: Any, crs: str = "OGC:CRS84") -> dict[str, Any]:
-    geometry = (
-        orjson.loads(shapely.to_geojson(_reproject(shapely.from_wkb(row.footprint), crs)))
-        if row.footprint is not None
-        else None
-    )
-    properties = {"cityjson_type": row.object_type, **row.attributes}
+_RESERVED = (b'"cityjson_type"', b'"parents"')
+
+
+def _properties(row: FeatureRow) -> bytes:
+    """The stored attributes with the object type (and parents) in front, spliced as bytes."""
+    attributes = row.attributes_json.strip()
+    if any(key in attributes for key in _RESERVED):  # rare: merge as dicts to avoid repeats
+        merged = {**orjson.loads(attributes), "cityjson_type": row.object_type}
+        if row.parents:
+            merged["parents"] = row.parents
+        return orjson.dumps(merged)
+    head = b'{"cityjson_type":' + orjson.dumps(row.object_type)
     if row.parents:
-        properties["parents"] = row.parents
-    return {"type": "Feature", "id": row.object_id, "geometry": geometry, "properties": properties}
+        head += b',"parents":' + orjson.dumps(row.parents)
+    if attributes in (b"{}", b""):
+        return head + b"}"
+    return head + b"," + attributes[1:]
+
+
+def encode_features(rows: list[FeatureRow], crs: str = "OGC:CRS84") -> list[bytes]:
+    """GeoJSON features as bytes; geometries converted (and reprojected) in one vectorised
+    pass, attributes passed through from storage without a parse–dump round trip."""
+    geoms = shapely.from_wkb([r.footprint for r in rows])
+    present = ~shapely.is_missing(geoms)
+    if crs != "OGC:CRS84" and present.any():
+        geoms[present] = _reproject(geoms[present], crs)
+    texts = shapely.to_geojson(geoms)
+    return [
+        b'{"type":"Feature","id":'
+        + orjson.dumps(row.object_id)
+        + b',"geometry":'
+        + (text.encode() if text is not None else b"null")
+        + b',"properties":'
+        + _properties(row)
+        + b"}"
+        for row, text in zip(rows, texts, strict=True)
+    ]
 
 
 def items(
@@ -134,7 +161,7 @@ def items(
     properties: dict[str, str] | None = None,
     crs: str = "OGC:CRS84",
     datetime: str | None = None,
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[bytes], bool]:
     """A page of features and whether more follow; each request is one use per dataset."""
     clauses, params = [], {}
     if cql:
@@ -185,7 +212,7 @@ def items(
             )
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")
-    return [_feature(r, crs) for r in rows[:limit]], len(rows) > limit
+    return encode_features(rows[:limit], crs), len(rows) > limit
 
 
 def twin_crs(db: Database, principal: Principal, twin_name: str, purpose: str | None) -> str:

@@ -107,6 +107,17 @@ def _json(value: Any) -> Any:
     return value
 
 
+def _json_bytes(value: Any) -> bytes:
+    """A JSON column as JSON bytes: SQLite hands over text, psycopg already-parsed JSONB."""
+    if value is None:
+        return b"{}"
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bytes):
+        return value
+    return orjson.dumps(value)
+
+
 def _stored(row: Sequence[Any]) -> StoredObject:
     return StoredObject(
         pk=row[0],
@@ -222,7 +233,7 @@ class FeatureRow:
 
     object_id: str
     object_type: str
-    attributes: dict[str, Any]
+    attributes_json: bytes  # the stored JSON object, passed through without parsing
     parents: list[str]
     footprint: bytes | None
 
@@ -267,7 +278,7 @@ def feature_rows(
         FeatureRow(
             object_id=row[0],
             object_type=row[1],
-            attributes=_json(row[2]) or {},
+            attributes_json=_json_bytes(row[2]),
             parents=_json(row[3]) or [],
             footprint=bytes(row[4]) if row[4] is not None else None,
         )
