@@ -367,3 +367,17 @@ def test_datetime_on_dated_objects(server: str, samples: Path) -> None:
     for bad in ("yesterday", "2020-01-01/2021-01-01/2022-01-01", "/"):
         r = httpx2.get(f"{server}/ogc/delft/collections/buildings/items", params={"datetime": bad})
         assert r.status_code == 400, bad
+
+
+def test_concurrent_reads_never_fail(server: str) -> None:
+    """Many requests at once (each also writes the usage log): all answered, none locked out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"{server}/ogc/delft/collections/buildings/items"
+
+    def fetch(n: int) -> int:
+        return httpx2.get(url, params={"limit": 5, "offset": n % 50}, timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(fetch, range(120)))
+    assert statuses == [200] * 120

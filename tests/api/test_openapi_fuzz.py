@@ -45,6 +45,8 @@ def test_no_server_errors(db: Database, tmp_path: Path) -> None:
                 f"Authorization: Bearer {token}",
                 "--phases",
                 "examples,coverage,fuzzing",
+                "--seed",
+                "20261123",
                 "--workers",
                 "1",
                 "--report-dir",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from tweeling.access.identity import Organisation, OrgKind, Principal, authenticate_token
 from tweeling.access.sessions import SessionCaller, authenticate_session, csrf_ok
@@ -73,6 +73,10 @@ def signed_in(caller: Annotated[Principal, Depends(principal)]) -> Principal:
         raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
     return caller
 
+
+# Numeric ids in paths fit a 64-bit signed integer, as every database column for them does.
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 DB = Annotated[Database, Depends(database)]
 Caller = Annotated[Principal, Depends(principal)]

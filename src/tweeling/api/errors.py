@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tweeling.errors import TweelingError
@@ -38,6 +39,13 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(DataError)
+    async def bad_value(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value it was handed (a NUL character, a number out of
+        # range): that came from the request, so it is the caller's error, not ours.
+        log.info("database refused a value: %s", exc.orig)
+        return problem(400, "invalid-value", "a value in the request cannot be stored or searched")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

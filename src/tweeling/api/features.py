@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from tweeling.api.deps import DB, Caller
+from tweeling.api.deps import DB, MAX_ID, Caller
 from tweeling.errors import InvalidInput, NotAcceptable, NotFound
 from tweeling.services import features as service
 from tweeling.web.pages import page, wants_html
@@ -220,7 +220,7 @@ def items(
     caller: Caller,
     bbox: str | None = None,
     limit: int = Query(10, ge=1, le=service.MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
     scenario: str = "current",
     purpose: str | None = None,
     filter: str | None = Query(None, description="CQL2 filter"),

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from tweeling.api.deps import DB, SignedIn
+from tweeling.api.deps import DB, RowId, SignedIn
 from tweeling.services import organisations as service
 
 router = APIRouter(tags=["organisations"])
@@ -75,7 +75,7 @@ def post_token(name: str, body: NewToken, db: DB, caller: SignedIn) -> dict[str,
 
 
 @router.delete("/organisations/{name}/tokens/{token_id}", status_code=204, summary="Revoke a token")
-def delete_token(name: str, token_id: int, db: DB, caller: SignedIn) -> Response:
+def delete_token(name: str, token_id: RowId, db: DB, caller: SignedIn) -> Response:
     service.revoke_token(db, caller, token_id, org_name=name)
     return Response(status_code=204)
 

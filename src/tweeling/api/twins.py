@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from tweeling.api.deps import DB, Caller, SignedIn
+from tweeling.api.deps import DB, Caller, RowId, SignedIn
 from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
@@ -243,7 +243,7 @@ class DatasetChange(BaseModel):
 
 @router.patch("/{name}/datasets/{dataset_id}", summary="Correct a dataset's metadata")
 def patch_dataset(
-    name: str, dataset_id: int, body: DatasetChange, db: DB, caller: SignedIn
+    name: str, dataset_id: RowId, body: DatasetChange, db: DB, caller: SignedIn
 ) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=True)
     datasets_service.update_dataset(db, caller, name, dataset_id, fields)
@@ -253,7 +253,7 @@ def patch_dataset(
 @router.delete(
     "/{name}/datasets/{dataset_id}", summary="Withdraw a dataset from the current reality"
 )
-def delete_dataset(name: str, dataset_id: int, db: DB, caller: SignedIn) -> dict[str, Any]:
+def delete_dataset(name: str, dataset_id: RowId, db: DB, caller: SignedIn) -> dict[str, Any]:
     removed = datasets_service.delete_dataset(db, caller, name, dataset_id)
     return {"dataset": dataset_id, "objects_removed": removed}
 

@@ -36,9 +36,16 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        with self.engine.begin() as conn:
-            yield conn
+        """One write transaction: committed when the block ends, rolled back on any error.
+
+        On SQLite it takes the write lock at once (BEGIN IMMEDIATE): a transaction that reads
+        first and writes later could not upgrade its lock once another writer had committed
+        ("database is locked"); taking it up front just waits its turn.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(tweeling_write=True)
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -97,7 +104,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    write = conn.get_execution_options().get("tweeling_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def open_database(url: str | None = None, settings: StorageSettings | None = None) -> Database:
@@ -110,7 +118,9 @@ def open_database(url: str | None = None, settings: StorageSettings | None = Non
         match = re.match(r"sqlite:///(.+)$", url)
         if match and match.group(1) != ":memory:":
             Path(match.group(1)).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        # A pool large enough for the API's thread pool, so connections (and their pragmas)
+        # are reused rather than opened per request.
+        engine = create_engine(url, pool_size=16, max_overflow=16)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
