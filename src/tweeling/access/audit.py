@@ -41,6 +41,19 @@ class AuditEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def acted(
+    principal: Any, action: str, target: str, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """The event of ``principal`` (a person acting for an organisation) doing ``action``."""
+    return AuditEvent(
+        principal.actor,
+        action,
+        organisation=principal.org.name,
+        target=target,
+        detail=detail or {},
+    )
+
+
 def entry_hash(
     seq: int,
     at: str,

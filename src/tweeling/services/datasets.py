@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, text
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.errors import InvalidInput, NotFound
@@ -93,13 +93,7 @@ def update_dataset(
         conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(**fields))
         record(
             conn,
-            AuditEvent(
-                principal.actor,
-                "dataset.update",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{dataset_id}",
-                detail=fields,
-            ),
+            acted(principal, "dataset.update", f"twin:{twin_name}/dataset:{dataset_id}", fields),
         )
 
 
@@ -141,12 +135,11 @@ def delete_dataset(db: Database, principal: Principal, twin_name: str, dataset_i
         conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(meta=meta))
         record(
             conn,
-            AuditEvent(
-                principal.actor,
+            acted(
+                principal,
                 "dataset.delete",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{dataset_id}",
-                detail={"objects_removed": removed},
+                f"twin:{twin_name}/dataset:{dataset_id}",
+                {"objects_removed": removed},
             ),
         )
     return removed
@@ -179,12 +172,11 @@ def ingest_file(
     with db.begin() as conn:
         record(
             conn,
-            AuditEvent(
-                principal.actor,
+            acted(
+                principal,
                 "dataset.import",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/dataset:{report.dataset_id}",
-                detail={
+                f"twin:{twin_name}/dataset:{report.dataset_id}",
+                {
                     "objects": report.objects,
                     "file": path.name,
                     "content_hash": report.content_hash,

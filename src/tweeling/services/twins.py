@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
 from tweeling.errors import InvalidInput, NotFound
@@ -145,12 +145,11 @@ def share_twin(
             target = grantee.name
         record(
             conn,
-            AuditEvent(
-                principal.actor,
+            acted(
+                principal,
                 "twin.share",
-                organisation=principal.org.name,
-                target=f"twin:{name}",
-                detail={"with": target, "purposes": sorted(set(purposes))},
+                f"twin:{name}",
+                {"with": target, "purposes": sorted(set(purposes))},
             ),
         )
 
@@ -163,12 +162,11 @@ def create_scenario(
     with db.begin() as conn:
         record(
             conn,
-            AuditEvent(
-                principal.actor,
+            acted(
+                principal,
                 "scenario.create",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/scenario:{name}",
-                detail={"from": options.get("source", "current")},
+                f"twin:{twin_name}/scenario:{name}",
+                {"from": options.get("source", "current")},
             ),
         )
     return scenario
@@ -187,12 +185,11 @@ def edit_scenario(
     with db.begin() as conn:
         record(
             conn,
-            AuditEvent(
-                principal.actor,
+            acted(
+                principal,
                 "scenario.edit",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/scenario:{scenario}",
-                detail={
+                f"twin:{twin_name}/scenario:{scenario}",
+                {
                     "edit": result.seq,
                     "added": result.added,
                     "modified": result.modified,
@@ -225,16 +222,7 @@ def create_twin(
         twin = core_twins.create_twin(
             conn, name, crs, title=title, author=principal.email, owner_org_id=principal.org.id
         )
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "twin.create",
-                organisation=principal.org.name,
-                target=f"twin:{name}",
-                detail={"crs": twin.crs},
-            ),
-        )
+        record(conn, acted(principal, "twin.create", f"twin:{name}", {"crs": twin.crs}))
     return twin
 
 
@@ -242,46 +230,21 @@ def update_twin(db: Database, principal: Principal, name: str, *, title: str | N
     twin = authorised_twin(db, principal, name, Kind.twin, Action.update, None)
     with db.begin() as conn:
         conn.execute(twins.update().where(twins.c.id == twin.id).values(title=title))
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "twin.update",
-                organisation=principal.org.name,
-                target=f"twin:{name}",
-                detail={"title": title},
-            ),
-        )
+        record(conn, acted(principal, "twin.update", f"twin:{name}", {"title": title}))
 
 
 def delete_twin(db: Database, principal: Principal, name: str) -> None:
     authorised_twin(db, principal, name, Kind.twin, Action.delete, None)
     core.delete_twin(db, name)
     with db.begin() as conn:
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "twin.delete",
-                organisation=principal.org.name,
-                target=f"twin:{name}",
-            ),
-        )
+        record(conn, acted(principal, "twin.delete", f"twin:{name}"))
 
 
 def delete_scenario(db: Database, principal: Principal, twin_name: str, name: str) -> None:
     authorised_twin(db, principal, twin_name, Kind.scenario, Action.delete, None)
     core.delete_scenario(db, twin_name, name)
     with db.begin() as conn:
-        record(
-            conn,
-            AuditEvent(
-                principal.actor,
-                "scenario.delete",
-                organisation=principal.org.name,
-                target=f"twin:{twin_name}/scenario:{name}",
-            ),
-        )
+        record(conn, acted(principal, "scenario.delete", f"twin:{twin_name}/scenario:{name}"))
 
 
 def usage(db: Database, principal: Principal, twin_name: str) -> list[dict[str, Any]]:
