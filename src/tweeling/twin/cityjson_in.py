@@ -171,14 +171,18 @@ class CityJSONParser:
             vertices=vertices,
             parents=list(raw.get("parents") or []),
             children=list(raw.get("children") or []),
-            extra={k: v for k, v in raw.items() if k not in _OWN_MEMBERS},
+            extra=(
+                {}
+                if raw.keys() <= _OWN_MEMBERS
+                else {k: v for k, v in raw.items() if k not in _OWN_MEMBERS}
+            ),
         )
 
     def prepare_geometry(self, raw: Any, oid: str) -> JSONDict:
         if not isinstance(raw, dict):
             raise self.error("geometry is not a JSON object", oid)
         geom = _normalise_lod(raw)
-        if any(k in geom for k in _APPEARANCE_MEMBERS):
+        if "material" in geom or "texture" in geom:  # _APPEARANCE_MEMBERS, tested inline
             self.dropped_appearance += 1
             geom = {k: v for k, v in geom.items() if k not in _APPEARANCE_MEMBERS}
         if geom.get("type") == "GeometryInstance":
