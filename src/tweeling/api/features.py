@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -84,8 +85,6 @@ def _root(request: Request, twin: str) -> str:
 def _query(request: Request, **changes: Any) -> str:
     params = dict(request.query_params)
     params.update({k: str(v) for k, v in changes.items()})
-    from urllib.parse import urlencode
-
     return f"{str(request.url).split('?')[0]}?{urlencode(params)}"
 
 

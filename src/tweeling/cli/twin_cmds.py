@@ -183,7 +183,7 @@ def datasets_cmd(
 ) -> None:
     """Show a twin's datasets: source, licence, CRS, content hash, counts and quality profile."""
     db = database()
-    rows = datasets_service.datasets_of(db, caller(db), twin)
+    rows = datasets_service.twin_datasets(db, caller(db), twin)
     out: list[dict[str, Any]] = []
     for r in rows:
         r["imported_at"] = r["imported_at"].isoformat()

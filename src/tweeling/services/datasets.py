@@ -24,6 +24,29 @@ from tweeling.twin.twins import Twin, get_scenario, now
 from tweeling.twin.views import view_of
 
 
+def record_use(
+    conn: Connection, principal: Principal, twin_id: int, purpose: str | None, action: str
+) -> None:
+    """Write one usage-log row per dataset of the twin ("who uses our data"), in one statement."""
+    ids = conn.execute(select(datasets.c.id).where(datasets.c.twin_id == twin_id)).scalars().all()
+    if ids:
+        at = now()
+        conn.execute(
+            insert(usage_log),
+            [
+                {
+                    "at": at,
+                    "user_email": principal.email,
+                    "org_id": principal.org.id or None,
+                    "dataset_id": dataset_id,
+                    "purpose": purpose,
+                    "action": action,
+                }
+                for dataset_id in ids
+            ],
+        )
+
+
 def twin_datasets(
     db: Database, principal: Principal, name: str, purpose: str | None = None
 ) -> list[dict[str, Any]]:
@@ -36,17 +59,7 @@ def twin_datasets(
                 select(datasets).where(datasets.c.twin_id == twin.id).order_by(datasets.c.id)
             ).mappings()
         ]
-        for row in rows:
-            conn.execute(
-                insert(usage_log).values(
-                    at=now(),
-                    user_email=principal.email,
-                    org_id=principal.org.id,
-                    dataset_id=row["id"],
-                    purpose=purpose,
-                    action="read",
-                )
-            )
+        record_use(conn, principal, twin.id, purpose, "read")
     return rows
 
 
@@ -201,23 +214,5 @@ def export_scenario(
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     written = export(db, twin_name, fmt, out, scenario=scenario, progress=progress)
     with db.begin() as conn:
-        for (dataset_id,) in conn.execute(
-            select(datasets.c.id).where(datasets.c.twin_id == twin.id)
-        ):
-            conn.execute(
-                insert(usage_log).values(
-                    at=now(),
-                    user_email=principal.email,
-                    org_id=principal.org.id,
-                    dataset_id=dataset_id,
-                    purpose=purpose,
-                    action=f"export:{fmt}",
-                )
-            )
+        record_use(conn, principal, twin.id, purpose, f"export:{fmt}")
     return written
-
-
-def datasets_of(
-    db: Database, principal: Principal, twin_name: str, purpose: str | None = None
-) -> list[dict[str, Any]]:
-    return twin_datasets(db, principal, twin_name, purpose)

@@ -10,18 +10,19 @@ import numpy as np
 import orjson
 import shapely
 from pyproj import Transformer
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.errors import InvalidInput, NotFound
+from tweeling.services.datasets import record_use
 from tweeling.services.twins import authorised_twin
 from tweeling.storage import filters
 from tweeling.storage.db import Database
-from tweeling.storage.schema import datasets, usage_log
+from tweeling.storage.schema import datasets
 from tweeling.twin.crs import horizontal
 from tweeling.twin.export import document_for
-from tweeling.twin.twins import get_scenario, now
+from tweeling.twin.twins import get_scenario
 from tweeling.twin.views import FeatureRow, feature_rows, layer_extents, resolve, view_of
 
 MAX_LIMIT = 10_000
@@ -197,19 +198,7 @@ def items(
             where_sql=" AND ".join(clauses) or None,
             where_params=params,
         )
-        for (dataset_id,) in conn.execute(
-            select(datasets.c.id).where(datasets.c.twin_id == twin.id)
-        ):
-            conn.execute(
-                insert(usage_log).values(
-                    at=now(),
-                    user_email=principal.email,
-                    org_id=principal.org.id or None,
-                    dataset_id=dataset_id,
-                    purpose=purpose,
-                    action="ogc:features",
-                )
-            )
+        record_use(conn, principal, twin.id, purpose, "ogc:features")
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")
     return encode_features(rows[:limit], crs), len(rows) > limit

@@ -132,20 +132,6 @@ def _templates_block(
     return {"templates": out, "vertices-templates": verts}, index
 
 
-def _used_templates(conn: Connection, view: View) -> list[str]:
-    condition, params = view.visible("o")
-    sql = (
-        f"SELECT o.geometry FROM city_objects o WHERE {condition} AND NOT o.deleted "
-        "AND o.layer = 'vegetation'"
-    )
-    keys: dict[str, None] = {}
-    for (blob,) in conn.execute(text(sql), params):
-        for geom in orjson.loads(blob).get("geometry", []):
-            if geom.get("type") == "GeometryInstance":
-                keys[str(geom["template"])] = None
-    return list(keys)
-
-
 def _extent(conn: Connection, view: View) -> tuple[float, float, float, float, float, float]:
     condition, params = view.visible("o")
     row = conn.execute(
@@ -216,7 +202,7 @@ def _write_cityjson(
     quantise = _Quantiser((extent[0], extent[1], extent[2]))
     pool = _VertexPool(quantise)
     templates = load_templates(conn, twin)
-    block, template_index = _templates_block(templates, _used_templates(conn, view))
+    block, template_index = _templates_block(templates, list(templates))
     doc = _header(twin, view, extent, _extensions(conn, twin))
     doc["transform"] = quantise.transform()
     objects: JSONDict = {}
@@ -239,7 +225,7 @@ def _write_cityjsonseq(
     extent = _extent(conn, view)
     quantise = _Quantiser((extent[0], extent[1], extent[2]))
     templates = load_templates(conn, twin)
-    block, template_index = _templates_block(templates, _used_templates(conn, view))
+    block, template_index = _templates_block(templates, list(templates))
     header = _header(twin, view, extent, _extensions(conn, twin))
     header.update({"transform": quantise.transform(), "CityObjects": {}, "vertices": []})
     if block:

@@ -218,9 +218,9 @@ def store_templates(
 
 def load_templates(conn: Connection, twin: Twin) -> dict[str, GeometryTemplate]:
     rows = conn.execute(
-        select(geometry_templates.c.key, geometry_templates.c.template).where(
-            geometry_templates.c.twin_id == twin.id
-        )
+        select(geometry_templates.c.key, geometry_templates.c.template)
+        .where(geometry_templates.c.twin_id == twin.id)
+        .order_by(geometry_templates.c.id)  # a stable template order in every export
     )
     return {key: GeometryTemplate(key, tpl["geometry"], tpl["vertices"]) for key, tpl in rows}
 
