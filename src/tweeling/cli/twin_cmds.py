@@ -230,12 +230,19 @@ def synth_cmd(
 def serve_cmd(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="worker processes (each with its own database pool)")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) with uvicorn."""
     import uvicorn
 
     from tweeling.api.app import create_app
 
-    app = create_app(database())
     console.print(f"Tweeling serves on http://{host}:{port}/ (API documentation at /docs)")
+    if workers > 1:
+        database()  # fails here, once, on a missing or outdated database, not in every worker
+        uvicorn.run("tweeling.api.asgi:app", host=host, port=port, workers=workers)
+        return
+    app = create_app(database())
     uvicorn.run(app, host=host, port=port, log_level="info")
