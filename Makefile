@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench clean system-deps
+.PHONY: install demo test lint typecheck pytest bench clean system-deps node-deps
 
 install: $(STAMP)
 
@@ -22,6 +22,15 @@ demo: install
 system-deps:
 	@sh scripts/system-deps.sh
 
+# Test tools from npm, pinned by package-lock.json: Khronos' glTF validator, CesiumGS' 3d-tiles-tools.
+NODE_STAMP := node_modules/.installed
+
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -29,7 +38,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install system-deps
+pytest: install system-deps node-deps
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
@@ -37,5 +46,12 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python benchmarks/run.py
 
+# OGC API – Features against pygeoapi 0.24 (its own venv in benchmarks/out/peers-venv, from PyPI),
+# on a 1M-building twin; needs wrk, ogr2ogr and PostgreSQL + PostGIS (scripts/pg-test-server.sh
+# or TWEELING_BENCH_PG_URL). `python benchmarks/ogc_peers.py --quick` for a smoke run.
+.PHONY: bench-ogc
+bench-ogc: install
+	$(BIN)/python benchmarks/ogc_peers.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

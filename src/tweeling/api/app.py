@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from tweeling import __version__
 from tweeling.access.oidc import OIDCSettings
-from tweeling.api import auth, features, organisations, twins
+from tweeling.api import auth, features, organisations, tiles, twins
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.ratelimit import SlidingWindow
 from tweeling.storage.db import Database, open_database
@@ -43,6 +43,7 @@ def create_app(
     app.include_router(twins.router)
     app.include_router(organisations.router)
     app.include_router(features.router)
+    app.include_router(tiles.router)
 
     @app.get("/", summary="Landing page", tags=["platform"])
     def landing() -> dict[str, Any]:

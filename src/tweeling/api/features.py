@@ -136,6 +136,12 @@ def landing(request: Request, twin: str, db: DB, caller: Caller, purpose: str | 
             },
             {"rel": "conformance", "type": "application/json", "href": f"{root}/conformance"},
             {"rel": "data", "type": "application/json", "href": f"{root}/collections"},
+            {
+                "rel": "alternate",
+                "type": "application/json",
+                "title": "3D Tiles 1.1 tileset of the current scenario (CesiumJS, Netherlands3D)",
+                "href": f"{root}/3dtiles/current/tileset.json",
+            },
         ],
     }
 

@@ -120,11 +120,14 @@ def _owner_org(conn: Connection, name: str | None) -> int | None:
 def export_cmd(
     twin: Annotated[str, typer.Option(help="twin to export")],
     format: Annotated[str, typer.Option("--format", "-f", help=" | ".join(FORMATS))],
-    output: Annotated[Path, typer.Option("--output", "-o", help="file to write")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="file to write (a directory for 3dtiles)")
+    ],
     scenario: Annotated[str, typer.Option(help="scenario to export")] = "current",
     purpose: Annotated[str | None, typer.Option(help="what the export is for")] = None,
 ) -> None:
-    """Write a scenario of a twin as CityJSON 2.0, CityJSONSeq, GeoJSON (CRS84) or GeoPackage."""
+    """Write a scenario of a twin as CityJSON 2.0, CityJSONSeq, GeoJSON (CRS84), GeoPackage or
+    3D Tiles 1.1 (a directory)."""
     db = database()
     principal = caller(db)
     service.twin_info(db, principal, twin, purpose)  # nothing is counted for an unseen twin

@@ -1,4 +1,4 @@
-"""Writing a scenario out: CityJSON 2.0, CityJSONSeq, GeoJSON (CRS84) and GeoPackage.
+"""Writing a scenario out: CityJSON 2.0, CityJSONSeq, GeoJSON (CRS84), GeoPackage, 3D Tiles.
 
 Every writer writes to a temporary file beside the target and renames it at the end, so a
 failed export never leaves a half-written file behind.
@@ -23,10 +23,11 @@ from tweeling.storage.db import Database
 from tweeling.twin.crs import crs_url, horizontal
 from tweeling.twin.ingest import load_templates
 from tweeling.twin.model import GeometryTemplate, JSONDict
+from tweeling.twin.tiles.writer import write_tileset
 from tweeling.twin.twins import Twin, get_scenario, get_twin
 from tweeling.twin.views import StoredObject, View, iter_objects, resolve, view_of
 
-FORMATS = ("cityjson", "cityjsonseq", "geojson", "gpkg")
+FORMATS = ("cityjson", "cityjsonseq", "geojson", "gpkg", "3dtiles")
 SCALE = 0.001
 Progress = Callable[[int], None]
 
@@ -191,8 +192,15 @@ def export(
             "cityjsonseq": _write_cityjsonseq,
             "geojson": _write_geojson,
             "gpkg": _write_gpkg,
+            "3dtiles": _write_3dtiles,
         }[fmt]
         return writer(conn, db, twin, view, out, progress)
+
+
+def _write_3dtiles(
+    conn: Connection, db: Database, twin: Twin, view: View, out: Path, progress: Progress | None
+) -> int:
+    return write_tileset(conn, twin, view, out, progress)
 
 
 def _write_cityjson(

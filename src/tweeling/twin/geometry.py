@@ -157,7 +157,7 @@ def instance_vertices(
     return out
 
 
-def _surfaces_with_semantics(geom: JSONDict) -> list[tuple[list[list[int]], str | None]]:
+def surfaces_with_semantics(geom: JSONDict) -> list[tuple[list[list[int]], str | None]]:
     """Every surface (outer ring + holes) of a surface geometry with its semantic type."""
     gtype = geom["type"]
     semantics = geom.get("semantics") or {}
@@ -245,7 +245,7 @@ def footprint_rings(
     chosen = _ground_of_solid(geom)
     if chosen:
         return chosen
-    surfaces = _surfaces_with_semantics(geom)
+    surfaces = surfaces_with_semantics(geom)
     chosen = [s for s, kind in surfaces if kind == "GroundSurface"]
     if chosen:
         return chosen
