@@ -22,7 +22,7 @@ def _free_port() -> int:
 def live_server(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread; yields its base URL, stops it afterwards."""
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

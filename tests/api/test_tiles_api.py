@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from tweeling.access import identity
 from tweeling.api.app import create_app
+from tweeling.services import usage as usage_service
 from tweeling.storage.db import Database
 from tweeling.storage.schema import twins, usage_log
 from tweeling.twin.ingest import ingest
@@ -71,6 +72,7 @@ def test_tileset_and_every_tile_through_their_links(
         assert tile.headers["content-type"] == "model/gltf-binary"
         assert tile.content[:4] == b"glTF"
     # every request is a recorded use of the twin's data
+    usage_service.flush(db)  # reads are logged in batches, at most a second later
     with db.read() as conn:
         actions = [a for (a,) in conn.execute(select(usage_log.c.action))]
     assert actions.count("3dtiles:tileset") == 1

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tweeling.access import identity
 from tweeling.api.app import create_app
+from tweeling.services import usage as usage_service
 from tweeling.storage.db import Database
 from tweeling.storage.schema import audit_log, usage_log
 from tweeling.twin.ingest import ingest
@@ -154,6 +155,7 @@ def test_share_with_purpose_and_usage_log(
     assert (
         client.get("/twins/delft", headers=_as(platform, "admin@rotterdam.nl")).status_code == 404
     )
+    usage_service.flush(db)  # reads are logged in batches, at most a second later
     with db.read() as conn:
         usage = conn.execute(select(usage_log.c.user_email, usage_log.c.purpose)).all()
         denials = conn.execute(

@@ -329,8 +329,42 @@ def revoke_token(conn: Connection, token_id: int, *, actor: str) -> None:
     record(conn, AuditEvent(actor, "token.revoke", target=f"token:{token_id}"))
 
 
-def authenticate_token(conn: Connection, secret: str) -> Principal:
-    """The principal behind a bearer token; the same vague error for every failure."""
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _token_prefix(secret: str) -> str:
+    parts = secret.split("_", 2)
+    return parts[1] if len(parts) == 3 else ""
+
+
+def token_touch_due(conn: Connection, secret: str) -> bool:
+    """Whether the token's last-used time is older than a minute (or unset).
+
+    Recording every use would make every API read a write; a minute's precision is enough
+    to see which tokens are alive.
+    """
+    last = conn.execute(
+        select(api_tokens.c.last_used_at).where(api_tokens.c.prefix == _token_prefix(secret))
+    ).scalar()
+    if last is None:
+        return True
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    return bool(now() - last >= TOKEN_TOUCH_INTERVAL)
+
+
+def touch_token(conn: Connection, secret: str) -> None:
+    conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.prefix == _token_prefix(secret))
+        .values(last_used_at=now())
+    )
+
+
+def authenticate_token(conn: Connection, secret: str, *, touch: bool = True) -> Principal:
+    """The principal behind a bearer token; the same vague error for every failure.
+
+    With ``touch`` the token's last-used time is set (``conn`` must then be writable).
+    """
     failure = Unauthenticated("invalid, expired or revoked token")
     parts = secret.split("_", 2)  # the random part may itself contain "_"
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
@@ -347,7 +381,8 @@ def authenticate_token(conn: Connection, secret: str) -> Principal:
     org = org_from_row(
         conn.execute(select(organisations).where(organisations.c.id == row.org_id)).one()
     )
-    conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now()))
+    if touch:
+        conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now()))
     return Principal(
         user_id=user.id,
         email=user.email,

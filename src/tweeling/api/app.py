@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,6 +13,7 @@ from tweeling.access.oidc import OIDCSettings
 from tweeling.api import auth, features, organisations, tiles, twins
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.ratelimit import SlidingWindow
+from tweeling.services import usage
 from tweeling.storage.db import Database, open_database
 
 LOGIN_ATTEMPTS_PER_MINUTE = 20
@@ -29,7 +32,14 @@ def create_app(
     """
     database = db or open_database()
     database.require_current()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        usage.flush(database)  # reads logged in the last second
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tweeling",
         version=__version__,
         description="Urban digital twins: twins, datasets, scenarios and their edits.",

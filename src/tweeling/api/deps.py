@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
-from tweeling.access.identity import Organisation, OrgKind, Principal, authenticate_token
+from tweeling.access.identity import (
+    Organisation,
+    OrgKind,
+    Principal,
+    authenticate_token,
+    token_touch_due,
+    touch_token,
+)
 from tweeling.access.sessions import SessionCaller, authenticate_session, csrf_ok
 from tweeling.errors import Forbidden, Unauthenticated
 from tweeling.storage.db import Database
@@ -48,8 +55,13 @@ def principal(
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
-        with db.begin() as conn:
-            return authenticate_token(conn, token.strip())
+        with db.read() as conn:
+            found = authenticate_token(conn, token.strip(), touch=False)
+            due = token_touch_due(conn, token.strip())
+        if due:
+            with db.begin() as conn:
+                touch_token(conn, token.strip())
+        return found
     session = request.cookies.get(SESSION_COOKIE)
     if session is None:
         return ANONYMOUS

@@ -7,15 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, select, text
 
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin
+from tweeling.services.usage import record_use, recorder
 from tweeling.storage.db import Database
-from tweeling.storage.schema import datasets, usage_log
+from tweeling.storage.schema import datasets
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
 from tweeling.twin.export import export
@@ -24,42 +25,19 @@ from tweeling.twin.twins import Twin, get_scenario, now
 from tweeling.twin.views import view_of
 
 
-def record_use(
-    conn: Connection, principal: Principal, twin_id: int, purpose: str | None, action: str
-) -> None:
-    """Write one usage-log row per dataset of the twin ("who uses our data"), in one statement."""
-    ids = conn.execute(select(datasets.c.id).where(datasets.c.twin_id == twin_id)).scalars().all()
-    if ids:
-        at = now()
-        conn.execute(
-            insert(usage_log),
-            [
-                {
-                    "at": at,
-                    "user_email": principal.email,
-                    "org_id": principal.org.id or None,
-                    "dataset_id": dataset_id,
-                    "purpose": purpose,
-                    "action": action,
-                }
-                for dataset_id in ids
-            ],
-        )
-
-
 def twin_datasets(
     db: Database, principal: Principal, name: str, purpose: str | None = None
 ) -> list[dict[str, Any]]:
     """The twin's datasets with their metadata; each read is written to the usage log."""
     twin = authorised_twin(db, principal, name, Kind.dataset, Action.read, purpose)
-    with db.begin() as conn:
+    with db.read() as conn:
         rows = [
             {str(k): v for k, v in r.items()}
             for r in conn.execute(
                 select(datasets).where(datasets.c.twin_id == twin.id).order_by(datasets.c.id)
             ).mappings()
         ]
-        record_use(conn, principal, twin.id, purpose, "read")
+    recorder(db).record(principal, twin.id, purpose, "read")
     return rows
 
 

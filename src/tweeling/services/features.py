@@ -15,9 +15,9 @@ from sqlalchemy import select
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.errors import InvalidInput, NotFound
-from tweeling.services.datasets import record_use
 from tweeling.services.twins import authorised_twin
-from tweeling.storage import filters
+from tweeling.services.usage import recorder
+from tweeling.storage import attribute_index, filters
 from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets
 from tweeling.twin.crs import horizontal
@@ -166,7 +166,16 @@ def items(
     """A page of features and whether more follow; each request is one use per dataset."""
     clauses, params = [], {}
     if cql:
-        sql, found = filters.to_sql(filters.parse(cql, cql_lang), db.backend.name)
+        tree = filters.parse(cql, cql_lang)
+        with db.read() as conn:
+            indexed = attribute_index.indexed(conn)
+            selective = None
+            if indexed and db.backend.name == "sqlite":
+
+                def selective(name: str, kind: str, op: str, value: Any) -> bool:
+                    return attribute_index.selective(conn, name, kind, op, value)
+
+            sql, found = filters.to_sql(tree, db.backend.name, indexed, selective)
         clauses.append(sql)
         params.update(found)
     if properties:
@@ -183,7 +192,7 @@ def items(
             sql, found = filters.within_time(attribute, start, end, db.backend.name)
             clauses.append(sql)
             params.update(found)
-    with db.begin() as conn:
+    with db.read() as conn:
         view = view_of(conn, get_scenario(conn, twin, scenario))
         rows = feature_rows(
             conn,
@@ -198,7 +207,7 @@ def items(
             where_sql=" AND ".join(clauses) or None,
             where_params=params,
         )
-        record_use(conn, principal, twin.id, purpose, "ogc:features")
+    recorder(db).record(principal, twin.id, purpose, "ogc:features")
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")
     return encode_features(rows[:limit], crs), len(rows) > limit

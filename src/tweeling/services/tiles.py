@@ -17,8 +17,8 @@ from typing import Any, Generic, TypeVar
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.errors import NotFound
-from tweeling.services.datasets import record_use
 from tweeling.services.twins import authorised_twin
+from tweeling.services.usage import recorder
 from tweeling.storage.db import Database
 from tweeling.twin.ingest import load_templates
 from tweeling.twin.tiles import Quadtree, build, leaf_content, tileset
@@ -101,8 +101,7 @@ def tileset_json(
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     s = _scenario(db, twin, scenario)
     doc = tileset(_tree(db, s), twin=twin.name, scenario=s.scenario)
-    with db.begin() as conn:
-        record_use(conn, principal, twin.id, purpose, "3dtiles:tileset")
+    recorder(db).record(principal, twin.id, purpose, "3dtiles:tileset")
     return doc, s.tag
 
 
@@ -127,6 +126,5 @@ def tile_content(
             return leaf_content(conn, tree, node, load_templates(conn, twin))
 
     data = _contents.get_or_make((db.url, twin.id, s.scenario_id, s.version, key), make)
-    with db.begin() as conn:
-        record_use(conn, principal, twin.id, purpose, "3dtiles:tile")
+    recorder(db).record(principal, twin.id, purpose, "3dtiles:tile")
     return data, f"{s.tag}.{key.replace('/', '-')}"

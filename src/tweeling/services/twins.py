@@ -11,6 +11,7 @@ from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
 from tweeling.errors import InvalidInput, NotFound
+from tweeling.services.usage import flush as flush_usage
 from tweeling.storage.db import Database
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
@@ -250,6 +251,7 @@ def delete_scenario(db: Database, principal: Principal, twin_name: str, name: st
 def usage(db: Database, principal: Principal, twin_name: str) -> list[dict[str, Any]]:
     """Who used the twin's datasets, when, for what ("who uses our data") — for its owner."""
     twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.share, None)
+    flush_usage(db)  # this process's pending reads belong in the answer
     with db.read() as conn:
         rows = conn.execute(
             select(

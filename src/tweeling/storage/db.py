@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,14 @@ from tweeling.storage.backends import SpatialBackend, backend_for
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a Database is a handle that services key caches on
 class Database:
     """An engine plus the spatial backend that matches its dialect."""
 
     engine: Engine
     backend: SpatialBackend
+    # Writers that batch (the usage log) flush here before the engine goes away.
+    before_dispose: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -79,6 +81,9 @@ class Database:
             )
 
     def dispose(self) -> None:
+        for flush in self.before_dispose:
+            flush()
+        self.before_dispose.clear()
         self.engine.dispose()
 
 

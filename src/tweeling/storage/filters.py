@@ -10,6 +10,7 @@ travel as bound parameters, never as SQL text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from pygeofilter.parsers.cql2_json import parse as parse_json
 from pygeofilter.parsers.cql2_text import parse as parse_text
 
 from tweeling.errors import InvalidInput
+from tweeling.storage import attribute_index
 
 _COMPARISON = {
     ast.Equal: "=",
@@ -29,7 +31,7 @@ _COMPARISON = {
     ast.GreaterThan: ">",
     ast.GreaterEqual: ">=",
 }
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
+_NAME = attribute_index.NAME
 _COLUMNS = {"id": "o.object_id", "cityjson_type": "o.object_type"}
 _SQLITE_TYPES = {"number": "('integer', 'real')", "bool": "('true', 'false')", "text": "('text')"}
 _PG_CASTS = {"number": "::double precision", "bool": "::boolean", "text": ""}
@@ -57,6 +59,9 @@ class SQLFilter:
     dialect: str
     prefix: str = "f"  # parameter names: several filters can share one statement
     params: dict[str, Any] = field(default_factory=dict)
+    indexed: Mapping[str, str] = field(default_factory=dict)  # attribute -> indexed kind
+    # Asks the database whether (attribute, kind, op, value) matches few objects (SQLite).
+    selective: Callable[[str, str, str, Any], bool] | None = None
 
     def bind(self, value: Any) -> str:
         name = f"{self.prefix}{len(self.params)}"
@@ -73,6 +78,8 @@ class SQLFilter:
 
     def _json_value(self, name: str, kind: str) -> str:
         """SQL for attribute ``name`` as ``kind`` (number, text, bool); NULL when it is not."""
+        if self.indexed.get(name) == kind:
+            return attribute_index.value_sql(self.dialect, name, kind)
         if self.dialect == "postgresql":
             p = self.bind(name)
             return (
@@ -113,6 +120,15 @@ class SQLFilter:
         op = _COMPARISON.get(type(node))
         if op is not None:
             column, value = self._operand(node.lhs, node.rhs)
+            kind = self.indexed.get(str(getattr(node.lhs, "name", "")))
+            if (
+                kind is not None
+                and column == attribute_index.value_sql(self.dialect, node.lhs.name, kind)
+                and (self.selective is None or self.selective(node.lhs.name, kind, op, value))
+            ):
+                return attribute_index.indexed_comparison(
+                    self.dialect, node.lhs.name, kind, op, self.bind(value)
+                )
             return f"({column} {op} {self.bind(value)})"
         if isinstance(node, ast.Like):
             column, _ = self._operand(node.lhs, node.pattern)
@@ -170,9 +186,16 @@ class SQLFilter:
         )
 
 
-def to_sql(node: Any, dialect: str) -> tuple[str, dict[str, Any]]:
-    """SQL condition over ``city_objects o`` (and its parameters) for a parsed filter."""
-    built = SQLFilter(dialect)
+def to_sql(
+    node: Any,
+    dialect: str,
+    indexed: Mapping[str, str] | None = None,
+    selective: Callable[[str, str, str, Any], bool] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """SQL condition over ``city_objects o`` (and its parameters) for a parsed filter;
+    ``indexed`` names the attributes with an index (``storage.attribute_index``), and
+    ``selective`` tells whether a comparison on one matches few objects."""
+    built = SQLFilter(dialect, indexed=indexed or {}, selective=selective)
     return built.sql(node), built.params
 
 

@@ -126,6 +126,18 @@ geometry_templates = Table(
     UniqueConstraint("twin_id", "key"),
 )
 
+attribute_indexes = Table(
+    # Attributes an operator has indexed (storage.attribute_index): the filters' queryables.
+    "attribute_indexes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("attribute", String(300), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("index_name", String(64), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 city_objects = Table(
     "city_objects",
     metadata,

@@ -138,6 +138,7 @@ def ingest(
             if progress:
                 progress(source.bytes_read(), total)
         content_hash = dataset_hash(conn, dataset_id, path)
+        db.backend.refresh_statistics(conn)
         meta = _dataset_meta(source)
         if source.warnings():
             meta["warnings"] = source.warnings()
