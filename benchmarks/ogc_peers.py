@@ -134,13 +134,13 @@ def main() -> None:
 
     print(f"preparing data: {buildings:,} synthetic buildings and Delft", flush=True)
     bin_dir = servers.pygeoapi_venv()
-    pg, _city, envs, db = data.prepare(buildings)
-    cases, facts = casebook.plan(pg, db)
+    ready = data.prepare(buildings)
+    cases, facts = casebook.plan(ready.pg, ready.pygeoapi_db)
     print(f"cases chosen: {facts}", flush=True)
     peers = [
-        servers.pygeoapi_peer(bin_dir, pg, db),
-        servers.tweeling_peer("Tweeling SQLite", envs["sqlite"]),
-        servers.tweeling_peer("Tweeling PostGIS", envs["postgis"]),
+        servers.pygeoapi_peer(bin_dir, ready.pg, ready.pygeoapi_db),
+        servers.tweeling_peer("Tweeling SQLite", ready.tweeling_envs["sqlite"]),
+        servers.tweeling_peer("Tweeling PostGIS", ready.tweeling_envs["postgis"]),
     ]
     by_server = {peer.name: measure(peer, cases, seconds, warmup) for peer in peers}
     compare_ids(cases, by_server)
@@ -158,6 +158,7 @@ def main() -> None:
             "requests, on a freshly started server per case",
             "pygeoapi": servers.pygeoapi_version(bin_dir),
             "tweeling_commit": commit,
+            "tweeling_attribute_index": ready.tweeling_indexed,
             "minutes": round((time.perf_counter() - started) / 60, 1),
         },
         "servers": [peer.name for peer in peers],

@@ -248,13 +248,37 @@ def pygeoapi_db(pg: Postgres, sqlite_env: dict[str, str], city: Path, buildings:
     return db
 
 
-def prepare(buildings: int) -> tuple[Postgres, Path, dict[str, dict[str, str]], str]:
-    """Everything loaded: the server, the city file, Tweeling's environments per backend, and
-    pygeoapi's database name."""
+def attribute_index(env: dict[str, str], label: str) -> bool:
+    """Tweeling's own index on the filtered attribute, as pygeoapi's table has one; False
+    where this Tweeling has no ``tweeling index``."""
+    listed = subprocess.run(
+        [BIN / "tweeling", "index", "list"], env=env, capture_output=True, text=True, check=False
+    )
+    if listed.returncode:
+        print(f"  Tweeling has no `tweeling index`: {FILTER_ATTRIBUTE} unindexed on {label}")
+        return False
+    if FILTER_ATTRIBUTE not in listed.stdout:
+        start = step(f"indexing {FILTER_ATTRIBUTE} in Tweeling on {label} (tweeling index add)")
+        tweeling(["index", "add", FILTER_ATTRIBUTE, "--kind", "number"], env)
+        done(start)
+    return True
+
+
+@dataclass(frozen=True)
+class Prepared:
+    pg: Postgres
+    tweeling_envs: dict[str, dict[str, str]]  # per backend
+    pygeoapi_db: str
+    tweeling_indexed: bool  # has Tweeling an index on FILTER_ATTRIBUTE (on both backends)?
+
+
+def prepare(buildings: int) -> Prepared:
+    """Everything loaded and indexed, for every server."""
     CACHE.mkdir(parents=True, exist_ok=True)
     pg = postgres()
     city = synth(buildings)
     sqlite_env = tweeling_sqlite(city, buildings)
     db = pygeoapi_db(pg, sqlite_env, city, buildings)
     postgis_env = tweeling_postgis(pg, city, buildings)
-    return pg, city, {"sqlite": sqlite_env, "postgis": postgis_env}, db
+    indexed = attribute_index(sqlite_env, "SQLite") & attribute_index(postgis_env, "PostGIS")
+    return Prepared(pg, {"sqlite": sqlite_env, "postgis": postgis_env}, db, indexed)
