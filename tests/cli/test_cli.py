@@ -381,3 +381,51 @@ def test_commands_go_through_the_policy_point(tmp_path: Path, samples: Path) -> 
         ("wim@delfland.nl", "Waterschap Delfland", "flood risk", "export:geojson")
     ]
     assert run(["audit", "verify"], home).returncode == 0
+
+
+def test_attribute_indexes_and_3dtiles_export(tmp_path: Path, samples: Path) -> None:
+    home = tmp_path / "home"
+    assert run(["init"], home).returncode == 0
+    r = run(["ingest", str(samples / "delft.city.json"), "--twin", "delft"], home)
+    assert r.returncode == 0, r.stderr
+    r = run(["index", "add", "measuredHeight"], home)
+    assert r.returncode == 0 and "indexed measuredHeight as number" in r.stdout, r.stderr
+    r = run(["index", "add", "measuredHeight"], home)
+    assert r.returncode == 4 and "already indexed" in r.stderr
+    r = run(["index", "add", "bad name!"], home)
+    assert r.returncode == 2 and "not an attribute name" in r.stderr
+    assert "measuredHeight" in run(["index", "list"], home).stdout
+    r = run(["index", "drop", "nothing"], home)
+    assert r.returncode == 3 and "not indexed" in r.stderr
+    assert run(["index", "drop", "measuredHeight"], home).returncode == 0
+    assert "measuredHeight" not in run(["index", "list"], home).stdout
+    # a token holder is not the platform operator
+    assert run(["org", "create", "Gemeente Delft", "--kind", "municipality"], home).returncode == 0
+    r = run(
+        ["user", "add", "anna@delft.nl", "--org", "Gemeente Delft", "--role", "admin"],
+        home,
+        stdin="a very long password\n",
+    )
+    token = (
+        run(["token", "create", "--user", "anna@delft.nl", "--org", "Gemeente Delft"], home)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    r = subprocess.run(
+        [TWEELING, "index", "add", "measuredHeight"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TWEELING_HOME": str(home), "TWEELING_TOKEN": token},
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 7 and "platform operator" in r.stderr
+    # 3D Tiles to a directory; a file in the way is refused with exit 2
+    out = tmp_path / "tiles"
+    r = run(["export", "--twin", "delft", "-f", "3dtiles", "-o", str(out)], home)
+    assert r.returncode == 0 and "wrote 570 city objects" in r.stdout, r.stderr
+    assert json.loads((out / "tileset.json").read_text())["asset"]["version"] == "1.1"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run(["export", "--twin", "delft", "-f", "3dtiles", "-o", str(blocker)], home)
+    assert r.returncode == 2 and "is a file" in r.stderr and "Traceback" not in r.stderr

@@ -41,10 +41,10 @@ def district(module_db: Database, tmp_path_factory: pytest.TempPathFactory) -> D
 
 
 def _ids(db: Database, cql: str, scenario: str = "current") -> list[str]:
-    page, _ = service.items(
+    page = service.items(
         db, ANONYMOUS, "district", "buildings", scenario=scenario, cql=cql, limit=10_000
     )
-    return [p.split(b'"id":"', 1)[1].split(b'"', 1)[0].decode() for p in page]
+    return [p.split(b'"id":"', 1)[1].split(b'"', 1)[0].decode() for p in page.features]
 
 
 def _truth(db: Database, cql: str, scenario: str = "current") -> list[str]:

@@ -239,12 +239,8 @@ def items(
     """Features of a layer; any other query parameter is a simple property filter."""
     check_format(request)
     properties = {k: v for k, v in request.query_params.items() if k not in _KNOWN_PARAMETERS}
-    twin_crs = service.twin_crs(db, caller, twin, purpose)
-    out_crs = service.parse_crs_uri(crs, twin_crs) if crs else "OGC:CRS84"
     box = parse_bbox(bbox, geographic_range=bbox_crs is None)
-    if box is not None and bbox_crs:
-        box = service.bbox_to_crs84(box, service.parse_crs_uri(bbox_crs, twin_crs))
-    encoded, more = service.items(
+    page_ = service.items(
         db,
         caller,
         twin,
@@ -257,9 +253,11 @@ def items(
         cql=filter,
         cql_lang=filter_lang,
         properties=properties,
-        crs=out_crs,
+        crs=crs,
+        bbox_crs=bbox_crs,
         datetime=when,
     )
+    encoded, more, out_crs = page_.features, page_.more, page_.crs
     features = [orjson.loads(f) for f in encoded] if not wants_geojson(request) else []
     if wants_cityjson(request):
         doc = service.city_json(
@@ -327,10 +325,7 @@ def item(
     crs: str | None = Query(None, description="CRS of the returned geometry (URI)"),
 ) -> Response:
     check_format(request)
-    out_crs = "OGC:CRS84"
-    if crs:
-        out_crs = service.parse_crs_uri(crs, service.twin_crs(db, caller, twin, purpose))
-    encoded, _ = service.items(
+    page_ = service.items(
         db,
         caller,
         twin,
@@ -339,8 +334,9 @@ def item(
         limit=1,
         purpose=purpose,
         object_id=feature_id,
-        crs=out_crs,
+        crs=crs,
     )
+    encoded, out_crs = page_.features, page_.crs
     feature = orjson.loads(encoded[0])
     if wants_cityjson(request):
         doc = service.city_json(

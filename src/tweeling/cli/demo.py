@@ -98,6 +98,9 @@ def demo(
             out = exports / f"{twin_name}-{scenario}.{suffix}"
             export(db, twin_name, fmt, out, scenario=scenario)
             written.append(out)
+        tiles_dir = exports / f"{twin_name}-{scenario}-3dtiles"
+        export(db, twin_name, "3dtiles", tiles_dir, scenario=scenario)
+        written.append(tiles_dir)
 
     with db.read() as conn:
         twin = get_twin(conn, twin_name)
@@ -116,6 +119,10 @@ def demo(
     for out in written:
         console.print(f"  export        {out}")
     cli = _command_name()
+    if not no_serve:
+        base = f"http://127.0.0.1:8000/ogc/{twin_name}"
+        console.print(f"  OGC API       {base}  (HTML in a browser)")
+        console.print(f"  3D Tiles      {base}/3dtiles/tower/tileset.json")
     console.print(
         f"  commands      {cli} twins · {cli} datasets --twin {twin_name} · "
         f"{cli} scenario diff current tower --twin {twin_name}"

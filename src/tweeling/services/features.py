@@ -29,6 +29,13 @@ MAX_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
+class Page:
+    features: list[bytes]  # each a GeoJSON feature, serialised
+    more: bool
+    crs: str  # the CRS of the geometries (a code)
+
+
+@dataclass(frozen=True)
 class Layer:
     id: str
     objects: int
@@ -160,10 +167,15 @@ def items(
     cql: str | None = None,
     cql_lang: str = "cql2-text",
     properties: dict[str, str] | None = None,
-    crs: str = "OGC:CRS84",
+    crs: str | None = None,
+    bbox_crs: str | None = None,
     datetime: str | None = None,
-) -> tuple[list[bytes], bool]:
-    """A page of features and whether more follow; each request is one use per dataset."""
+) -> Page:
+    """A page of features and whether more follow; each request is one use per dataset.
+
+    ``crs`` and ``bbox_crs`` are CRS URIs (or codes) as a client names them; ``bbox`` is
+    in ``bbox_crs`` (default CRS84).
+    """
     clauses, params = [], {}
     if cql:
         tree = filters.parse(cql, cql_lang)
@@ -183,6 +195,9 @@ def items(
         clauses.append(sql)
         params.update(found)
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    out_crs = parse_crs_uri(crs, twin.crs) if crs else "OGC:CRS84"
+    if bbox is not None and bbox_crs:
+        bbox = bbox_to_crs84(bbox, parse_crs_uri(bbox_crs, twin.crs))
     if datetime:
         start, end = filters.parse_datetime(datetime)
         attribute = time_attribute(db, twin.id, layer)
@@ -210,7 +225,7 @@ def items(
     recorder(db).record(principal, twin.id, purpose, "ogc:features")
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")
-    return encode_features(rows[:limit], crs), len(rows) > limit
+    return Page(encode_features(rows[:limit], out_crs), len(rows) > limit, out_crs)
 
 
 def twin_crs(db: Database, principal: Principal, twin_name: str, purpose: str | None) -> str:

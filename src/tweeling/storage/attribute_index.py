@@ -75,6 +75,10 @@ def create(conn: Connection, name: str, kind: str, actor: str) -> str:
     ix = index_name(name, kind)
     expression = value_sql(conn.dialect.name, name, kind, alias="")
     conn.exec_driver_sql(f"CREATE INDEX {ix} ON city_objects ({expression})")
+    # The planners weigh an expression index by statistics gathered on ANALYZE only.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+    conn.exec_driver_sql("ANALYZE city_objects")
     conn.execute(
         insert(attribute_indexes).values(
             attribute=name,

@@ -129,5 +129,7 @@ def open_database(url: str | None = None, settings: StorageSettings | None = Non
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # No ping before each checkout: that is a round trip per query batch. A dropped
+        # connection fails its request and SQLAlchemy then discards the whole pool.
+        engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
     return Database(engine=engine, backend=backend_for(engine.dialect.name))
