@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 
 from tweeling.access.identity import (
     Organisation,
@@ -30,17 +31,22 @@ ANONYMOUS = Principal(
 )
 
 
-def database(request: Request) -> Database:
+# Dependencies that do no blocking work are ``async``: FastAPI runs a plain ``def``
+# dependency in a worker thread, and each such hand-over costs more than the work here.
+
+
+async def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
 def session_caller(request: Request) -> SessionCaller | None:
+    """The signed-in session behind this request, once ``principal`` has found it."""
     caller: SessionCaller | None = getattr(request.state, "session_caller", None)
     return caller
 
 
-def principal(
+async def principal(
     request: Request,
     db: Annotated[Database, Depends(database)],
     authorization: Annotated[str | None, Header()] = None,
@@ -51,6 +57,13 @@ def principal(
     session whose organisation demands two-step verification that is not yet set up may only
     reach the set-up endpoints.
     """
+    if authorization is None and SESSION_COOKIE not in request.cookies:
+        return ANONYMOUS
+    return await run_in_threadpool(_identified, request, db, authorization)
+
+
+def _identified(request: Request, db: Database, authorization: str | None) -> Principal:
+    """The token's or the session's principal (database work: run in a worker thread)."""
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -80,7 +93,7 @@ def principal(
     return caller.principal
 
 
-def signed_in(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+async def signed_in(caller: Annotated[Principal, Depends(principal)]) -> Principal:
     if caller is ANONYMOUS:
         raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
     return caller

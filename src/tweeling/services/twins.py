@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import Connection, bindparam, insert, or_, select
 
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal, get_organisation
@@ -19,15 +19,15 @@ from tweeling.twin import twins as core_twins
 from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios, now
 from tweeling.twin.views import count_by_type, view_of
 
+_ACTIVE_SHARES = select(shares.c.grantee_org_id, shares.c.purposes).where(
+    shares.c.resource_kind == bindparam("kind"),
+    shares.c.resource_id == bindparam("id"),
+    shares.c.revoked_at.is_(None),
+)
+
 
 def _shares(conn: Connection, kind: Kind, resource_id: int) -> tuple[Share, ...]:
-    rows = conn.execute(
-        select(shares.c.grantee_org_id, shares.c.purposes).where(
-            shares.c.resource_kind == kind.value,
-            shares.c.resource_id == resource_id,
-            shares.c.revoked_at.is_(None),
-        )
-    )
+    rows = conn.execute(_ACTIVE_SHARES, {"kind": kind.value, "id": resource_id})
     return tuple(Share(g, frozenset(p or [])) for g, p in rows)
 
 

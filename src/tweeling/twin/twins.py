@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.storage.schema import city_objects, datasets, scenarios, twins
@@ -64,8 +64,17 @@ class Scenario:
     created_at: datetime
 
 
+# Built once: every API request looks up its twin and scenario, and building a statement
+# costs more than SQLite takes to run it.
+_TWIN_BY_NAME = select(twins).where(twins.c.name == bindparam("name"))
+_SCENARIO_BY_NAME = select(scenarios).where(
+    scenarios.c.twin_id == bindparam("twin_id"), scenarios.c.name == bindparam("name")
+)
+_SCENARIO_BY_ID = select(scenarios).where(scenarios.c.id == bindparam("id"))
+
+
 def get_twin(conn: Connection, name: str) -> Twin:
-    row = conn.execute(select(twins).where(twins.c.name == name)).mappings().first()
+    row = conn.execute(_TWIN_BY_NAME, {"name": name}).mappings().first()
     if row is None:
         raise NotFound(f"no twin named {name!r}")
     return Twin(**{k: row[k] for k in Twin.__dataclass_fields__})
@@ -137,20 +146,14 @@ def next_seq(conn: Connection, twin: Twin) -> int:
 
 
 def get_scenario(conn: Connection, twin: Twin, name: str) -> Scenario:
-    row = (
-        conn.execute(
-            select(scenarios).where(scenarios.c.twin_id == twin.id, scenarios.c.name == name)
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_SCENARIO_BY_NAME, {"twin_id": twin.id, "name": name}).mappings().first()
     if row is None:
         raise NotFound(f"twin {twin.name!r} has no scenario named {name!r}")
     return _scenario(row)
 
 
 def scenario_by_id(conn: Connection, scenario_id: int) -> Scenario:
-    row = conn.execute(select(scenarios).where(scenarios.c.id == scenario_id)).mappings().one()
+    row = conn.execute(_SCENARIO_BY_ID, {"id": scenario_id}).mappings().one()
     return _scenario(row)
 
 
