@@ -207,7 +207,7 @@ def items(
             sql, found = filters.within_time(attribute, start, end, db.backend.name)
             clauses.append(sql)
             params.update(found)
-    with db.read() as conn:
+    with db.read(snapshot=False) as conn:
         view = view_of(conn, get_scenario(conn, twin, scenario))
         rows = feature_rows(
             conn,

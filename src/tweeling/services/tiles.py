@@ -75,7 +75,7 @@ _contents: _Cache[tuple[str, int, int, int, str], bytes] = _Cache(128 * 2**20, l
 
 
 def _scenario(db: Database, twin: Twin, scenario: str) -> _Scenario:
-    with db.read() as conn:
+    with db.read(snapshot=False) as conn:
         s = get_scenario(conn, twin, scenario)
     return _Scenario(twin, s.id, s.name, twin.last_seq)
 

@@ -45,7 +45,7 @@ def twin_resource(conn: Connection, twin: Twin, kind: Kind = Kind.twin) -> Resou
 def authorised_twin(
     db: Database, principal: Principal, name: str, kind: Kind, action: Action, purpose: str | None
 ) -> Twin:
-    with db.read() as conn:
+    with db.read(snapshot=False) as conn:
         try:
             twin = get_twin(conn, name)
         except NotFound:
