@@ -177,17 +177,17 @@ def items(
     in ``bbox_crs`` (default CRS84).
     """
     clauses, params = [], {}
+    order_sql, source_sql = "o.pk", None
     if cql:
         tree = filters.parse(cql, cql_lang)
-        with db.read() as conn:
+        with db.read(snapshot=False) as conn:
             indexed = attribute_index.indexed(conn)
-            selective = None
-            if indexed and db.backend.name == "sqlite":
-
-                def selective(name: str, kind: str, op: str, value: Any) -> bool:
-                    return attribute_index.selective(conn, name, kind, op, value)
-
-            sql, found = filters.to_sql(tree, db.backend.name, indexed, selective)
+        sql, found = filters.to_sql(tree, db.backend.name, indexed)
+        follow = filters.index_to_follow(tree, indexed)
+        if follow is not None and object_id is None:
+            order_sql = attribute_index.value_sql(db.backend.name, *follow) + ", o.pk"
+            if bbox is None:
+                source_sql = attribute_index.ordered_source(db.backend.name, *follow)
         clauses.append(sql)
         params.update(found)
     if properties:
@@ -221,6 +221,8 @@ def items(
             object_id=object_id,
             where_sql=" AND ".join(clauses) or None,
             where_params=params,
+            order_sql=order_sql,
+            source_sql=source_sql,
         )
     recorder(db).record(principal, twin.id, purpose, "ogc:features")
     if object_id is not None and not rows:

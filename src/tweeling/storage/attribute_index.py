@@ -3,9 +3,9 @@
 Attributes live in a JSON column, so a filter such as ``height > 35`` has to parse every
 candidate row's attributes. An operator can index an attribute as a number or as text; the
 index is an expression index over exactly the SQL that filters use for that attribute
-(``value_sql``), so the database can match the two. On SQLite, whose planner has no value
-histograms and would keep scanning in key order, a comparison on an indexed attribute is
-answered through the index explicitly (``indexed_comparison``).
+(``value_sql``), so the database can match the two. A page filtered on an indexed
+attribute is ordered by that attribute's value (then key), so it reads the index in order
+and stops after one page; on SQLite the index is named explicitly (``ordered_source``).
 """
 
 from __future__ import annotations
@@ -101,37 +101,14 @@ def drop(conn: Connection, name: str) -> None:
     conn.execute(delete(attribute_indexes).where(attribute_indexes.c.attribute == name))
 
 
-# Up to this many matches, a SQLite filter takes the matching keys from the index; beyond,
-# matches are common enough that walking the layer in key order fills a page sooner.
-SELECTIVE = 10_000
+def ordered_source(dialect: str, name: str, kind: str) -> str | None:
+    """A FROM clause that makes SQLite read ``city_objects o`` through the attribute's index.
 
-
-def selective(conn: Connection, name: str, kind: str, op: str, value: object) -> bool:
-    """Whether at most ``SELECTIVE`` stored objects satisfy ``attribute op value`` — counted
-    in the index alone, stopping at the limit, so it costs at most that many index entries."""
-    expression = value_sql(conn.dialect.name, name, kind, alias="")
-    found = conn.exec_driver_sql(
-        f"SELECT count(*) FROM (SELECT 1 FROM city_objects INDEXED BY {index_name(name, kind)} "
-        f"WHERE {expression} {op} ? LIMIT {SELECTIVE + 1})",
-        (value,),
-    ).scalar_one()
-    return int(found) <= SELECTIVE
-
-
-def indexed_comparison(dialect: str, name: str, kind: str, op: str, param: str) -> str:
-    """A condition on ``o`` equal to ``value op param`` for an indexed attribute, driven
-    by its index.
-
-    PostgreSQL's planner weighs the index by the value's histogram itself. SQLite's would
-    walk the layer in key order, parsing attributes, until the page is full; for a selective
-    filter (see ``selective``) that is most of the layer, so the matching keys are taken
-    from the index instead.
+    Pages filtered on an indexed attribute are ordered by (value, key), the index's own
+    order, so the first page reads the first matching index entries and stops. SQLite's
+    planner, having no value histograms, would rather walk the layer in key order and sort;
+    PostgreSQL weighs the index by its statistics and needs no hint (None).
     """
-    value = value_sql(dialect, name, kind)
     if dialect == "postgresql":
-        return f"({value} {op} {param})"
-    inner = value_sql(dialect, name, kind, alias="i")
-    return (
-        f"(o.pk IN (SELECT i.pk FROM city_objects i INDEXED BY {index_name(name, kind)} "
-        f"WHERE {inner} {op} {param}))"
-    )
+        return None
+    return f"city_objects o INDEXED BY {index_name(name, kind)}"

@@ -10,7 +10,7 @@ travel as bound parameters, never as SQL text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +60,6 @@ class SQLFilter:
     prefix: str = "f"  # parameter names: several filters can share one statement
     params: dict[str, Any] = field(default_factory=dict)
     indexed: Mapping[str, str] = field(default_factory=dict)  # attribute -> indexed kind
-    # Asks the database whether (attribute, kind, op, value) matches few objects (SQLite).
-    selective: Callable[[str, str, str, Any], bool] | None = None
 
     def bind(self, value: Any) -> str:
         name = f"{self.prefix}{len(self.params)}"
@@ -120,15 +118,6 @@ class SQLFilter:
         op = _COMPARISON.get(type(node))
         if op is not None:
             column, value = self._operand(node.lhs, node.rhs)
-            kind = self.indexed.get(str(getattr(node.lhs, "name", "")))
-            if (
-                kind is not None
-                and column == attribute_index.value_sql(self.dialect, node.lhs.name, kind)
-                and (self.selective is None or self.selective(node.lhs.name, kind, op, value))
-            ):
-                return attribute_index.indexed_comparison(
-                    self.dialect, node.lhs.name, kind, op, self.bind(value)
-                )
             return f"({column} {op} {self.bind(value)})"
         if isinstance(node, ast.Like):
             column, _ = self._operand(node.lhs, node.pattern)
@@ -187,16 +176,34 @@ class SQLFilter:
 
 
 def to_sql(
-    node: Any,
-    dialect: str,
-    indexed: Mapping[str, str] | None = None,
-    selective: Callable[[str, str, str, Any], bool] | None = None,
+    node: Any, dialect: str, indexed: Mapping[str, str] | None = None
 ) -> tuple[str, dict[str, Any]]:
     """SQL condition over ``city_objects o`` (and its parameters) for a parsed filter;
-    ``indexed`` names the attributes with an index (``storage.attribute_index``), and
-    ``selective`` tells whether a comparison on one matches few objects."""
-    built = SQLFilter(dialect, indexed=indexed or {}, selective=selective)
+    ``indexed`` names the attributes with an index (``storage.attribute_index``)."""
+    built = SQLFilter(dialect, indexed=indexed or {})
     return built.sql(node), built.params
+
+
+_RANGE = (*_COMPARISON, ast.Between)
+
+
+def index_to_follow(node: Any, indexed: Mapping[str, str]) -> tuple[str, str] | None:
+    """The indexed attribute (name, kind) a page can follow in index order: one compared
+    (not ``<>``) with a value of its kind in the filter's top-level AND chain."""
+    if isinstance(node, ast.And):
+        return index_to_follow(node.lhs, indexed) or index_to_follow(node.rhs, indexed)
+    if not isinstance(node, _RANGE) or isinstance(node, ast.NotEqual):
+        return None
+    if isinstance(node, ast.Between) and node.not_:
+        return None
+    name = str(getattr(node.lhs, "name", ""))
+    kind = indexed.get(name) if isinstance(node.lhs, ast.Attribute) else None
+    value = node.low if isinstance(node, ast.Between) else node.rhs
+    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return name, kind
+    if kind == "text" and isinstance(value, str):
+        return name, kind
+    return None
 
 
 def equals(properties: dict[str, str], dialect: str) -> tuple[str, dict[str, Any]]:

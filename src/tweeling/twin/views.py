@@ -251,12 +251,15 @@ def feature_rows(
     object_id: str | None = None,
     where_sql: str | None = None,
     where_params: dict[str, Any] | None = None,
+    order_sql: str = "o.pk",
+    source_sql: str | None = None,
 ) -> list[FeatureRow]:
     """A page of a layer in this view, optionally within a CRS84 box and narrowed by an extra
-    SQL condition (a translated filter), in a stable order."""
+    SQL condition (a translated filter), in a stable order: key order, or ``order_sql``
+    (ending in the key) read from ``source_sql`` (``city_objects o`` through an index)."""
     condition, params = view.visible("o")
     params.update(layer=layer, limit=limit, offset=offset)
-    source = "city_objects o"
+    source = source_sql or "city_objects o"
     where = [condition, "NOT o.deleted", "o.layer = :layer"]
     if bbox is not None and bbox_source is not None:
         source = bbox_source
@@ -272,7 +275,8 @@ def feature_rows(
         params.update(where_params or {})
     sql = (
         f"SELECT o.object_id, o.object_type, o.attributes, o.parents, {footprint_sql} "
-        f"FROM {source} WHERE {' AND '.join(where)} ORDER BY o.pk LIMIT :limit OFFSET :offset"
+        f"FROM {source} WHERE {' AND '.join(where)} ORDER BY {order_sql} "
+        "LIMIT :limit OFFSET :offset"
     )
     return [
         FeatureRow(
