@@ -29,6 +29,7 @@ PYGEOAPI_PACKAGES = [
     PYGEOAPI,
     "gunicorn",
     "uvicorn-worker",
+    "uvicorn[standard]",  # uvloop and httptools, as Tweeling's own install has them
     "starlette",  # pygeoapi's ASGI app is Starlette, not among its own requirements
     "psycopg2-binary",  # the PostgreSQL provider's driver (postgresql+psycopg2)
     "sqlalchemy",
