@@ -273,11 +273,20 @@ def feature_rows(
     if where_sql:
         where.append(where_sql)
         params.update(where_params or {})
-    sql = (
-        f"SELECT o.object_id, o.object_type, o.attributes, o.parents, {footprint_sql} "
+    columns = f"o.object_id, o.object_type, o.attributes, o.parents, {footprint_sql}"
+    page = (
         f"FROM {source} WHERE {' AND '.join(where)} ORDER BY {order_sql} "
         "LIMIT :limit OFFSET :offset"
     )
+    if offset:
+        # A deferred join: the keys of the page are found first (in the index alone, the
+        # skipped entries never touching the table), then only the page's rows are read.
+        sql = (
+            f"SELECT {columns} FROM city_objects o WHERE o.pk IN (SELECT o.pk {page}) "
+            f"ORDER BY {order_sql}"
+        )
+    else:
+        sql = f"SELECT {columns} {page}"
     return [
         FeatureRow(
             object_id=row[0],
