@@ -10,7 +10,7 @@ import numpy as np
 import orjson
 import shapely
 from pyproj import Transformer
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
@@ -176,12 +176,53 @@ def items(
     ``crs`` and ``bbox_crs`` are CRS URIs (or codes) as a client names them; ``bbox`` is
     in ``bbox_crs`` (default CRS84).
     """
+    with db.read(snapshot=False) as conn:  # one connection for the request's lookups
+        return _items(
+            db,
+            conn,
+            principal,
+            twin_name,
+            layer,
+            scenario=scenario,
+            bbox=bbox,
+            limit=limit,
+            offset=offset,
+            purpose=purpose,
+            object_id=object_id,
+            cql=cql,
+            cql_lang=cql_lang,
+            properties=properties,
+            crs=crs,
+            bbox_crs=bbox_crs,
+            datetime=datetime,
+        )
+
+
+def _items(
+    db: Database,
+    conn: Connection,
+    principal: Principal,
+    twin_name: str,
+    layer: str,
+    *,
+    scenario: str,
+    bbox: tuple[float, float, float, float] | None,
+    limit: int,
+    offset: int,
+    purpose: str | None,
+    object_id: str | None,
+    cql: str | None,
+    cql_lang: str,
+    properties: dict[str, str] | None,
+    crs: str | None,
+    bbox_crs: str | None,
+    datetime: str | None,
+) -> Page:
     clauses, params = [], {}
     order_sql, source_sql = "o.pk", None
     if cql:
         tree = filters.parse(cql, cql_lang)
-        with db.read(snapshot=False) as conn:
-            indexed = attribute_index.indexed(conn)
+        indexed = attribute_index.indexed(conn)
         sql, found = filters.to_sql(tree, db.backend.name, indexed)
         follow = filters.index_to_follow(tree, indexed)
         if follow is not None and object_id is None:
@@ -194,7 +235,7 @@ def items(
         sql, found = filters.equals(properties, db.backend.name)
         clauses.append(sql)
         params.update(found)
-    twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose, conn)
     out_crs = parse_crs_uri(crs, twin.crs) if crs else "OGC:CRS84"
     if bbox is not None and bbox_crs:
         bbox = bbox_to_crs84(bbox, parse_crs_uri(bbox_crs, twin.crs))
@@ -207,23 +248,22 @@ def items(
             sql, found = filters.within_time(attribute, start, end, db.backend.name)
             clauses.append(sql)
             params.update(found)
-    with db.read(snapshot=False) as conn:
-        view = view_of(conn, get_scenario(conn, twin, scenario))
-        rows = feature_rows(
-            conn,
-            view,
-            footprint_sql=db.backend.footprint_wkb("o"),
-            bbox_source=db.backend.bbox_source("o") if bbox else None,
-            layer=layer,
-            bbox=bbox,
-            limit=limit + 1,
-            offset=offset,
-            object_id=object_id,
-            where_sql=" AND ".join(clauses) or None,
-            where_params=params,
-            order_sql=order_sql,
-            source_sql=source_sql,
-        )
+    view = view_of(conn, get_scenario(conn, twin, scenario))
+    rows = feature_rows(
+        conn,
+        view,
+        footprint_sql=db.backend.footprint_wkb("o"),
+        bbox_source=db.backend.bbox_source("o") if bbox else None,
+        layer=layer,
+        bbox=bbox,
+        limit=limit + 1,
+        offset=offset,
+        object_id=object_id,
+        where_sql=" AND ".join(clauses) or None,
+        where_params=params,
+        order_sql=order_sql,
+        source_sql=source_sql,
+    )
     recorder(db).record(principal, twin.id, purpose, "ogc:features")
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")

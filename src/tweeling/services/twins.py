@@ -43,14 +43,24 @@ def twin_resource(conn: Connection, twin: Twin, kind: Kind = Kind.twin) -> Resou
 
 
 def authorised_twin(
-    db: Database, principal: Principal, name: str, kind: Kind, action: Action, purpose: str | None
+    db: Database,
+    principal: Principal,
+    name: str,
+    kind: Kind,
+    action: Action,
+    purpose: str | None,
+    conn: Connection | None = None,
 ) -> Twin:
-    with db.read(snapshot=False) as conn:
-        try:
-            twin = get_twin(conn, name)
-        except NotFound:
-            twin = None
-        resource = twin_resource(conn, twin, kind) if twin else None
+    """The twin, if the principal may do ``action`` on it (the policy point); ``conn``
+    lets a request's lookups share one connection."""
+    if conn is None:
+        with db.read(snapshot=False) as own:
+            return authorised_twin(db, principal, name, kind, action, purpose, own)
+    try:
+        twin = get_twin(conn, name)
+    except NotFound:
+        twin = None
+    resource = twin_resource(conn, twin, kind) if twin else None
     if twin is None or resource is None:
         # the same answer as for a twin that exists but is not visible: nothing leaks
         raise NotFound(f"no twin named {name!r}")
