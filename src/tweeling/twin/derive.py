@@ -105,7 +105,7 @@ def spatial(
         polygons.append([(i, r) for r in rings])
         points.append(None if rings or not len(array) else array[:, :2])
     _inherit_from_children(objects, boxes, polygons)
-    native = _to_shapely(allv, offsets, polygons, points)
+    native = _dissolved(_to_shapely(allv, offsets, polygons, points))
     wkb_native: list[bytes | None] = [None] * n
     wkb_crs84: list[bytes | None] = [None] * n
     bbox84: list[tuple[float, float, float, float] | None] = [None] * n
@@ -162,6 +162,19 @@ def _inherit_from_children(
             if j is not None:
                 boxes[i] = merge_bbox(boxes[i], boxes[j])
                 polygons[i] = polygons[i] + polygons[j]
+
+
+def _dissolved(shapes: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """Footprints made of several faces (a ground surface in triangles, a building's parts)
+    as their outline: one polygon where the faces meet, a multipolygon where they do not."""
+    parts = shapely.get_num_geometries(shapes)
+    for i in np.flatnonzero(parts > 1).tolist():
+        merged = shapely.union_all(shapely.get_parts(shapes[i]))
+        if isinstance(merged, shapely.Polygon):
+            merged = shapely.MultiPolygon([merged])
+        if isinstance(merged, shapely.MultiPolygon) and not merged.is_empty:
+            shapes[i] = merged
+    return shapes
 
 
 def _to_shapely(
