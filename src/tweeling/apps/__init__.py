@@ -1,0 +1,1 @@
+"""The app platform: app packages (manifest), and — to come — the SDK, runtime and provenance."""
