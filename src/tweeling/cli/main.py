@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tweeling.cli import access_cmds, demo, index_cmds, scenario_cmds, twin_cmds
+from tweeling.cli import access_cmds, app_cmds, demo, index_cmds, scenario_cmds, twin_cmds
 from tweeling.cli.common import run_cli
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(access_cmds.user_app, name="user")
 app.add_typer(access_cmds.token_app, name="token")
 app.add_typer(access_cmds.audit_app, name="audit")
 app.add_typer(index_cmds.app, name="index")
+app.add_typer(app_cmds.app, name="app")
 
 
 def main() -> None:
