@@ -119,10 +119,6 @@ def demo(
     for out in written:
         console.print(f"  export        {out}")
     cli = _command_name()
-    if not no_serve:
-        base = f"http://127.0.0.1:8000/ogc/{twin_name}"
-        console.print(f"  OGC API       {base}  (HTML in a browser)")
-        console.print(f"  3D Tiles      {base}/3dtiles/tower/tileset.json")
     console.print(
         f"  commands      {cli} twins · {cli} datasets --twin {twin_name} · "
         f"{cli} scenario diff current tower --twin {twin_name}"
@@ -137,7 +133,8 @@ def demo(
 
     console.print(
         f"\n[bold]Browse[/bold] http://127.0.0.1:8000/ogc/{twin_name} (OGC API – Features, "
-        f"HTML in a browser) · JSON API http://127.0.0.1:8000/twins/{twin_name} · "
+        f"HTML in a browser) · 3D Tiles http://127.0.0.1:8000/ogc/{twin_name}/3dtiles/tower/"
+        f"tileset.json · JSON API http://127.0.0.1:8000/twins/{twin_name} · "
         "documentation http://127.0.0.1:8000/docs · stop with Ctrl-C"
     )
     serve_cmd(host="127.0.0.1", port=8000)
