@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tweeling.access import identity
-from tweeling.api.app import create_app
+from tests.api.conftest import as_
 from tweeling.services import usage as usage_service
 from tweeling.storage.db import Database
 from tweeling.storage.schema import twins, usage_log
-from tweeling.twin.ingest import ingest
 from tweeling.twin.model import CityObject
 from tweeling.twin.scenarios import Changes, create_scenario, edit
-
-
-@pytest.fixture
-def platform(db: Database, samples: Path) -> dict[str, str]:
-    tokens: dict[str, str] = {}
-    with db.begin() as conn:
-        identity.bootstrap(conn)
-        identity.create_organisation(conn, "Gemeente Delft", "municipality", actor="test")
-        identity.create_organisation(conn, "Gemeente Rotterdam", "municipality", actor="test")
-        for email, org in (
-            ("viewer@delft.nl", "Gemeente Delft"),
-            ("a@rotterdam.nl", "Gemeente Rotterdam"),
-        ):
-            identity.add_member(conn, email, org, "viewer", actor="test")
-            tokens[email] = identity.create_token(conn, email, org, actor="test").secret
-        delft = identity.get_organisation(conn, "Gemeente Delft").id
-    ingest(db, samples / "delft.city.json", "delft", owner_org_id=delft)
-    return tokens
-
-
-@pytest.fixture
-def client(db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as c:
-        yield c
-
-
-def _as(tokens: dict[str, str], who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens[who]}"}
 
 
 def _contents(tile: dict[str, Any]) -> list[str]:
@@ -58,7 +25,7 @@ def _contents(tile: dict[str, Any]) -> list[str]:
 def test_tileset_and_every_tile_through_their_links(
     client: TestClient, platform: dict[str, str], db: Database
 ) -> None:
-    me = _as(platform, "viewer@delft.nl")
+    me = as_(platform, "viewer@delft.nl")
     base = "/ogc/delft/3dtiles/current/"
     r = client.get(base + "tileset.json", headers=me)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
@@ -85,7 +52,7 @@ def test_tileset_and_every_tile_through_their_links(
 def test_entity_tags_follow_the_data(
     client: TestClient, platform: dict[str, str], db: Database
 ) -> None:
-    me = _as(platform, "viewer@delft.nl")
+    me = as_(platform, "viewer@delft.nl")
     create_scenario(db, "delft", "plan")
     url = "/ogc/delft/3dtiles/plan/tileset.json"
     first = client.get(url, headers=me)
@@ -119,13 +86,13 @@ def test_entity_tags_follow_the_data(
 def test_policy_and_errors(client: TestClient, platform: dict[str, str], db: Database) -> None:
     url = "/ogc/delft/3dtiles/current/tileset.json"
     # anonymous and another organisation: the twin does not exist for them
-    for headers in ({}, _as(platform, "a@rotterdam.nl")):
+    for headers in ({}, as_(platform, "admin@rotterdam.nl")):
         r = client.get(url, headers=headers)
         assert r.status_code == 404 and r.json()["code"] == "not-found"
     with db.begin() as conn:
         conn.execute(update(twins).where(twins.c.name == "delft").values(public=True))
     assert client.get(url).status_code == 200  # public: anyone may stream it
-    me = _as(platform, "viewer@delft.nl")
+    me = as_(platform, "viewer@delft.nl")
     assert client.get("/ogc/delft/3dtiles/nope/tileset.json", headers=me).status_code == 404
     missing = client.get("/ogc/delft/3dtiles/current/tiles/9/9/9.glb", headers=me)
     assert missing.status_code == 404 and "no tile 9/9/9" in missing.json()["message"]

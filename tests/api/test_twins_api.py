@@ -2,71 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.api.conftest import as_
 from tweeling.access import identity
-from tweeling.api.app import create_app
 from tweeling.services import usage as usage_service
 from tweeling.storage.db import Database
 from tweeling.storage.schema import audit_log, usage_log
-from tweeling.twin.ingest import ingest
-
-
-@pytest.fixture
-def platform(db: Database, samples: Path) -> dict[str, str]:
-    """Two municipalities, each with people; Delft owns a twin."""
-    tokens: dict[str, str] = {}
-    with db.begin() as conn:
-        identity.bootstrap(conn)
-        for org, kind in (
-            ("Gemeente Delft", "municipality"),
-            ("Gemeente Rotterdam", "municipality"),
-            ("Waterschap Delfland", "water_board"),
-        ):
-            identity.create_organisation(conn, org, kind, actor="test")
-        people = [
-            ("admin@delft.nl", "Gemeente Delft", "admin"),
-            ("analyst@delft.nl", "Gemeente Delft", "analyst"),
-            ("viewer@delft.nl", "Gemeente Delft", "viewer"),
-            ("admin@rotterdam.nl", "Gemeente Rotterdam", "admin"),
-            ("viewer@delfland.nl", "Waterschap Delfland", "viewer"),
-        ]
-        for email, org, role in people:
-            identity.add_member(conn, email, org, role, actor="test")
-            tokens[email] = identity.create_token(conn, email, org, actor="test").secret
-        delft = identity.get_organisation(conn, "Gemeente Delft").id
-    ingest(db, samples / "delft.city.json", "delft", owner_org_id=delft)
-    return tokens
-
-
-@pytest.fixture
-def client(db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as c:
-        yield c
-
-
-def _as(tokens: dict[str, str], who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens[who]}"}
 
 
 def test_owner_sees_other_organisation_does_not(
     client: TestClient, platform: dict[str, str]
 ) -> None:
-    r = client.get("/twins", headers=_as(platform, "viewer@delft.nl"))
+    r = client.get("/twins", headers=as_(platform, "viewer@delft.nl"))
     assert r.status_code == 200
     assert [t["name"] for t in r.json()["twins"]] == ["delft"]
-    r = client.get("/twins/delft", headers=_as(platform, "viewer@delft.nl"))
+    r = client.get("/twins/delft", headers=as_(platform, "viewer@delft.nl"))
     assert r.json()["objects"]["Building"] == 160
     assert r.json()["owner"] == "Gemeente Delft"
     # another organisation: not in lists, and a 404 that reads like a twin that does not exist
-    assert client.get("/twins", headers=_as(platform, "admin@rotterdam.nl")).json()["twins"] == []
-    hidden = client.get("/twins/delft", headers=_as(platform, "admin@rotterdam.nl"))
-    missing = client.get("/twins/nowhere", headers=_as(platform, "admin@rotterdam.nl"))
+    assert client.get("/twins", headers=as_(platform, "admin@rotterdam.nl")).json()["twins"] == []
+    hidden = client.get("/twins/delft", headers=as_(platform, "admin@rotterdam.nl"))
+    missing = client.get("/twins/nowhere", headers=as_(platform, "admin@rotterdam.nl"))
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["code"] == missing.json()["code"] == "not-found"
     assert hidden.json()["message"].replace("delft", "X") == missing.json()["message"].replace(
@@ -78,7 +36,7 @@ def test_owner_sees_other_organisation_does_not(
 
 
 def test_scenario_edit_and_diff_over_http(client: TestClient, platform: dict[str, str]) -> None:
-    analyst = _as(platform, "analyst@delft.nl")
+    analyst = as_(platform, "analyst@delft.nl")
     r = client.post(
         "/twins/delft/scenarios", json={"name": "plan", "kind": "proposed"}, headers=analyst
     )
@@ -111,7 +69,7 @@ def test_scenario_edit_and_diff_over_http(client: TestClient, platform: dict[str
     r = client.post(
         "/twins/delft/scenarios/plan/edits",
         json={"reason": "x", "delete": ["tower"]},
-        headers=_as(platform, "viewer@delft.nl"),
+        headers=as_(platform, "viewer@delft.nl"),
     )
     assert r.status_code == 403
     assert r.json()["code"] == "forbidden"
@@ -129,19 +87,19 @@ def test_scenario_edit_and_diff_over_http(client: TestClient, platform: dict[str
 def test_share_with_purpose_and_usage_log(
     client: TestClient, platform: dict[str, str], db: Database
 ) -> None:
-    water = _as(platform, "viewer@delfland.nl")
+    water = as_(platform, "viewer@delfland.nl")
     assert client.get("/twins/delft/datasets", headers=water).status_code == 404
     # only an admin of the owner may share
     r = client.post(
         "/twins/delft/shares",
         json={"organisation": "Waterschap Delfland", "purposes": ["flood risk"]},
-        headers=_as(platform, "analyst@delft.nl"),
+        headers=as_(platform, "analyst@delft.nl"),
     )
     assert r.status_code == 403
     r = client.post(
         "/twins/delft/shares",
         json={"organisation": "Waterschap Delfland", "purposes": ["flood risk"]},
-        headers=_as(platform, "admin@delft.nl"),
+        headers=as_(platform, "admin@delft.nl"),
     )
     assert r.status_code == 201, r.text
     assert [t["name"] for t in client.get("/twins", headers=water).json()["twins"]] == ["delft"]
@@ -153,7 +111,7 @@ def test_share_with_purpose_and_usage_log(
     assert "only for flood risk" in denied.json()["message"]
     # still hidden from Rotterdam
     assert (
-        client.get("/twins/delft", headers=_as(platform, "admin@rotterdam.nl")).status_code == 404
+        client.get("/twins/delft", headers=as_(platform, "admin@rotterdam.nl")).status_code == 404
     )
     usage_service.flush(db)  # reads are logged in batches, at most a second later
     with db.read() as conn:
@@ -176,7 +134,7 @@ def test_tokens_expired_revoked_and_malformed(
             "WHERE u.email = 'viewer@delft.nl'"
         ).scalar_one()
         identity.revoke_token(conn, token_id, actor="test")
-    r = client.get("/twins", headers=_as(platform, "viewer@delft.nl"))
+    r = client.get("/twins", headers=as_(platform, "viewer@delft.nl"))
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == "Bearer"
     assert platform["viewer@delft.nl"] not in r.text

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
@@ -43,8 +42,8 @@ def _respond(request: Request, body: bytes, media_type: str, tag: str) -> Respon
 def tileset(
     request: Request, twin: str, scenario: str, db: DB, caller: Caller, purpose: str | None = None
 ) -> Response:
-    doc, tag = service.tileset_json(db, caller, twin, scenario, purpose)
-    return _respond(request, orjson.dumps(doc), TILESET, tag)
+    body, tag = service.tileset_json(db, caller, twin, scenario, purpose)
+    return _respond(request, body, TILESET, tag)
 
 
 @router.get(

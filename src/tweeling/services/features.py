@@ -10,7 +10,7 @@ import numpy as np
 import orjson
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
@@ -177,93 +177,52 @@ def items(
     in ``bbox_crs`` (default CRS84).
     """
     with db.read(snapshot=False) as conn:  # one connection for the request's lookups
-        return _items(
-            db,
-            conn,
-            principal,
-            twin_name,
-            layer,
-            scenario=scenario,
-            bbox=bbox,
-            limit=limit,
-            offset=offset,
-            purpose=purpose,
-            object_id=object_id,
-            cql=cql,
-            cql_lang=cql_lang,
-            properties=properties,
-            crs=crs,
-            bbox_crs=bbox_crs,
-            datetime=datetime,
-        )
-
-
-def _items(
-    db: Database,
-    conn: Connection,
-    principal: Principal,
-    twin_name: str,
-    layer: str,
-    *,
-    scenario: str,
-    bbox: tuple[float, float, float, float] | None,
-    limit: int,
-    offset: int,
-    purpose: str | None,
-    object_id: str | None,
-    cql: str | None,
-    cql_lang: str,
-    properties: dict[str, str] | None,
-    crs: str | None,
-    bbox_crs: str | None,
-    datetime: str | None,
-) -> Page:
-    clauses, params = [], {}
-    order_sql, source_sql = "o.pk", None
-    if cql:
-        tree = filters.parse(cql, cql_lang)
-        indexed = attribute_index.indexed(conn)
-        sql, found = filters.to_sql(tree, db.backend.name, indexed)
-        follow = filters.index_to_follow(tree, indexed)
-        if follow is not None and object_id is None:
-            order_sql = attribute_index.value_sql(db.backend.name, *follow) + ", o.pk"
-            if bbox is None:
-                source_sql = attribute_index.ordered_source(db.backend.name, *follow)
-        clauses.append(sql)
-        params.update(found)
-    if properties:
-        sql, found = filters.equals(properties, db.backend.name)
-        clauses.append(sql)
-        params.update(found)
-    twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose, conn)
-    out_crs = parse_crs_uri(crs, twin.crs) if crs else "OGC:CRS84"
-    if bbox is not None and bbox_crs:
-        bbox = bbox_to_crs84(bbox, parse_crs_uri(bbox_crs, twin.crs))
-    if datetime:
-        start, end = filters.parse_datetime(datetime)
-        attribute = time_attribute(db, twin.id, layer)
-        if attribute is None:
-            clauses.append("(1 = 0)")  # nothing in this layer is dated
-        else:
-            sql, found = filters.within_time(attribute, start, end, db.backend.name)
+        clauses, params = [], {}
+        order_sql, source_sql = "o.pk", None
+        if cql:
+            tree = filters.parse(cql, cql_lang)
+            indexed = attribute_index.indexed(conn)
+            sql, found = filters.to_sql(tree, db.backend.name, indexed)
+            follow = filters.index_to_follow(tree, indexed)
+            if follow is not None and object_id is None:
+                order_sql = attribute_index.value_sql(db.backend.name, *follow) + ", o.pk"
+                if bbox is None:
+                    source_sql = attribute_index.ordered_source(db.backend.name, *follow)
             clauses.append(sql)
             params.update(found)
-    view = view_of(conn, get_scenario(conn, twin, scenario))
-    rows = feature_rows(
-        conn,
-        view,
-        footprint_sql=db.backend.footprint_wkb("o"),
-        bbox_source=db.backend.bbox_source("o") if bbox else None,
-        layer=layer,
-        bbox=bbox,
-        limit=limit + 1,
-        offset=offset,
-        object_id=object_id,
-        where_sql=" AND ".join(clauses) or None,
-        where_params=params,
-        order_sql=order_sql,
-        source_sql=source_sql,
-    )
+        if properties:
+            sql, found = filters.equals(properties, db.backend.name)
+            clauses.append(sql)
+            params.update(found)
+        twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose, conn)
+        out_crs = parse_crs_uri(crs, twin.crs) if crs else "OGC:CRS84"
+        if bbox is not None and bbox_crs:
+            bbox = bbox_to_crs84(bbox, parse_crs_uri(bbox_crs, twin.crs))
+        if datetime:
+            start, end = filters.parse_datetime(datetime)
+            attribute = time_attribute(db, twin.id, layer)
+            if attribute is None:
+                clauses.append("(1 = 0)")  # nothing in this layer is dated
+            else:
+                sql, found = filters.within_time(attribute, start, end, db.backend.name)
+                clauses.append(sql)
+                params.update(found)
+        view = view_of(conn, get_scenario(conn, twin, scenario))
+        rows = feature_rows(
+            conn,
+            view,
+            footprint_sql=db.backend.footprint_wkb("o"),
+            bbox_source=db.backend.bbox_source("o") if bbox else None,
+            layer=layer,
+            bbox=bbox,
+            limit=limit + 1,
+            offset=offset,
+            object_id=object_id,
+            where_sql=" AND ".join(clauses) or None,
+            where_params=params,
+            order_sql=order_sql,
+            source_sql=source_sql,
+        )
     recorder(db).record(principal, twin.id, purpose, "ogc:features")
     if object_id is not None and not rows:
         raise NotFound(f"layer {layer!r} of twin {twin_name!r} has no feature {object_id!r}")

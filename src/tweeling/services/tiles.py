@@ -1,7 +1,8 @@
 """3D Tiles of a twin's scenario, through the policy point, with per-process caches.
 
-Building a scenario's quadtree reads every object's box (a second or two for a million
-buildings), and a leaf's GLB triangulates a few hundred objects, so both are cached. Cache
+Building a scenario's quadtree reads every object's box and its tileset JSON takes a box
+per tile through PROJ (about 10 s together for a million buildings), and a leaf's GLB
+triangulates a few hundred objects, so all three are cached. Cache
 keys carry the twin's edit counter: any import or edit in the twin makes new keys, and the
 old entries age out. Each request still passes the policy point and counts as a use.
 """
@@ -12,7 +13,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
+
+import orjson
 
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
@@ -22,7 +25,7 @@ from tweeling.services.usage import recorder
 from tweeling.storage.db import Database
 from tweeling.twin.ingest import load_templates
 from tweeling.twin.tiles import Quadtree, build, leaf_content, tileset
-from tweeling.twin.twins import Twin, get_scenario
+from tweeling.twin.twins import Scenario, Twin, get_scenario
 from tweeling.twin.views import view_of
 
 K = TypeVar("K")
@@ -58,49 +61,60 @@ class _Cache(Generic[K, V]):
 @dataclass(frozen=True)
 class _Scenario:
     twin: Twin
-    scenario_id: int
-    scenario: str
-    version: int  # the twin's edit counter when the tree was read
+    scenario: Scenario
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """Twin, scenario and the twin's edit counter: new whenever the twin's data changes."""
+        return (self.twin.id, self.scenario.id, self.twin.last_seq)
 
     @property
     def tag(self) -> str:
-        """An HTTP entity tag stem: it changes whenever the twin's data changes."""
-        return f"{self.twin.id}.{self.scenario_id}.{self.version}"
+        """An HTTP entity tag stem."""
+        return ".".join(map(str, self.key))
 
 
-_trees: _Cache[tuple[str, int, int, int], Quadtree | None] = _Cache(
-    4, lambda tree: 1
+@dataclass(frozen=True)
+class _Tiled:
+    tree: Quadtree
+    tileset: bytes  # its JSON, built once with the tree (a box per tile through PROJ)
+
+
+_trees: _Cache[tuple[str, int, int, int], _Tiled | None] = _Cache(
+    4, lambda tiled: 1
 )  # a tree of a million objects holds about 10 MB
 _contents: _Cache[tuple[str, int, int, int, str], bytes] = _Cache(128 * 2**20, len)
 
 
 def _scenario(db: Database, twin: Twin, scenario: str) -> _Scenario:
     with db.read(snapshot=False) as conn:
-        s = get_scenario(conn, twin, scenario)
-    return _Scenario(twin, s.id, s.name, twin.last_seq)
+        return _Scenario(twin, get_scenario(conn, twin, scenario))
 
 
-def _tree(db: Database, s: _Scenario) -> Quadtree:
-    def make() -> Quadtree | None:
+def _tiled(db: Database, s: _Scenario) -> _Tiled:
+    def make() -> _Tiled | None:
         with db.read() as conn:
-            scenario = get_scenario(conn, s.twin, s.scenario)
-            return build(conn, view_of(conn, scenario), s.twin.crs)
+            tree = build(conn, view_of(conn, s.scenario), s.twin.crs)
+        if tree is None:
+            return None
+        doc = tileset(tree, twin=s.twin.name, scenario=s.scenario.name)
+        return _Tiled(tree, orjson.dumps(doc))
 
-    tree = _trees.get_or_make((db.url, s.twin.id, s.scenario_id, s.version), make)
-    if tree is None:
+    tiled = _trees.get_or_make((db.url, *s.key), make)
+    if tiled is None:
         raise NotFound(
-            f"scenario {s.scenario!r} of twin {s.twin.name!r} has no objects with geometry"
+            f"scenario {s.scenario.name!r} of twin {s.twin.name!r} has no objects with geometry"
         )
-    return tree
+    return tiled
 
 
 def tileset_json(
     db: Database, principal: Principal, twin_name: str, scenario: str, purpose: str | None
-) -> tuple[dict[str, Any], str]:
-    """The scenario's tileset and its entity tag; content URIs are relative to its URL."""
+) -> tuple[bytes, str]:
+    """The scenario's tileset (JSON) and its entity tag; content URIs are relative to it."""
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     s = _scenario(db, twin, scenario)
-    doc = tileset(_tree(db, s), twin=twin.name, scenario=s.scenario)
+    doc = _tiled(db, s).tileset
     recorder(db).record(principal, twin.id, purpose, "3dtiles:tileset")
     return doc, s.tag
 
@@ -116,15 +130,15 @@ def tile_content(
     """The GLB of one leaf tile (``level/x/y``) of the scenario's tileset, and its tag."""
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     s = _scenario(db, twin, scenario)
-    tree = _tree(db, s)
+    tree = _tiled(db, s).tree
     node = tree.leaves.get(key)
     if node is None:
-        raise NotFound(f"the tileset of {twin_name}/{s.scenario} has no tile {key}")
+        raise NotFound(f"the tileset of {twin_name}/{s.scenario.name} has no tile {key}")
 
     def make() -> bytes:
         with db.read() as conn:
             return leaf_content(conn, tree, node, load_templates(conn, twin))
 
-    data = _contents.get_or_make((db.url, twin.id, s.scenario_id, s.version, key), make)
+    data = _contents.get_or_make((db.url, *s.key, key), make)
     recorder(db).record(principal, twin.id, purpose, "3dtiles:tile")
     return data, f"{s.tag}.{key.replace('/', '-')}"

@@ -17,12 +17,35 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, delete, insert, select
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
+from tweeling.storage.backends import backend_for
 from tweeling.storage.schema import attribute_indexes
 
 KINDS = ("number", "text")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]*$")
-_SQLITE_TYPES = {"number": "('integer', 'real')", "text": "('text')"}
-_PG = {"number": ("number", "::double precision"), "text": ("string", "")}
+_SQLITE_TYPES = {"number": "('integer', 'real')", "bool": "('true', 'false')", "text": "('text')"}
+_PG_TYPES = {"number": "number", "bool": "boolean", "text": "string"}
+_PG_CASTS = {"number": "::double precision", "bool": "::boolean", "text": ""}
+
+
+def json_path(name: str) -> str:
+    """SQLite's JSON path to a top-level attribute."""
+    return '$."' + name + '"'
+
+
+def typed_value(dialect: str, kind: str, key: str, path: str, alias: str = "o") -> str:
+    """SQL for an attribute as ``kind`` (number, text, bool), NULL where it is missing or of
+    another type. ``key`` (PostgreSQL) and ``path`` (SQLite) are SQL: a bound parameter for
+    filters in general, a literal where the expression must match an index's."""
+    prefix = f"{alias}." if alias else ""
+    if dialect == "postgresql":
+        return (
+            f"(CASE WHEN jsonb_typeof({prefix}attributes -> {key}) = '{_PG_TYPES[kind]}' "
+            f"THEN ({prefix}attributes ->> {key}){_PG_CASTS[kind]} END)"
+        )
+    return (
+        f"(CASE WHEN json_type({prefix}attributes, {path}) IN {_SQLITE_TYPES[kind]} "
+        f"THEN json_extract({prefix}attributes, {path}) END)"
+    )
 
 
 def check(name: str, kind: str) -> None:
@@ -33,21 +56,10 @@ def check(name: str, kind: str) -> None:
 
 
 def value_sql(dialect: str, name: str, kind: str, alias: str = "o") -> str:
-    """The attribute as ``kind`` (NULL where it is missing or of another type), with the
-    name as a literal: the one expression both the index and the filters use."""
-    check(name, kind)  # the name pattern admits no quote, so the literal is safe
-    prefix = f"{alias}." if alias else ""
-    if dialect == "postgresql":
-        jtype, cast = _PG[kind]
-        return (
-            f"(CASE WHEN jsonb_typeof({prefix}attributes -> '{name}') = '{jtype}' "
-            f"THEN ({prefix}attributes ->> '{name}'){cast} END)"
-        )
-    path = f'$."{name}"'
-    return (
-        f"(CASE WHEN json_type({prefix}attributes, '{path}') IN {_SQLITE_TYPES[kind]} "
-        f"THEN json_extract({prefix}attributes, '{path}') END)"
-    )
+    """The attribute as ``kind`` with the name as a literal: the one expression both the
+    index and the filters on an indexed attribute use."""
+    check(name, kind)  # the name pattern admits no quote, so the literals are safe
+    return typed_value(dialect, kind, f"'{name}'", f"'{json_path(name)}'", alias)
 
 
 def index_name(name: str, kind: str) -> str:
@@ -76,9 +88,7 @@ def create(conn: Connection, name: str, kind: str, actor: str) -> str:
     expression = value_sql(conn.dialect.name, name, kind, alias="")
     conn.exec_driver_sql(f"CREATE INDEX {ix} ON city_objects ({expression})")
     # The planners weigh an expression index by statistics gathered on ANALYZE only.
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-    conn.exec_driver_sql("ANALYZE city_objects")
+    backend_for(conn.dialect.name).refresh_statistics(conn)
     conn.execute(
         insert(attribute_indexes).values(
             attribute=name,

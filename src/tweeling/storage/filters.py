@@ -33,13 +33,6 @@ _COMPARISON = {
 }
 _NAME = attribute_index.NAME
 _COLUMNS = {"id": "o.object_id", "cityjson_type": "o.object_type"}
-_SQLITE_TYPES = {"number": "('integer', 'real')", "bool": "('true', 'false')", "text": "('text')"}
-_PG_CASTS = {"number": "::double precision", "bool": "::boolean", "text": ""}
-_PG_TYPES = {"number": "number", "bool": "boolean", "text": "string"}
-
-
-def _json_path(name: str) -> str:
-    return '$."' + name + '"'
 
 
 def parse(text: str, lang: str = "cql2-text") -> Any:
@@ -79,16 +72,9 @@ class SQLFilter:
         if self.indexed.get(name) == kind:
             return attribute_index.value_sql(self.dialect, name, kind)
         if self.dialect == "postgresql":
-            p = self.bind(name)
-            return (
-                f"(CASE WHEN jsonb_typeof(o.attributes -> {p}) = '{_PG_TYPES[kind]}' "
-                f"THEN (o.attributes ->> {p}){_PG_CASTS[kind]} END)"
-            )
-        path = self.bind(_json_path(name))
-        return (
-            f"(CASE WHEN json_type(o.attributes, {path}) IN {_SQLITE_TYPES[kind]} "
-            f"THEN json_extract(o.attributes, {path}) END)"
-        )
+            return attribute_index.typed_value(self.dialect, kind, self.bind(name), "")
+        path = self.bind(attribute_index.json_path(name))
+        return attribute_index.typed_value(self.dialect, kind, "", path)
 
     def _operand(self, prop: Any, value: Any) -> tuple[str, Any]:
         name = self._property(prop)
@@ -150,7 +136,8 @@ class SQLFilter:
             p = self.bind(name)
             sql = f"(COALESCE(jsonb_typeof(o.attributes -> {p}), 'null') = 'null')"
         else:
-            sql = f"(json_extract(o.attributes, {self.bind(_json_path(name))}) IS NULL)"
+            path = self.bind(attribute_index.json_path(name))
+            sql = f"(json_extract(o.attributes, {path}) IS NULL)"
         return f"(NOT {sql})" if node.not_ else sql
 
     def _intersects(self, node: Any) -> str:
@@ -218,7 +205,7 @@ def equals(properties: dict[str, str], dialect: str) -> tuple[str, dict[str, Any
         elif dialect == "postgresql":
             clauses.append(f"(o.attributes ->> {built.bind(name)} = {built.bind(value)})")
         else:
-            path = built.bind(_json_path(name))
+            path = built.bind(attribute_index.json_path(name))
             as_text = f"CAST(json_extract(o.attributes, {path}) AS TEXT)"
             clauses.append(f"({as_text} = {built.bind(value)})")
     return " AND ".join(clauses) or "(1 = 1)", built.params

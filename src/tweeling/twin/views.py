@@ -156,6 +156,19 @@ def resolve(
     return found
 
 
+def by_keys(conn: Connection, pks: Sequence[int]) -> list[StoredObject]:
+    """Rows by primary key (already known to be visible), in key order."""
+    found: list[StoredObject] = []
+    for i in range(0, len(pks), 500):
+        chunk = [int(p) for p in pks[i : i + 500]]
+        sql = (
+            f"SELECT {_ROW_COLUMNS} FROM city_objects o "
+            f"WHERE o.pk IN ({', '.join(str(p) for p in chunk)}) ORDER BY o.pk"
+        )
+        found.extend(_stored(row) for row in conn.execute(text(sql)))
+    return found
+
+
 def iter_objects(
     conn: Connection,
     view: View,

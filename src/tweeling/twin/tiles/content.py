@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
-from tweeling.storage.schema import city_objects
 from tweeling.twin.model import GeometryTemplate
 from tweeling.twin.tiles import glb
-from tweeling.twin.tiles.mesh import Triangles, merge, object_triangles
+from tweeling.twin.tiles.mesh import merge, object_triangles
 from tweeling.twin.tiles.tiling import Node, Quadtree
-
-_ROWS = (
-    select(
-        city_objects.c.pk,
-        city_objects.c.object_id,
-        city_objects.c.object_type,
-        city_objects.c.parents,
-        city_objects.c.attributes,
-        city_objects.c.geometry,
-    )
-    .where(city_objects.c.pk.in_(bindparam("pks", expanding=True)))
-    .order_by(city_objects.c.pk)
-)
-
-
-def _json(value: object) -> object:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+from tweeling.twin.views import by_keys
 
 
 def leaf_content(
@@ -35,26 +16,13 @@ def leaf_content(
 ) -> bytes:
     """The GLB of a leaf: one feature per object, in primary-key order."""
     assert node.members is not None
-    features: list[glb.Feature] = []
-    shapes: list[Triangles] = []
-    pks = [int(p) for p in node.members]
-    for start in range(0, len(pks), 900):  # under SQLite's default bound-parameter limit
-        for _pk, oid, otype, parents, attributes, blob in conn.execute(
-            _ROWS, {"pks": pks[start : start + 900]}
-        ):
-            doc = orjson.loads(blob) if blob else {}
-            parent_ids = _json(parents) or []
-            features.append(
-                glb.Feature(
-                    oid,
-                    otype,
-                    parent_ids[0] if isinstance(parent_ids, list) and parent_ids else None,
-                    dict(_json(attributes) or {}),  # type: ignore[call-overload]
-                )
-            )
-            shapes.append(
-                object_triangles(otype, doc.get("geometry", []), doc.get("vertices", []), templates)
-            )
-    corners, colours, feature = merge(shapes)
+    objects = [stored.to_city_object() for stored in by_keys(conn, node.members.tolist())]
+    features = [
+        glb.Feature(o.id, o.type, o.parents[0] if o.parents else None, o.attributes)
+        for o in objects
+    ]
+    corners, colours, feature = merge(
+        [object_triangles(o.type, o.geometry, o.vertices, templates) for o in objects]
+    )
     local = tree.frame.to_local(corners.reshape(-1, 3)).reshape(-1, 3, 3)
-    return glb.encode(local, colours, feature.astype(np.int64), features)
+    return glb.encode(local, colours, feature, features)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tweeling.twin.geometry import SURFACE_TYPES, instance_vertices, surfaces_with_semantics
-from tweeling.twin.model import GeometryTemplate, JSONDict
+from tweeling.twin.model import GeometryTemplate, JSONDict, Vertices
 
 Floats = npt.NDArray[np.float64]
 
@@ -125,7 +125,7 @@ def triangulate(rings: Sequence[Sequence[int]], vertices: Floats) -> npt.NDArray
 def object_triangles(
     object_type: str,
     geometries: Sequence[JSONDict],
-    vertices: Sequence[Sequence[float]],
+    vertices: Vertices,
     templates: dict[str, GeometryTemplate],
 ) -> Triangles:
     """The triangles of an object's most detailed drawable geometry (its highest LoD)."""
