@@ -1,16 +1,52 @@
-"""``tweeling app``: app packages — checked here; scaffolding, runs and installs to come."""
+"""``tweeling app`` and ``tweeling run``: make, check, package, install and run apps; show and
+replay runs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tweeling.apps import packages
+from tweeling.apps import runs as runs_core
 from tweeling.apps.check import check_app
-from tweeling.cli.common import console
+from tweeling.apps.executors import executor_from_settings
+from tweeling.apps.parameters import parse_assignments
+from tweeling.apps.provenance import as_json
+from tweeling.apps.sandbox import SUCCESSFUL
+from tweeling.apps.scaffold import scaffold
+from tweeling.cli.common import caller, console, database, err_console
+from tweeling.errors import InvalidInput
+from tweeling.services import apps as service
+from tweeling.settings import StorageSettings
+from tweeling.storage.db import Database
 
-app = typer.Typer(help="Digital-twin apps: check an app folder (more to come).")
+app = typer.Typer(help="Digital-twin apps: make, check, package, install and run them.")
+run_app = typer.Typer(help="App runs: show their record or provenance, replay them.")
+
+Params = Annotated[
+    list[str] | None, typer.Option("--param", help="parameter as name=value (repeatable)")
+]
+Executor = Annotated[str | None, typer.Option(help="local (default) or dask")]
+
+
+def _runtime(db: Database, executor: str | None) -> runs_core.Runtime:
+    return runs_core.Runtime(db, executor_from_settings(executor), StorageSettings().home)
+
+
+@app.command("new")
+def new_cmd(
+    name: Annotated[str, typer.Argument(help="app id: lowercase words joined by '-'")],
+    directory: Annotated[Path, typer.Option("--dir", help="where to create it")] = Path("."),
+    publisher: Annotated[str, typer.Option(help="your organisation")] = "My organisation",
+) -> None:
+    """Scaffold a working app with its tests."""
+    folder = scaffold(name, directory, publisher)
+    console.print(f"created {folder}: try `tweeling app check {folder}`")
 
 
 @app.command("check")
@@ -28,3 +64,204 @@ def check_cmd(
     console.print(f"  outputs     {', '.join(o.name for o in m.outputs)}")
     calibrated = f" (calibrated: {', '.join(report.calibrated)})" if report.calibrated else ""
     console.print(f"  parameters  {', '.join(report.parameters) or 'none'}{calibrated}")
+
+
+@app.command("keygen")
+def keygen_cmd(
+    out: Annotated[Path, typer.Option("-o", "--out", help="where to write the private key")],
+) -> None:
+    """Make an Ed25519 publisher key for signing packages."""
+    public = packages.generate_key(out)
+    console.print(f"wrote {out} (keep it private); public key: {public}")
+
+
+@app.command("package")
+def package_cmd(
+    folder: Annotated[Path, typer.Argument(help="the app's folder")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="package file to write (.twapp)")],
+    key: Annotated[Path | None, typer.Option(help="publisher's Ed25519 key (PEM)")] = None,
+) -> None:
+    """Build a reproducible package archive, signed with the publisher's key."""
+    package = packages.build(folder, packages.load_key(key) if key else None)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_bytes(package.archive)
+    partial.replace(out)
+    signed = "signed" if package.signed else "[yellow]unsigned[/yellow] (give --key to sign)"
+    console.print(f"wrote {out}: {package.manifest.id} {package.manifest.version}, {signed}")
+    console.print(f"content hash {package.content_hash}")
+
+
+@app.command("install")
+def install_cmd(
+    source: Annotated[Path, typer.Argument(help="app folder or package file")],
+    twin: Annotated[str, typer.Option(help="twin to install it into")],
+    param: Params = None,
+) -> None:
+    """Install an app into a twin for the twin's organisation, with calibrated parameters."""
+    db = database()
+    package = packages.from_path(source)
+    done = service.install(db, caller(db), twin, package, parse_assignments(param or []))
+    signed = "signed" if done.signed else "unsigned"
+    console.print(
+        f"installed {done.app_id} {done.version} ({signed}, {done.package_hash[:12]}) "
+        f"in twin {done.twin}"
+    )
+    for name, value in sorted(done.parameters.items()):
+        console.print(f"  {name} = {value!r} (calibrated)")
+
+
+@app.command("list")
+def list_cmd(twin: Annotated[str, typer.Option(help="twin")]) -> None:
+    """The apps installed in a twin."""
+    db = database()
+    for item in service.installed_apps(db, caller(db), twin):
+        console.print(f"{item.app_id} {item.version}  {item.package_hash[:12]}  {item.parameters}")
+
+
+def _progress_run(runtime: runs_core.Runtime, run_id: str) -> runs_core.RunRecord:
+    """Execute with a progress bar fed from the run's record."""
+    import threading
+
+    result: dict[str, runs_core.RunRecord] = {}
+    worker = threading.Thread(
+        target=lambda: result.setdefault("run", runs_core.execute(runtime, run_id)), daemon=True
+    )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"run {run_id[:8]}", total=100)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.3)
+            with runtime.db.read() as conn:
+                current = runs_core.get_run(conn, run_id)
+            bar.update(task, completed=current.progress, description=current.message or "running")
+    if "run" not in result:
+        with runtime.db.read() as conn:
+            return runs_core.get_run(conn, run_id)
+    return result["run"]
+
+
+@app.command("run")
+def run_cmd(
+    source: Annotated[str, typer.Argument(help="app folder, package file, or installed app id")],
+    twin: Annotated[str, typer.Option(help="twin to run on")],
+    scenario: Annotated[str, typer.Option(help="scenario to read and store into")] = "current",
+    param: Params = None,
+    purpose: Annotated[str | None, typer.Option(help="why the data is used")] = None,
+    executor: Executor = None,
+) -> None:
+    """Run an app in the sandbox; prints the run id alone on its last line."""
+    db = database()
+    runtime = _runtime(db, executor)
+    principal = caller(db)
+    path = Path(source)
+    overrides = parse_assignments(param or [])
+    try:
+        package = packages.from_path(path) if path.exists() else None
+        run_id = service.submit(
+            runtime,
+            principal,
+            twin,
+            scenario=scenario,
+            app_id=None if package else source,
+            package=package,
+            overrides=overrides,
+            purpose=purpose,
+        )
+        record = _progress_run(runtime, run_id)
+    finally:
+        runtime.executor.close()
+    _summary(record)
+    typer.echo(record.run_id)
+    if record.status != SUCCESSFUL:
+        sys.exit(5)
+
+
+def _summary(record: runs_core.RunRecord) -> None:
+    colour = "green" if record.status == SUCCESSFUL else "red"
+    console.print(
+        f"[{colour}]{record.status}[/{colour}] {record.app_id} {record.version} on "
+        f"{record.twin}/{record.scenario}" + (f": {record.message}" if record.message else ""),
+        highlight=False,
+    )
+    if record.cached_from:
+        console.print(f"  answered from the cache of run {record.cached_from}")
+    for name, values in (record.outputs.get("attributes") or {}).items():
+        console.print(f"  {record.app_id}.{name}: {len(values)} objects")
+    for name, value in (record.outputs.get("indicators") or {}).items():
+        console.print(f"  {name} = {value}")
+    if record.stored_seq is not None:
+        console.print(f"  stored as edit {record.stored_seq}")
+    if record.measured:
+        m = record.measured
+        console.print(
+            f"  {m.get('wall_s', 0)} s wall, {m.get('cpu_s', 0)} s CPU, "
+            f"{m.get('peak_rss_mb', 0)} MB peak"
+        )
+
+
+@run_app.command("show")
+def show_cmd(
+    run_id: Annotated[str, typer.Argument(help="run id")],
+    prov: Annotated[
+        str | None, typer.Option(help="print the W3C PROV document: json or provn")
+    ] = None,
+) -> None:
+    """A run's record (JSON), or its provenance as PROV-JSON or PROV-N."""
+    db = database()
+    principal = caller(db)
+    if prov is None:
+        record = service.get_run(db, principal, run_id)
+        typer.echo(orjson.dumps(record.as_json(), option=orjson.OPT_INDENT_2).decode())
+        return
+    if prov not in ("json", "provn"):
+        raise InvalidInput(f"--prov {prov!r}: choose json or provn")
+    document = service.prov_document(db, principal, run_id)
+    if prov == "json":
+        typer.echo(orjson.dumps(as_json(document), option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(document.get_provn())
+
+
+@run_app.command("replay")
+def replay_cmd(
+    run_id: Annotated[str, typer.Argument(help="run id")],
+    executor: Executor = None,
+) -> None:
+    """Run again from the record; exit 0 only if the outputs hash identically."""
+    db = database()
+    runtime = _runtime(db, executor)
+    try:
+        result = service.replay(runtime, caller(db), run_id)
+    finally:
+        runtime.executor.close()
+    original, again = result.original, result.replay
+    console.print(f"inputs   {'identical' if result.same_inputs else '[red]differ[/red]'}")
+    console.print(f"original {original.output_hash}")
+    console.print(f"replay   {again.output_hash or again.status + ': ' + (again.message or '')}")
+    if result.identical:
+        console.print(f"[green]identical[/green] (replay run {again.run_id})")
+        return
+    console.print(f"[red]outputs differ[/red] (replay run {again.run_id})")
+    sys.exit(5)
+
+
+@run_app.command("list")
+def list_runs_cmd(
+    twin: Annotated[str | None, typer.Option(help="only this twin's runs")] = None,
+    limit: Annotated[int, typer.Option(help="how many")] = 20,
+) -> None:
+    """Recent runs (of the twins you may see)."""
+    db = database()
+    for record in service.list_runs(db, caller(db), twin, limit):
+        console.print(
+            f"{record.run_id}  {record.status:<17} {record.app_id} {record.version}  "
+            f"{record.twin}/{record.scenario}  {record.created_at:%Y-%m-%d %H:%M}",
+            highlight=False,
+        )

@@ -30,6 +30,7 @@ app.add_typer(access_cmds.token_app, name="token")
 app.add_typer(access_cmds.audit_app, name="audit")
 app.add_typer(index_cmds.app, name="index")
 app.add_typer(app_cmds.app, name="app")
+app.add_typer(app_cmds.run_app, name="run")
 
 
 def main() -> None:

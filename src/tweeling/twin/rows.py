@@ -19,11 +19,13 @@ def object_rows(
     *,
     scenario_id: int,
     seq: int,
-    dataset_id: int | None,
+    dataset_id: int | Sequence[int | None] | None,
     crs: str,
     templates: dict[str, GeometryTemplate],
 ) -> list[ObjectRow]:
-    """Rows in ``storage.backends.INSERT_COLUMNS`` order for a batch of objects."""
+    """Rows in ``storage.backends.INSERT_COLUMNS`` order for a batch of objects; the dataset
+    is one for all, or one per object."""
+    origins = list(dataset_id) if isinstance(dataset_id, Sequence) else [dataset_id] * len(objects)
     shapes = spatial(objects, crs, templates)
     rows: list[ObjectRow] = []
     for i, obj in enumerate(objects):
@@ -39,7 +41,7 @@ def object_rows(
                 seq,
                 None,
                 False,
-                dataset_id,
+                origins[i],
                 enc.parents.decode() if enc.parents else None,
                 enc.children.decode() if enc.children else None,
                 enc.attributes.decode(),

@@ -123,8 +123,11 @@ def edit(
     *,
     reason: str,
     author: str | None = None,
+    kind: str = "edit",
 ) -> EditResult:
-    """Apply one edit as one transaction; every id is checked before anything is written."""
+    """Apply one edit as one transaction; every id is checked before anything is written.
+
+    ``kind`` tells edits by people ("edit") from results stored by app runs ("app-run")."""
     if not reason.strip():
         raise InvalidInput("an edit needs a reason (--reason)")
     if not (changes.add or changes.modify or changes.delete):
@@ -161,7 +164,9 @@ def edit(
             new_objects,
             scenario_id=scenario.id,
             seq=seq,
-            dataset_id=None,
+            # a modified object still derives from the dataset it came from
+            dataset_id=[None] * len(changes.add)
+            + [current[o.id].dataset_id for o in changes.modify],
             crs=twin.crs,
             templates=templates,
         )
@@ -176,7 +181,7 @@ def edit(
                 twin_id=twin.id,
                 seq=seq,
                 scenario_id=scenario.id,
-                kind="edit",
+                kind=kind,
                 author=author or default_author(),
                 reason=reason,
                 added=len(changes.add),

@@ -22,7 +22,7 @@ ChainElement = tuple[int, int | None]
 
 _ROW_COLUMNS = (
     "pk, scenario_id, object_id, object_type, layer, seq, deleted, parents, children, "
-    "attributes, geometry, content_hash"
+    "attributes, geometry, content_hash, dataset_id"
 )
 
 
@@ -72,6 +72,12 @@ def view_of(conn: Connection, scenario: Scenario) -> View:
     return View(scenario, tuple(chain))
 
 
+def view_as_of(conn: Connection, scenario: Scenario, seq: int) -> View:
+    """The scenario as it was just after edit ``seq``: what a past run read, for replay."""
+    chain = view_of(conn, scenario).chain
+    return View(scenario, tuple((sid, seq if b is None else min(b, seq)) for sid, b in chain))
+
+
 @dataclass(frozen=True)
 class StoredObject:
     pk: int
@@ -86,6 +92,7 @@ class StoredObject:
     attributes: dict[str, Any]
     geometry_blob: bytes
     content_hash: str
+    dataset_id: int | None = None  # the dataset the object came from (kept through edits)
 
     def to_city_object(self) -> CityObject:
         doc = orjson.loads(self.geometry_blob) if self.geometry_blob else {}
@@ -132,6 +139,7 @@ def _stored(row: Sequence[Any]) -> StoredObject:
         attributes=_json(row[9]) or {},
         geometry_blob=bytes(row[10]),
         content_hash=row[11],
+        dataset_id=row[12],
     )
 
 

@@ -54,17 +54,19 @@ _DEFAULT_COLOUR = (200, 200, 200)
 
 @dataclass(frozen=True)
 class Triangles:
-    """Triangles of one object: corners (n, 3, 3) in the twin's CRS and an RGB colour each."""
+    """Triangles of one object: corners (n, 3, 3) in the twin's CRS, an RGB colour each, and
+    each one's semantic surface type ('' where the data gives none)."""
 
     corners: Floats
     colours: npt.NDArray[np.uint8]
+    surfaces: npt.NDArray[np.str_]
 
     @property
     def count(self) -> int:
         return int(self.corners.shape[0])
 
 
-EMPTY = Triangles(np.zeros((0, 3, 3)), np.zeros((0, 3), dtype=np.uint8))
+EMPTY = Triangles(np.zeros((0, 3, 3)), np.zeros((0, 3), dtype=np.uint8), np.zeros(0, dtype="<U1"))
 
 
 def _lod(geom: JSONDict) -> float:
@@ -146,12 +148,14 @@ def object_triangles(
     fallback = _TYPE_COLOURS.get(object_type, _DEFAULT_COLOUR)
     parts: list[npt.NDArray[np.int64]] = []
     colours: list[tuple[int, int, int]] = []
+    kinds: list[str] = []
     counts: list[int] = []
     for rings, kind in surfaces_with_semantics(geom):
         tri = triangulate(rings, coords)
         if len(tri):
             parts.append(tri)
             colours.append(_SEMANTIC_COLOURS.get(kind or "", fallback))
+            kinds.append(kind or "")
             counts.append(len(tri))
     if not parts:
         return EMPTY
@@ -159,6 +163,7 @@ def object_triangles(
     return Triangles(
         coords[index],
         np.repeat(np.asarray(colours, dtype=np.uint8), counts, axis=0),
+        np.repeat(np.asarray(kinds), counts),
     )
 
 

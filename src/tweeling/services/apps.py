@@ -1,0 +1,391 @@
+"""Apps on behalf of a principal: install into a twin, run, show, replay, explain a value.
+
+Every entry point asks the policy point first. Installing an app changes what a twin offers,
+so it needs the right to update the twin; a run reads the twin's data for a stated purpose
+(the purpose is checked against the twin's shares) and writes results into a scenario, so it
+needs both reading the datasets and updating the scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, text, update
+
+from tweeling.access.audit import acted, record
+from tweeling.access.identity import Principal
+from tweeling.access.policy import Action, Kind
+from tweeling.apps import packages, parameters, runs
+from tweeling.apps.packages import Package
+from tweeling.apps.provenance import chain_document, load_json
+from tweeling.apps.sandbox import SUCCESSFUL
+from tweeling.errors import InvalidInput, NotFound
+from tweeling.services.twins import authorised_twin, visible_twins
+from tweeling.storage.schema import app_installations, app_packages, app_runs
+from tweeling.twin.twins import Twin, get_scenario, now
+from tweeling.twin.views import view_of
+
+
+@dataclass(frozen=True)
+class Installation:
+    twin: str
+    app_id: str
+    version: str
+    package_id: int
+    package_hash: str
+    parameters: dict[str, Any]
+    installed_by: str
+    signed: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _org_id(principal: Principal, twin: Twin) -> int | None:
+    return twin.owner_org_id if principal.operator else principal.org.id
+
+
+def install(
+    db: Any,
+    principal: Principal,
+    twin_name: str,
+    package: Package,
+    calibration: dict[str, Any],
+) -> Installation:
+    """Install (or upgrade to) a package in a twin for its organisation, with its calibration."""
+    twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.update, None)
+    parameters.resolve(package.manifest, calibration)  # refuse a calibration that cannot run
+    with db.begin() as conn:
+        package_id = packages.register(conn, package, principal.actor)
+        existing = conn.execute(
+            select(app_installations.c.id).where(
+                app_installations.c.twin_id == twin.id,
+                app_installations.c.app_id == package.manifest.id,
+            )
+        ).scalar()
+        values = {
+            "package_id": package_id,
+            "parameters": calibration,
+            "installed_by": principal.actor,
+            "installed_at": now(),
+            "org_id": twin.owner_org_id,
+        }
+        if existing is None:
+            conn.execute(
+                insert(app_installations).values(
+                    twin_id=twin.id, app_id=package.manifest.id, **values
+                )
+            )
+        else:
+            conn.execute(
+                update(app_installations).where(app_installations.c.id == existing).values(**values)
+            )
+        record(
+            conn,
+            acted(
+                principal,
+                "app.install",
+                f"twin:{twin.name}",
+                {
+                    "app": f"{package.manifest.id}@{package.manifest.version}",
+                    "package_hash": package.content_hash,
+                    "signed": package.signed,
+                    "parameters": calibration,
+                },
+            ),
+        )
+    return Installation(
+        twin.name,
+        package.manifest.id,
+        package.manifest.version,
+        package_id,
+        package.content_hash,
+        calibration,
+        principal.actor,
+        package.signed,
+    )
+
+
+_INSTALLED = select(
+    app_installations.c.app_id,
+    app_installations.c.parameters,
+    app_installations.c.installed_by,
+    app_packages.c.id.label("package_id"),
+    app_packages.c.version,
+    app_packages.c.content_hash,
+    app_packages.c.signature,
+).join(app_packages, app_packages.c.id == app_installations.c.package_id)
+
+
+def _installation(twin: Twin, row: Any) -> Installation:
+    params = row.parameters
+    return Installation(
+        twin.name,
+        row.app_id,
+        row.version,
+        row.package_id,
+        row.content_hash,
+        params if isinstance(params, dict) else runs._json(params),
+        row.installed_by,
+        row.signature is not None,
+    )
+
+
+def installed_apps(
+    db: Any, principal: Principal, twin_name: str, purpose: str | None = None
+) -> list[Installation]:
+    twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.read, purpose)
+    with db.read() as conn:
+        rows = conn.execute(
+            _INSTALLED.where(app_installations.c.twin_id == twin.id).order_by(
+                app_installations.c.app_id
+            )
+        )
+        return [_installation(twin, r) for r in rows]
+
+
+def _installed(conn: Connection, twin: Twin, app_id: str) -> Installation:
+    row = conn.execute(
+        _INSTALLED.where(
+            app_installations.c.twin_id == twin.id, app_installations.c.app_id == app_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"app {app_id!r} is not installed in twin {twin.name!r}")
+    return _installation(twin, row)
+
+
+def submit(
+    runtime: runs.Runtime,
+    principal: Principal,
+    twin_name: str,
+    *,
+    scenario: str = "current",
+    app_id: str | None = None,
+    package: Package | None = None,
+    overrides: dict[str, Any] | None = None,
+    purpose: str | None = None,
+    recipe_run_id: str | None = None,
+    step: int | None = None,
+) -> str:
+    """Accept a run of an installed app (``app_id``) or of a package not installed (a
+    developer's own run, ``package``); returns the run id. Nothing is executed yet."""
+    db = runtime.db
+    authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    twin = authorised_twin(db, principal, twin_name, Kind.scenario, Action.update, purpose)
+    with db.begin() as conn:
+        target = get_scenario(conn, twin, scenario)
+        if package is not None:
+            package_id = packages.register(conn, package, principal.actor)
+            calibration: dict[str, Any] = {}
+        elif app_id is not None:
+            installation = _installed(conn, twin, app_id)
+            package_id, calibration = installation.package_id, installation.parameters
+            package = packages.load(conn, package_id)
+        else:
+            raise InvalidInput("name an installed app or give an app folder or package")
+        params = parameters.resolve(package.manifest, calibration, overrides)
+        return runs.accept(
+            conn,
+            twin=twin,
+            scenario=target,
+            package_id=package_id,
+            manifest=package.manifest,
+            parameters=params,
+            actor=principal.actor,
+            org_id=_org_id(principal, twin),
+            purpose=purpose,
+            executor=runtime.executor.name,
+            recipe_run_id=recipe_run_id,
+            step=step,
+        )
+
+
+def run(
+    runtime: runs.Runtime, principal: Principal, twin_name: str, **kwargs: Any
+) -> runs.RunRecord:
+    """Accept a run and carry it out now (synchronous execution)."""
+    run_id = submit(runtime, principal, twin_name, **kwargs)
+    return runs.execute(runtime, run_id)
+
+
+def get_run(db: Any, principal: Principal, run_id: str) -> runs.RunRecord:
+    """A run's record, for whoever may read its twin (404 otherwise, as for no run at all)."""
+    with db.read() as conn:
+        try:
+            record_ = runs.get_run(conn, run_id)
+        except NotFound:
+            raise NotFound(f"no run {run_id!r}") from None
+    try:
+        authorised_twin(db, principal, record_.twin, Kind.scenario, Action.read, record_.purpose)
+    except NotFound:
+        raise NotFound(f"no run {run_id!r}") from None
+    return record_
+
+
+def prov_document(db: Any, principal: Principal, run_id: str) -> Any:
+    """The run's PROV document; for a recipe run, the whole chain of its steps in order."""
+    record_ = get_run(db, principal, run_id)
+    steps = recipe_steps(db, record_.run_id)
+    if steps:
+        return chain_document([s.as_json() for s in steps])
+    if record_.prov is None:
+        raise NotFound(f"run {run_id!r} has not finished: no provenance yet")
+    return load_json(record_.prov)
+
+
+def recipe_steps(db: Any, recipe_run_id: str) -> list[runs.RunRecord]:
+    with db.read() as conn:
+        ids = conn.execute(
+            select(app_runs.c.run_id)
+            .where(app_runs.c.recipe_run_id == recipe_run_id)
+            .order_by(app_runs.c.step)
+        ).scalars()
+        return [runs.get_run(conn, i) for i in ids]
+
+
+@dataclass(frozen=True)
+class Replay:
+    original: runs.RunRecord
+    replay: runs.RunRecord
+
+    @property
+    def identical(self) -> bool:
+        return (
+            self.replay.status == SUCCESSFUL
+            and self.replay.output_hash == self.original.output_hash
+        )
+
+    @property
+    def same_inputs(self) -> bool:
+        return self.replay.inputs.get("content_hash") == self.original.inputs.get("content_hash")
+
+
+def replay(runtime: runs.Runtime, principal: Principal, run_id: str) -> Replay:
+    """Run again what a record describes — the same package, parameters and data as it was —
+    without the cache and without storing; compare the output hashes."""
+    original = get_run(runtime.db, principal, run_id)
+    if original.status != SUCCESSFUL:
+        raise InvalidInput(f"run {run_id} did not succeed ({original.status}); nothing to compare")
+    db = runtime.db
+    authorised_twin(db, principal, original.twin, Kind.dataset, Action.read, original.purpose)
+    with db.begin() as conn:
+        row = conn.execute(
+            select(app_runs.c.package_id, app_runs.c.scenario_id, app_runs.c.org_id).where(
+                app_runs.c.run_id == run_id
+            )
+        ).one()
+        twin = authorised_twin(
+            db, principal, original.twin, Kind.scenario, Action.read, original.purpose, conn
+        )
+        package = packages.load(conn, row.package_id)
+        replay_id = runs.accept(
+            conn,
+            twin=twin,
+            scenario=get_scenario(conn, twin, original.scenario),
+            package_id=row.package_id,
+            manifest=package.manifest,
+            parameters=original.parameters,
+            actor=principal.actor,
+            org_id=_org_id(principal, twin),
+            purpose=original.purpose,
+            executor=runtime.executor.name,
+            as_of_seq=original.as_of_seq,
+        )
+    done = runs.execute(runtime, replay_id, store=False, use_cache=False)
+    return Replay(original, done)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an object has the value it has: the run that stored it, and that run's chain."""
+
+    twin: str
+    scenario: str
+    object_id: str
+    attribute: str
+    value: Any
+    run: runs.RunRecord
+    chain: list[runs.RunRecord]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "twin": self.twin,
+            "scenario": self.scenario,
+            "object": self.object_id,
+            "attribute": self.attribute,
+            "value": self.value,
+            "run": self.run.as_json(with_outputs=False),
+            "chain": [r.as_json(with_outputs=False) for r in self.chain],
+        }
+
+
+def explain(
+    db: Any,
+    principal: Principal,
+    twin_name: str,
+    scenario_name: str,
+    object_id: str,
+    attribute: str,
+    purpose: str | None = None,
+) -> Explanation:
+    """The provenance of one stored output value: walk the object's versions back to the
+    edit that set the value, and the run whose results that edit stored."""
+    twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    with db.read() as conn:
+        scenario = get_scenario(conn, twin, scenario_name)
+        view = view_of(conn, scenario)
+        condition, params = view.visible("o")
+        current = conn.execute(
+            text(
+                f"SELECT o.seq, o.attributes FROM city_objects o WHERE {condition} "
+                "AND NOT o.deleted AND o.object_id = :oid"
+            ),
+            {**params, "oid": object_id},
+        ).first()
+        if current is None:
+            raise NotFound(f"no object {object_id!r} in scenario {scenario_name!r}")
+        attrs = runs._json(current.attributes) or {}
+        if attribute not in attrs:
+            raise NotFound(f"object {object_id!r} has no attribute {attribute!r}")
+        value = attrs[attribute]
+        chain_ids = [sid for sid, _ in view.chain]
+        history = conn.execute(
+            text(
+                "SELECT o.seq, o.attributes FROM city_objects o WHERE o.object_id = :oid "
+                f"AND o.scenario_id IN ({', '.join(str(int(s)) for s in chain_ids)}) "
+                "AND o.seq <= :seq ORDER BY o.seq DESC"
+            ),
+            {"oid": object_id, "seq": current.seq},
+        ).all()
+        set_at = None
+        for seq, raw in history:
+            if (runs._json(raw) or {}).get(attribute) != value:
+                break
+            set_at = seq
+        run_id = conn.execute(
+            select(app_runs.c.run_id).where(
+                app_runs.c.twin_id == twin.id, app_runs.c.stored_seq == set_at
+            )
+        ).scalar()
+        if run_id is None:
+            raise NotFound(
+                f"the value of {attribute!r} on {object_id!r} was not stored by an app run "
+                f"(it came with edit {set_at})"
+            )
+        record_ = runs.get_run(conn, run_id)
+    chain = recipe_steps(db, record_.recipe_run_id) if record_.recipe_run_id else [record_]
+    if record_.recipe_run_id:
+        chain = [r for r in chain if (r.step or 0) <= (record_.step or 0)]
+    return Explanation(twin.name, scenario_name, object_id, attribute, value, record_, chain)
+
+
+def list_runs(
+    db: Any, principal: Principal, twin_name: str | None, limit: int = 20
+) -> list[runs.RunRecord]:
+    """Recent runs on the twins the principal may see (or on one of them)."""
+    names = [twin_name] if twin_name else visible_twins(db, principal)
+    ids = [authorised_twin(db, principal, n, Kind.scenario, Action.read, None).id for n in names]
+    with db.read() as conn:
+        return runs.list_runs(conn, ids, limit)
