@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import shutil
 import threading
 import time
@@ -391,11 +392,13 @@ def _finish(
 
 
 def limits_of(manifest: Manifest) -> Limits:
+    """The declared runtime is the CPU budget per declared core; the wall clock allows half as
+    much again (and a second to start), so a run on a busy machine is not cut short."""
     resources = manifest.resources
     return Limits(
         memory_mb=resources.memory_mb,
-        cpu_s=int(resources.max_runtime_s * resources.cpu) + 1,
-        wall_s=float(resources.max_runtime_s),
+        cpu_s=max(1, math.ceil(resources.max_runtime_s * resources.cpu)),
+        wall_s=resources.max_runtime_s * 1.5 + 1.0,
     )
 
 

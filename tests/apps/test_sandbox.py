@@ -1,0 +1,68 @@
+"""Each sandbox limit enforced, shown by the misbehaving fixture app: the run ends with its own
+clear status and the platform carries on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tweeling.apps import packages
+from tweeling.apps.runs import Runtime
+from tweeling.apps.sandbox import namespace_prefix
+from tweeling.services import apps as service
+
+from .conftest import MISBEHAVING, OPERATOR
+
+
+def _run(runtime: Runtime, behaviour: str):  # type: ignore[no-untyped-def]
+    return service.run(
+        runtime,
+        OPERATOR,
+        "delft",
+        package=packages.from_path(MISBEHAVING),
+        overrides={"behaviour": behaviour},
+        purpose="tests",
+    )
+
+
+CASES = [
+    ("socket", "sandbox-violation", "network"),
+    ("write", "sandbox-violation", "write-outside-workdir"),
+    ("spawn", "sandbox-violation", "spawn-process"),
+    ("memory", "memory-limit", "64 MB"),
+    ("loop", "cpu-limit", "CPU-time limit"),
+    ("sleep", "timeout", "wall-clock limit"),
+    ("crash", "crashed", "RuntimeError: this app has a bug"),
+    ("app-error", "failed", "lacks what this app needs"),
+    ("out-of-range", "invalid-output", "outside the declared range"),
+    ("wrong-type", "invalid-output", "not of the declared type number"),
+    ("unknown-object", "invalid-output", "'no-such-building' is not among"),
+    ("undeclared-output", "invalid-output", "does not declare"),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "status", "says"), CASES, ids=[c[0] for c in CASES])
+def test_each_breach_ends_the_run_with_its_status(
+    runtime: Runtime, behaviour: str, status: str, says: str
+) -> None:
+    record = _run(runtime, behaviour)
+    assert record.status == status, record.message
+    assert says in (record.message or "")
+    assert record.stored_seq is None  # nothing of a failed run reaches the twin
+    assert record.prov is not None  # a failed run is on record too
+    assert not (runtime.runs_dir / record.run_id).exists()
+
+
+def test_the_platform_carries_on_after_breaches(runtime: Runtime, tmp_path: Path) -> None:
+    assert _run(runtime, "loop").status == "cpu-limit"
+    record = _run(runtime, "none")
+    assert record.status == "successful"
+    assert len(record.outputs["attributes"]["score"]) == 160
+    assert not (runtime.runs_dir / "escaped.txt").exists()
+
+
+def test_runs_get_their_own_network_namespace() -> None:
+    # This machine kind allows unprivileged user namespaces; where a kernel refuses them the
+    # runs are flagged "network-not-isolated" instead (see sandbox.launch).
+    assert namespace_prefix(), "unshare --user --net is refused on this machine"
