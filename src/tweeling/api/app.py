@@ -10,10 +10,14 @@ from fastapi import FastAPI
 
 from tweeling import __version__
 from tweeling.access.oidc import OIDCSettings
-from tweeling.api import auth, features, organisations, tiles, twins
+from tweeling.api import auth, features, organisations, processes, tiles, twins
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.ratelimit import SlidingWindow
+from tweeling.apps.executors import executor_from_settings
+from tweeling.apps.jobs import JobRunner
+from tweeling.apps.runs import Runtime
 from tweeling.services import usage
+from tweeling.settings import StorageSettings
 from tweeling.storage.db import Database, open_database
 
 LOGIN_ATTEMPTS_PER_MINUTE = 20
@@ -24,18 +28,32 @@ def create_app(
     *,
     cookie_secure: bool = True,
     oidc_settings: OIDCSettings | None = None,
+    runtime: Runtime | None = None,
+    run_jobs: bool = True,
 ) -> FastAPI:
     """A Tweeling platform API over ``db`` (default: the configured database).
 
     ``cookie_secure`` marks session cookies Secure (HTTPS only; browsers treat localhost as
-    secure too); tests that speak plain HTTP to a named host turn it off.
+    secure too); tests that speak plain HTTP to a named host turn it off. ``runtime`` says
+    where app runs go (default: the configured executor, run folders under TWEELING_HOME);
+    ``run_jobs`` starts the background runner of asynchronous jobs with the app.
     """
     database = db or open_database()
     database.require_current()
+    own_runtime = runtime is None
+    app_runtime = runtime or Runtime(database, executor_from_settings(), StorageSettings().home)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = JobRunner(app_runtime) if run_jobs else None
+        if runner is not None:
+            runner.start()
+            app.state.job_runner = runner
         yield
+        if runner is not None:
+            runner.stop()
+        if own_runtime:
+            app_runtime.executor.close()
         usage.flush(database)  # reads logged in the last second
 
     app = FastAPI(
@@ -45,6 +63,7 @@ def create_app(
         description="Urban digital twins: twins, datasets, scenarios and their edits.",
     )
     app.state.db = database
+    app.state.runtime = app_runtime
     app.state.cookie_secure = cookie_secure
     app.state.oidc_settings = oidc_settings or OIDCSettings()
     app.state.login_limiter = SlidingWindow(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
@@ -54,6 +73,7 @@ def create_app(
     app.include_router(organisations.router)
     app.include_router(features.router)
     app.include_router(tiles.router)
+    app.include_router(processes.router)
 
     @app.get("/", summary="Landing page", tags=["platform"])
     def landing() -> dict[str, Any]:

@@ -137,6 +137,17 @@ def landing(request: Request, twin: str, db: DB, caller: Caller, purpose: str | 
             {"rel": "conformance", "type": "application/json", "href": f"{root}/conformance"},
             {"rel": "data", "type": "application/json", "href": f"{root}/collections"},
             {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
+                "type": "application/json",
+                "title": "The apps installed in this twin (OGC API – Processes)",
+                "href": f"{root}/processes",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/job-list",
+                "type": "application/json",
+                "href": f"{root}/jobs",
+            },
+            {
                 "rel": "alternate",
                 "type": "application/json",
                 "title": "3D Tiles 1.1 tileset of the current scenario (CesiumJS, Netherlands3D)",
@@ -148,7 +159,9 @@ def landing(request: Request, twin: str, db: DB, caller: Caller, purpose: str | 
 
 @router.get("/{twin}/conformance", summary="Conformance classes")
 def conformance(twin: str) -> dict[str, Any]:
-    return {"conformsTo": CONFORMANCE}
+    from tweeling.api.processes import CONFORMANCE as PROCESSES
+
+    return {"conformsTo": CONFORMANCE + PROCESSES}
 
 
 def _collection(request: Request, twin: str, layer: service.Layer, twin_crs: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from prov.model import PROV_TYPE, ProvDocument
@@ -27,6 +28,11 @@ def _namespaces(doc: ProvDocument) -> None:
     doc.add_namespace("app", "urn:tweeling:app:")
     doc.add_namespace("data", "urn:tweeling:data:")
     doc.add_namespace("who", "urn:tweeling:agent:")
+
+
+def _local(text: object) -> str:
+    """A name as a PROV qualified name's local part (percent-encoded where PROV-N needs it)."""
+    return quote(str(text), safe="-._/")
 
 
 def _time(value: datetime | str | None) -> datetime | None:
@@ -55,7 +61,7 @@ def run_document(record: dict[str, Any]) -> ProvDocument:
         },
     )
     app = doc.agent(
-        f"app:{record['app_id']}/{record['version']}",
+        f"app:{_local(record['app_id'])}/{_local(record['version'])}",
         {
             PROV_TYPE: "prov:SoftwareAgent",
             "tw:appId": record["app_id"],
@@ -68,10 +74,12 @@ def run_document(record: dict[str, Any]) -> ProvDocument:
         {PROV_TYPE: "prov:Plan", "tw:contentHash": record["package_hash"]},
     )
     doc.association(activity, app, package)
-    person = doc.agent(f"who:{record['actor']}", {PROV_TYPE: "prov:Person"})
+    person = doc.agent(f"who:{_local(record['actor'])}", {PROV_TYPE: "prov:Person"})
     doc.association(activity, person)
     if record.get("organisation"):
-        org = doc.agent(f"who:org/{record['organisation']}", {PROV_TYPE: "prov:Organization"})
+        org = doc.agent(
+            f"who:org/{_local(record['organisation'])}", {PROV_TYPE: "prov:Organization"}
+        )
         doc.delegation(person, org, activity)
     doc.delegation(app, person, activity)
 
@@ -82,7 +90,7 @@ def run_document(record: dict[str, Any]) -> ProvDocument:
     )
     doc.used(activity, params)
     scenario = doc.entity(
-        f"data:{record['twin']}/{record['scenario']}@{record.get('as_of_seq')}",
+        f"data:{_local(record['twin'])}/{_local(record['scenario'])}/{record.get('as_of_seq')}",
         {PROV_TYPE: "tw:ScenarioState", "tw:editSeq": int(record.get("as_of_seq") or 0)},
     )
     prepared = doc.entity(
@@ -117,7 +125,7 @@ def run_document(record: dict[str, Any]) -> ProvDocument:
         doc.wasDerivedFrom(outputs, prepared)
         if record.get("stored_seq") is not None:
             stored = doc.entity(
-                f"data:{record['twin']}/{record['scenario']}@{record['stored_seq']}",
+                f"data:{_local(record['twin'])}/{_local(record['scenario'])}/{record['stored_seq']}",
                 {PROV_TYPE: "tw:ScenarioState", "tw:editSeq": int(record["stored_seq"])},
             )
             doc.wasGeneratedBy(stored, activity)
@@ -143,7 +151,7 @@ def chain_document(
         previous = activity
     if recipe is not None:
         plan = doc.entity(
-            f"data:recipe/{recipe['hash']}",
+            f"data:recipe/{_local(recipe['hash'])}",
             {PROV_TYPE: "prov:Plan", "tw:name": recipe["name"]},
         )
         for record in records:

@@ -16,12 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import shutil
+import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,8 @@ from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.outputs import attribute_name, check_outputs, output_hash
 from tweeling.apps.provenance import as_json, run_document
-from tweeling.apps.sandbox import SUCCESSFUL, Limits, Outcome, RunSpec, release
+from tweeling.apps.sandbox import SUCCESSFUL as SUCCESSFUL
+from tweeling.apps.sandbox import Limits, Outcome, RunSpec, release
 from tweeling.errors import InvalidInput, NotFound, TweelingError
 from tweeling.storage.db import Database
 from tweeling.storage.schema import app_packages, app_runs, organisations, twins
@@ -262,13 +265,16 @@ def accept(
     return run_id
 
 
+_WHO = f"{socket.gethostname()}:{os.getpid()}"
+
+
 def claim(db: Database, run_id: str) -> bool:
     """Take an accepted run for execution; False when another worker took it first."""
     with db.begin() as conn:
         taken = conn.execute(
             update(app_runs)
             .where(app_runs.c.run_id == run_id, app_runs.c.status == ACCEPTED)
-            .values(status=RUNNING, started_at=now(), progress=0)
+            .values(status=RUNNING, started_at=now(), progress=0, claimed_by=_WHO)
         )
         return taken.rowcount == 1
 
@@ -412,12 +418,14 @@ def execute(
         if run.finished:
             return run
         row = conn.execute(
-            select(app_runs.c.package_id, app_runs.c.scenario_id).where(app_runs.c.run_id == run_id)
+            select(app_runs.c.package_id, app_runs.c.scenario_id, app_runs.c.claimed_by).where(
+                app_runs.c.run_id == run_id
+            )
         ).one()
         package = packages.load(conn, row.package_id)
-    if run.status == ACCEPTED and not claim(db, run_id):
-        with db.read() as conn:
-            return get_run(conn, run_id)
+    taken_elsewhere = run.status == RUNNING and row.claimed_by != _WHO
+    if taken_elsewhere or (run.status == ACCEPTED and not claim(db, run_id)):
+        return run  # another process carries it out
     manifest = package.manifest
     run_dir = runtime.runs_dir / run_id
     try:
@@ -487,14 +495,45 @@ def execute(
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def requeue_interrupted(db: Database) -> int:
-    """Runs left running by a process that stopped go back to accepted (run again from the
-    start: a run writes nothing to the twin until it has finished)."""
+def _abandoned(claimed_by: str | None, started: Any, stale_after: float) -> bool:
+    """Whether the process that took a run is gone: on this host, by its pid; elsewhere, when
+    the run has been going for longer than any run may (``stale_after`` seconds)."""
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    if started is None:
+        return True
+    started_at = started if isinstance(started, datetime) else datetime.fromisoformat(started)
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    return (now() - started_at).total_seconds() > stale_after
+
+
+def requeue_interrupted(db: Database, stale_after: float = 86_400.0) -> int:
+    """Runs whose process stopped half-way go back to accepted, to be run again from the
+    start (a run writes nothing to the twin until it has finished): jobs survive a restart."""
     with db.begin() as conn:
-        result = conn.execute(
-            update(app_runs).where(app_runs.c.status == RUNNING).values(status=ACCEPTED, progress=0)
-        )
-        return int(result.rowcount)
+        rows = conn.execute(
+            select(app_runs.c.run_id, app_runs.c.claimed_by, app_runs.c.started_at).where(
+                app_runs.c.status == RUNNING
+            )
+        ).all()
+        back = [r.run_id for r in rows if _abandoned(r.claimed_by, r.started_at, stale_after)]
+        if back:
+            conn.execute(
+                update(app_runs)
+                .where(app_runs.c.run_id.in_(back), app_runs.c.status == RUNNING)
+                .values(status=ACCEPTED, progress=0, claimed_by=None)
+            )
+        return len(back)
 
 
 def accepted_runs(db: Database, limit: int = 20) -> list[str]:

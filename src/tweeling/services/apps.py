@@ -17,6 +17,7 @@ from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.apps import packages, parameters, runs
+from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package
 from tweeling.apps.provenance import chain_document, load_json
 from tweeling.apps.sandbox import SUCCESSFUL
@@ -143,6 +144,21 @@ def installed_apps(
             )
         )
         return [_installation(twin, r) for r in rows]
+
+
+def installed_manifests(
+    db: Any, principal: Principal, twin_name: str, purpose: str | None = None
+) -> list[tuple[Manifest, dict[str, Any]]]:
+    """The manifests of a twin's installed apps, with each one's calibrated parameters."""
+    twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.read, purpose)
+    with db.read() as conn:
+        rows = conn.execute(
+            select(app_packages.c.manifest, app_installations.c.parameters)
+            .join(app_packages, app_packages.c.id == app_installations.c.package_id)
+            .where(app_installations.c.twin_id == twin.id)
+            .order_by(app_installations.c.app_id)
+        )
+        return [(Manifest.model_validate(runs._json(m)), runs._json(p) or {}) for m, p in rows]
 
 
 def _installed(conn: Connection, twin: Twin, app_id: str) -> Installation:

@@ -188,6 +188,7 @@ app_runs = Table(
     Column("progress", Integer, nullable=False, default=0),
     Column("message", Text),
     Column("executor", String(32), nullable=False),
+    Column("claimed_by", String(200)),  # host:pid of the process carrying the run out
     Column("as_of_seq", BigInteger),
     Column("stored_seq", BigInteger),
     Column("cache_key", String(64)),

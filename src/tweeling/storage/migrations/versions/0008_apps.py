@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("progress", sa.Integer, nullable=False, server_default="0"),
         sa.Column("message", sa.Text),
         sa.Column("executor", sa.String(32), nullable=False),
+        sa.Column("claimed_by", sa.String(200)),
         sa.Column("as_of_seq", sa.BigInteger),
         sa.Column("stored_seq", sa.BigInteger),
         sa.Column("cache_key", sa.String(64)),
