@@ -17,16 +17,20 @@ from tweeling.apps.check import check_app
 from tweeling.apps.executors import executor_from_settings
 from tweeling.apps.parameters import parse_assignments
 from tweeling.apps.provenance import as_json
+from tweeling.apps.recipes import load_recipe
 from tweeling.apps.sandbox import SUCCESSFUL
 from tweeling.apps.scaffold import scaffold
 from tweeling.cli.common import caller, console, database, err_console
-from tweeling.errors import InvalidInput
+from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import apps as service
+from tweeling.services import recipes as recipe_service
+from tweeling.services.recipes import RecipeRecord
 from tweeling.settings import StorageSettings
 from tweeling.storage.db import Database
 
 app = typer.Typer(help="Digital-twin apps: make, check, package, install and run them.")
 run_app = typer.Typer(help="App runs: show their record or provenance, replay them.")
+recipe_app = typer.Typer(help="Recipes: chains of apps, one's outputs feeding the next.")
 
 Params = Annotated[
     list[str] | None, typer.Option("--param", help="parameter as name=value (repeatable)")
@@ -216,13 +220,19 @@ def show_cmd(
     """A run's record (JSON), or its provenance as PROV-JSON or PROV-N."""
     db = database()
     principal = caller(db)
-    if prov is None:
-        record = service.get_run(db, principal, run_id)
-        typer.echo(orjson.dumps(record.as_json(), option=orjson.OPT_INDENT_2).decode())
-        return
-    if prov not in ("json", "provn"):
+    if prov not in (None, "json", "provn"):
         raise InvalidInput(f"--prov {prov!r}: choose json or provn")
-    document = service.prov_document(db, principal, run_id)
+    try:
+        found: runs_core.RunRecord | RecipeRecord = service.get_run(db, principal, run_id)
+    except NotFound:
+        found = recipe_service.get_recipe_run(db, principal, run_id)
+    if prov is None:
+        typer.echo(orjson.dumps(found.as_json(), option=orjson.OPT_INDENT_2).decode())
+        return
+    if isinstance(found, RecipeRecord):
+        document = found.prov()
+    else:
+        document = service.prov_document(db, principal, run_id)
     if prov == "json":
         typer.echo(orjson.dumps(as_json(document), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -265,3 +275,37 @@ def list_runs_cmd(
             f"{record.twin}/{record.scenario}  {record.created_at:%Y-%m-%d %H:%M}",
             highlight=False,
         )
+
+
+@recipe_app.command("run")
+def recipe_run_cmd(
+    file: Annotated[Path, typer.Argument(help="recipe file (TOML)")],
+    twin: Annotated[str, typer.Option(help="twin to run on")],
+    scenario: Annotated[str, typer.Option(help="scenario to read and store into")] = "current",
+    purpose: Annotated[str | None, typer.Option(help="why the data is used")] = None,
+    executor: Executor = None,
+) -> None:
+    """Run a recipe's apps in dependency order (unchanged steps come from the cache); prints
+    the recipe run id alone on its last line."""
+    db = database()
+    runtime = _runtime(db, executor)
+    try:
+        done = recipe_service.run_recipe(
+            runtime, caller(db), twin, load_recipe(file), scenario=scenario, purpose=purpose
+        )
+    finally:
+        runtime.executor.close()
+    for number, step in enumerate(done.steps, start=1):
+        cached = f" (cached from {step.cached_from[:8]})" if step.cached_from else ""
+        console.print(
+            f"  {number}. {step.app_id} {step.version}: {step.status}{cached}", highlight=False
+        )
+    colour = "green" if done.status == SUCCESSFUL else "red"
+    console.print(
+        f"[{colour}]{done.status}[/{colour}] recipe {done.name!r}"
+        + (f": {done.message}" if done.message else ""),
+        highlight=False,
+    )
+    typer.echo(done.run_id)
+    if done.status != SUCCESSFUL:
+        sys.exit(5)

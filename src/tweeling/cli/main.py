@@ -31,6 +31,7 @@ app.add_typer(access_cmds.audit_app, name="audit")
 app.add_typer(index_cmds.app, name="index")
 app.add_typer(app_cmds.app, name="app")
 app.add_typer(app_cmds.run_app, name="run")
+app.add_typer(app_cmds.recipe_app, name="recipe")
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from tweeling.access.policy import Action, Kind
 from tweeling.apps import packages, parameters, runs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package
-from tweeling.apps.provenance import chain_document, load_json
+from tweeling.apps.provenance import load_json
 from tweeling.apps.sandbox import SUCCESSFUL
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin, visible_twins
@@ -241,11 +241,8 @@ def get_run(db: Any, principal: Principal, run_id: str) -> runs.RunRecord:
 
 
 def prov_document(db: Any, principal: Principal, run_id: str) -> Any:
-    """The run's PROV document; for a recipe run, the whole chain of its steps in order."""
+    """The run's PROV document (a recipe's chain: ``recipes.RecipeRecord.prov``)."""
     record_ = get_run(db, principal, run_id)
-    steps = recipe_steps(db, record_.run_id)
-    if steps:
-        return chain_document([s.as_json() for s in steps])
     if record_.prov is None:
         raise NotFound(f"run {run_id!r} has not finished: no provenance yet")
     return load_json(record_.prov)

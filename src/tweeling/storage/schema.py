@@ -206,6 +206,25 @@ app_runs = Table(
     Column("ended_at", DateTime(timezone=True)),
 )
 
+recipe_runs = Table(
+    # One run of a recipe: a chain of app runs (app_runs.recipe_run_id) in dependency order.
+    "recipe_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", String(36), nullable=False, unique=True),
+    Column("twin_id", ForeignKey("twins.id", ondelete="CASCADE"), nullable=False),
+    Column("scenario_id", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("recipe", Json, nullable=False),
+    Column("recipe_hash", String(64), nullable=False),
+    Column("purpose", String(200)),
+    Column("actor", String(200), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("message", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
+
 city_objects = Table(
     "city_objects",
     metadata,

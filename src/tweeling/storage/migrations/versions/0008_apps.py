@@ -82,12 +82,31 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True)),
         sa.Column("ended_at", sa.DateTime(timezone=True)),
     )
+    op.create_table(
+        "recipe_runs",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("run_id", sa.String(36), nullable=False, unique=True),
+        sa.Column(
+            "twin_id", sa.Integer, sa.ForeignKey("twins.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column("scenario_id", sa.Integer, nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("recipe", _JSON, nullable=False),
+        sa.Column("recipe_hash", sa.String(64), nullable=False),
+        sa.Column("purpose", sa.String(200)),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("message", sa.Text),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True)),
+    )
     op.create_index("ix_app_runs_status", "app_runs", ["status"])
     op.create_index("ix_app_runs_cache", "app_runs", ["cache_key"])
     op.create_index("ix_app_runs_stored", "app_runs", ["twin_id", "stored_seq"])
 
 
 def downgrade() -> None:
+    op.drop_table("recipe_runs")
     op.drop_table("app_runs")
     op.drop_table("app_installations")
     op.drop_table("app_packages")
