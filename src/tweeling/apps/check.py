@@ -18,7 +18,7 @@ from tweeling.errors import InputFileError
 @dataclass(frozen=True)
 class CheckReport:
     manifest: Manifest
-    entry_file: Path
+    entry_file: Path | None  # None for a remote app
     parameters: list[str]
     calibrated: list[str]
 
@@ -41,6 +41,10 @@ def _module_file(folder: Path, module: str) -> Path:
 def check_app(folder: Path) -> CheckReport:
     """The app's manifest and entry point, or a clear error naming what is wrong."""
     manifest = load_manifest(folder)
+    properties = manifest.parameters.schema_.get("properties") or {}
+    calibrated = list(manifest.parameters.calibrated)
+    if manifest.entry_point is None:  # a remote app: its code lives with its provider
+        return CheckReport(manifest, None, sorted(properties), calibrated)
     module, function = manifest.entry_point.split(":")
     path = _module_file(folder, module)
     try:
@@ -54,5 +58,4 @@ def check_app(folder: Path) -> CheckReport:
         raise InputFileError(
             path, f"defines no top-level function {function!r} (the manifest's entry point)"
         )
-    properties = manifest.parameters.schema_.get("properties") or {}
-    return CheckReport(manifest, path, sorted(properties), list(manifest.parameters.calibrated))
+    return CheckReport(manifest, path, sorted(properties), calibrated)

@@ -160,7 +160,14 @@ class Manifest(_Strict):
     personal_data: bool = Field(
         default=False, description="whether the app processes personal data"
     )
-    entry_point: str = Field(description="module:function, e.g. solar_potential.app:run")
+    entry_point: str | None = Field(
+        default=None, description="module:function, e.g. solar_potential.app:run"
+    )
+    remote: str | None = Field(
+        default=None,
+        description="instead of an entry point: the URL of the provider's OGC API – Processes "
+        "process that runs the app (…/processes/{id})",
+    )
     inputs: Inputs = Field(default_factory=lambda: Inputs())
     parameters: Parameters = Field(default_factory=lambda: Parameters())
     outputs: list[Output] = Field(min_length=1)
@@ -203,10 +210,23 @@ class Manifest(_Strict):
 
     @field_validator("entry_point")
     @classmethod
-    def _entry(cls, value: str) -> str:
-        if not _ENTRY.match(value):
+    def _entry(cls, value: str | None) -> str | None:
+        if value is not None and not _ENTRY.match(value):
             raise ValueError("give module:function, e.g. solar_potential.app:run")
         return value
+
+    @field_validator("remote")
+    @classmethod
+    def _remote(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+/\S*processes/[^/\s]+$", value):
+            raise ValueError("give the process URL, e.g. https://provider.example/processes/noise")
+        return value
+
+    @model_validator(mode="after")
+    def _runs_somewhere(self) -> Manifest:
+        if (self.entry_point is None) == (self.remote is None):
+            raise ValueError("give either entry_point (code in the package) or remote (a URL)")
+        return self
 
     @model_validator(mode="after")
     def _unique_outputs(self) -> Manifest:

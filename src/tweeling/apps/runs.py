@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from tweeling.access.audit import AuditEvent, record
-from tweeling.apps import packages
+from tweeling.apps import packages, remote
 from tweeling.apps.executors import Executor
 from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
 from tweeling.apps.manifest import Manifest
@@ -446,7 +446,10 @@ def execute(
                 earlier = _cached(conn, key, run_id)
         if earlier is not None:
             outcome = Outcome(SUCCESSFUL, "", earlier.outputs, flags=["answered-from-cache"])
+        elif manifest.remote is not None:
+            outcome = remote.call(manifest, run_dir / "inputs", run.parameters, limits_of(manifest))
         else:
+            assert manifest.entry_point is not None
             app_dir = packages.extract(package, runtime.apps_dir)
             spec = RunSpec(
                 str(run_dir),

@@ -62,12 +62,31 @@ def check_cmd(
     m = report.manifest
     console.print(f"[green]ok[/green] {m.id} {m.version} by {m.publisher} ({m.licence})")
     console.print(f"  use cases   {', '.join(u.value for u in m.use_cases)}")
-    console.print(f"  entry       {m.entry_point} ({report.entry_file})")
+    if m.remote:
+        console.print(f"  remote      {m.remote}")
+    else:
+        console.print(f"  entry       {m.entry_point} ({report.entry_file})")
     layers = ", ".join(i.layer for i in m.inputs.layers) or "none"
     console.print(f"  inputs      {layers}")
     console.print(f"  outputs     {', '.join(o.name for o in m.outputs)}")
     calibrated = f" (calibrated: {', '.join(report.calibrated)})" if report.calibrated else ""
     console.print(f"  parameters  {', '.join(report.parameters) or 'none'}{calibrated}")
+
+
+@app.command("serve")
+def serve_cmd(
+    folder: Annotated[Path, typer.Argument(help="the app's folder")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8090,
+) -> None:
+    """Host an app as an OGC API – Processes endpoint (for platforms that run it remotely)."""
+    import uvicorn
+
+    from tweeling.api.app_host import create_host_app
+
+    host_app = create_host_app(folder)
+    console.print(f"serving {folder} at http://{host}:{port}/processes")
+    uvicorn.run(host_app, host=host, port=port, log_level="warning")
 
 
 @app.command("keygen")
