@@ -66,3 +66,16 @@ def test_runs_get_their_own_network_namespace() -> None:
     # This machine kind allows unprivileged user namespaces; where a kernel refuses them the
     # runs are flagged "network-not-isolated" instead (see sandbox.launch).
     assert namespace_prefix(), "unshare --user --net is refused on this machine"
+
+
+def test_without_namespaces_sockets_are_still_refused_and_the_run_flagged(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWEELING_SANDBOX_NAMESPACES", "off")
+    assert namespace_prefix() == ()
+    breach = _run(runtime, "socket")
+    assert breach.status == "sandbox-violation"
+    assert "network-not-isolated" in breach.flags
+    fine = _run(runtime, "nondeterministic")  # a behaviour no other test here runs: not cached
+    assert fine.status == "successful"
+    assert "network-not-isolated" in fine.flags

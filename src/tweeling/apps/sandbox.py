@@ -83,9 +83,16 @@ class Outcome:
         return asdict(self)
 
 
-@functools.cache
 def namespace_prefix() -> tuple[str, ...]:
-    """The ``unshare`` command line that isolates the worker, or () where it is refused."""
+    """The ``unshare`` command line that isolates the worker, or () where it is refused or
+    switched off (``TWEELING_SANDBOX_NAMESPACES=off``, for kernels that forbid them)."""
+    if os.environ.get("TWEELING_SANDBOX_NAMESPACES", "on").lower() in ("off", "0", "no"):
+        return ()
+    return _probe_namespaces()
+
+
+@functools.cache
+def _probe_namespaces() -> tuple[str, ...]:
     tool = shutil.which("unshare")
     if tool is None:
         return ()
