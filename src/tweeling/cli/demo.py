@@ -1,4 +1,5 @@
-"""``tweeling demo``: a database, a real city (or a synthetic one), a scenario, exports."""
+"""``tweeling demo``: a database, a real city (or a synthetic one), a scenario, an app run in
+the sandbox on both, exports."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from rich.table import Table
 from sqlalchemy import Connection, update
 
 from tweeling.access import identity, keys
+from tweeling.apps.runs import RunRecord
 from tweeling.cli.common import byte_progress, console, count_progress, database
 from tweeling.cli.twin_cmds import print_report
 from tweeling.errors import NotFound
 from tweeling.settings import StorageSettings
+from tweeling.storage.db import Database
 from tweeling.storage.schema import twins
 from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, ingest
@@ -91,6 +94,7 @@ def demo(
             conn.execute(update(twins).where(twins.c.name == twin_name).values(public=True))
 
     _tower_scenario(db, twin_name)
+    app_runs = _demo_app(db, home, twin_name)
     exports = home / "exports"
     written = []
     for scenario in ("current", "tower"):
@@ -114,6 +118,13 @@ def demo(
         f"{len(changes.modified)} modified, {len(changes.removed)} removed "
         f"(see `tweeling scenario diff current tower --twin {twin_name}`)"
     )
+    for run in app_runs:
+        large = run.outputs.get("indicators", {}).get("large_count")
+        console.print(
+            f"app {run.app_id} on {run.scenario}: {run.status}, {large} large buildings "
+            f"(run {run.run_id}; `{_command_name()} run show {run.run_id} --prov provn`)",
+            highlight=False,
+        )
     console.print("\n[bold]Where to look[/bold]")
     console.print(f"  database      {db.url}")
     for out in written:
@@ -133,7 +144,8 @@ def demo(
 
     console.print(
         f"\n[bold]Browse[/bold] http://127.0.0.1:8000/ogc/{twin_name} (OGC API – Features, "
-        f"HTML in a browser) · 3D Tiles http://127.0.0.1:8000/ogc/{twin_name}/3dtiles/tower/"
+        f"HTML in a browser) · apps as OGC API – Processes http://127.0.0.1:8000/ogc/"
+        f"{twin_name}/processes · 3D Tiles http://127.0.0.1:8000/ogc/{twin_name}/3dtiles/tower/"
         f"tileset.json · JSON API http://127.0.0.1:8000/twins/{twin_name} · "
         "documentation http://127.0.0.1:8000/docs · stop with Ctrl-C"
     )
@@ -206,3 +218,35 @@ def _tower_scenario(db: object, twin_name: str) -> None:
             type(tallest)(id=tallest.id, type=tallest.type, attributes={"status": "te slopen"})
         )
     edit(db, twin_name, "tower", changes, reason="demo: tower plan", author="demo")
+
+
+def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
+    """Scaffold the example app, install it in the twin with a calibration, run it on both
+    scenarios in the sandbox: its results become attributes of the exports below."""
+    from tweeling.access.identity import local_operator
+    from tweeling.apps import packages
+    from tweeling.apps.executors import LocalExecutor
+    from tweeling.apps.runs import Runtime
+    from tweeling.apps.scaffold import scaffold
+    from tweeling.services import apps as app_service
+
+    source = home / "apps-src" / "footprints"
+    if not source.exists():
+        scaffold("footprints", source.parent, publisher="Tweeling demo")
+    operator = local_operator("demo")
+    app_service.install(db, operator, twin_name, packages.from_path(source), {"large_m2": 300})
+    runtime = Runtime(db, LocalExecutor(slots=1), home)
+    try:
+        return [
+            app_service.run(
+                runtime,
+                operator,
+                twin_name,
+                scenario=scenario,
+                app_id="footprints",
+                purpose="demo",
+            )
+            for scenario in ("current", "tower")
+        ]
+    finally:
+        runtime.executor.close()
