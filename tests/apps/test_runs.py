@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 import shapely
 from prov.model import ProvDocument
@@ -222,3 +223,67 @@ def test_dask_executor_enforces_limits(dask_runtime: Runtime) -> None:
     )
     assert record.status == "sandbox-violation"
     assert "network" in (record.message or "")
+
+
+def _variant(app: Path, target: Path, old: str, new: str) -> Path:
+    import shutil
+
+    shutil.copytree(app, target)
+    manifest = target / "tweeling-app.toml"
+    text = manifest.read_text()
+    assert old in text
+    manifest.write_text(text.replace(old, new, 1))
+    return target
+
+
+def test_manifest_constraints_are_kept_at_run_time(
+    runtime: Runtime, footprints_app: Path, tmp_path: Path
+) -> None:
+    from .conftest import FIXTURES
+
+    foreign = _variant(
+        footprints_app,
+        tmp_path / "crs",
+        "[[inputs.layers]]",
+        '[inputs]\ncrs = ["EPSG:4326"]\n\n[[inputs.layers]]',
+    )
+    with pytest.raises(InvalidInput, match="works in EPSG:4326; twin 'delft' is in EPSG:7415"):
+        service.submit(runtime, OPERATOR, "delft", package=packages.from_path(foreign))
+    dutch = _variant(
+        footprints_app,
+        tmp_path / "rd",
+        "[[inputs.layers]]",
+        '[inputs]\ncrs = ["EPSG:28992"]\n\n[[inputs.layers]]',
+    )
+    assert service.submit(runtime, OPERATOR, "delft", package=packages.from_path(dutch))
+
+    personal = _variant(
+        footprints_app, tmp_path / "pd", "personal_data = false", "personal_data = true"
+    )
+    with pytest.raises(InvalidInput, match="processes personal data: state the purpose"):
+        service.submit(runtime, OPERATOR, "delft", package=packages.from_path(personal))
+
+    sparse = _variant(
+        FIXTURES / "volume",
+        tmp_path / "sparse",
+        '"measuredHeight"]',
+        '"measuredHeight", "roof_type"]',
+    )
+    run = service.run(runtime, OPERATOR, "delft", package=packages.from_path(sparse), purpose="t")
+    assert run.status == "successful"
+    assert "incomplete-inputs:buildings:0.00<0.90" in run.flags
+    assert run.inputs["completeness"] == {"buildings": 0.0}
+
+
+def test_every_run_on_record_has_a_prov_document_that_loads(runtime: Runtime) -> None:
+    from sqlalchemy import select
+
+    from tweeling.storage.schema import app_runs
+
+    with runtime.db.read() as conn:
+        rows = conn.execute(select(app_runs.c.run_id, app_runs.c.status, app_runs.c.prov)).all()
+    finished = [r for r in rows if r.status not in ("accepted", "running")]
+    assert len(finished) >= 8
+    for run_id, _status, prov in finished:
+        document = load_json(prov if isinstance(prov, dict) else orjson.loads(prov))
+        assert f"run:{run_id}" in document.get_provn()

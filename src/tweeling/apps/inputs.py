@@ -55,6 +55,7 @@ class PreparedInputs:
     ids: dict[str, list[str]] = field(default_factory=dict)
     datasets: list[dict[str, Any]] = field(default_factory=list)
     edited_objects: int = 0
+    completeness: dict[str, float] = field(default_factory=dict)  # share with every attribute
 
     @property
     def content_hash(self) -> str:
@@ -68,6 +69,7 @@ class PreparedInputs:
             "objects": self.objects,
             "datasets": self.datasets,
             "edited_objects": self.edited_objects,
+            "completeness": self.completeness,
         }
 
 
@@ -203,6 +205,10 @@ def _write_layer(
             np.save(folder / name, array, allow_pickle=False)
             info["mesh"][key] = name
     info["ids"] = ids
+    complete = sum(
+        all(values[name][i] is not None for name in spec.attributes) for i in range(len(ids))
+    )
+    info["completeness"] = round(complete / len(ids), 4) if ids else 0.0
     return info
 
 
@@ -246,6 +252,7 @@ def prepare_inputs(
     for spec in manifest.inputs.layers:
         info = _write_layer(conn, view, spec, folder, twin.crs, templates, sources)
         prepared.ids[spec.layer] = info.pop("ids")
+        prepared.completeness[spec.layer] = info["completeness"]
         prepared.objects[spec.layer] = info["objects"]
         index["layers"][spec.layer] = info
     (folder / INPUTS_INDEX).write_bytes(orjson.dumps(index, option=orjson.OPT_SORT_KEYS))

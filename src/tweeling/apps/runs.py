@@ -397,6 +397,21 @@ def _finish(
         return record_
 
 
+def _input_flags(manifest: Manifest, prepared: PreparedInputs) -> list[str]:
+    """Where the data falls short of what the app declared it needs: the results are flagged
+    (the store's fit report warns before installing; this is the run's own record)."""
+    flags = []
+    for spec in manifest.inputs.layers:
+        measured = prepared.completeness.get(spec.layer, 0.0)
+        if spec.attributes and measured < spec.min_completeness:
+            flags.append(
+                f"incomplete-inputs:{spec.layer}:{measured:.2f}<{spec.min_completeness:.2f}"
+            )
+        if spec.required and not prepared.objects.get(spec.layer):
+            flags.append(f"empty-input:{spec.layer}")
+    return flags
+
+
 def limits_of(manifest: Manifest) -> Limits:
     """The declared runtime is the CPU budget per declared core; the wall clock allows half as
     much again (and a second to start), so a run on a busy machine is not cut short."""
@@ -462,7 +477,7 @@ def execute(
         values: dict[str, Any] = {
             "inputs": inputs_doc,
             "cache_key": key,
-            "flags": outcome.flags,
+            "flags": outcome.flags + _input_flags(manifest, prepared),
             "measured": outcome.measured,
             "cached_from": earlier.run_id if earlier else None,
         }

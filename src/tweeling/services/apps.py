@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pyproj import CRS
 from sqlalchemy import Connection, insert, select, text, update
 
 from tweeling.access.audit import acted, record
@@ -172,6 +173,29 @@ def _installed(conn: Connection, twin: Twin, app_id: str) -> Installation:
     return _installation(twin, row)
 
 
+def _horizontal_epsg(crs: str) -> int | None:
+    parsed = CRS.from_user_input(crs)
+    if parsed.is_compound:
+        parsed = parsed.sub_crs_list[0]
+    return parsed.to_epsg()
+
+
+def _fits(manifest: Manifest, twin: Twin, purpose: str | None) -> None:
+    """Refuse a run the manifest rules out before any data is prepared."""
+    if manifest.personal_data and not (purpose and purpose.strip()):
+        raise InvalidInput(
+            f"app {manifest.id} processes personal data: state the purpose of this run "
+            "(--purpose / input 'purpose'), as the GDPR's purpose limitation requires"
+        )
+    if manifest.inputs.crs:
+        accepted = {_horizontal_epsg(c) for c in manifest.inputs.crs}
+        if _horizontal_epsg(twin.crs) not in accepted:
+            raise InvalidInput(
+                f"app {manifest.id} works in {', '.join(manifest.inputs.crs)}; twin "
+                f"{twin.name!r} is in {twin.crs}"
+            )
+
+
 def submit(
     runtime: runs.Runtime,
     principal: Principal,
@@ -201,6 +225,7 @@ def submit(
             package = packages.load(conn, package_id)
         else:
             raise InvalidInput("name an installed app or give an app folder or package")
+        _fits(package.manifest, twin, purpose)
         params = parameters.resolve(package.manifest, calibration, overrides)
         return runs.accept(
             conn,
