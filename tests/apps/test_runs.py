@@ -275,15 +275,27 @@ def test_manifest_constraints_are_kept_at_run_time(
     assert run.inputs["completeness"] == {"buildings": 0.0}
 
 
-def test_every_run_on_record_has_a_prov_document_that_loads(runtime: Runtime) -> None:
+def test_every_run_on_record_has_a_prov_document_that_loads(runtime: Runtime, first_run) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
+
+    from .conftest import MISBEHAVING
+
+    failed = service.run(
+        runtime,
+        OPERATOR,
+        "delft",
+        package=packages.from_path(MISBEHAVING),
+        overrides={"behaviour": "crash"},
+        purpose="tests",
+    )
+    assert failed.status == "crashed"
 
     from tweeling.storage.schema import app_runs
 
     with runtime.db.read() as conn:
         rows = conn.execute(select(app_runs.c.run_id, app_runs.c.status, app_runs.c.prov)).all()
     finished = [r for r in rows if r.status not in ("accepted", "running")]
-    assert len(finished) >= 8
+    assert {first_run.run_id, failed.run_id} <= {r.run_id for r in finished}
     for run_id, _status, prov in finished:
         document = load_json(prov if isinstance(prov, dict) else orjson.loads(prov))
         assert f"run:{run_id}" in document.get_provn()
