@@ -299,3 +299,28 @@ def test_every_run_on_record_has_a_prov_document_that_loads(runtime: Runtime, fi
     for run_id, _status, prov in finished:
         document = load_json(prov if isinstance(prov, dict) else orjson.loads(prov))
         assert f"run:{run_id}" in document.get_provn()
+
+
+def test_results_appear_in_3d_tiles(runtime: Runtime, first_run) -> None:  # type: ignore[no-untyped-def]
+    import struct
+
+    from tweeling.services import tiles
+
+    tileset, _ = tiles.tileset_json(runtime.db, OPERATOR, "delft", "current", None)
+    doc = orjson.loads(tileset)
+    uris: list[str] = []
+
+    def walk(node: dict) -> None:  # type: ignore[type-arg]
+        if "content" in node:
+            uris.append(node["content"]["uri"])
+        for child in node.get("children", []):
+            walk(child)
+
+    walk(doc["root"])
+    key = uris[0].removeprefix("tiles/").removesuffix(".glb")
+    glb, _ = tiles.tile_content(runtime.db, OPERATOR, "delft", "current", key, None)
+    (length,) = struct.unpack_from("<I", glb, 12)
+    gltf = orjson.loads(glb[20 : 20 + length])
+    schema = gltf["extensions"]["EXT_structural_metadata"]["schema"]
+    properties = {name for cls in schema["classes"].values() for name in cls["properties"]}
+    assert {"footprints_footprint_m2", "footprints_large"} <= properties
