@@ -146,6 +146,22 @@ def _status_info(record: runs.RunRecord, root: str) -> dict[str, Any]:
     }
 
 
+def _job_failed(record: runs.RunRecord, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A run that ended without results, as an OGC exception (422: the request was sound,
+    the app could not produce what it promised)."""
+    return JSONResponse(
+        {
+            "type": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/job-failed",
+            "title": f"the run ended {record.status}",
+            "detail": record.message,
+            "status": 422,
+            "jobID": record.run_id,
+        },
+        status_code=422,
+        headers=headers,
+    )
+
+
 def results_document(record: runs.RunRecord) -> dict[str, Any]:
     outputs = record.outputs
     return {
@@ -228,17 +244,7 @@ async def execute(
         )
     record = await run_in_threadpool(runs.execute, runtime, run_id)
     if record.status != runs.SUCCESSFUL:
-        return JSONResponse(
-            {
-                "type": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/job-failed",
-                "title": f"the run ended {record.status}",
-                "detail": record.message,
-                "status": 422,
-                "jobID": run_id,
-            },
-            status_code=422,
-            headers={"Location": location},
-        )
+        return _job_failed(record, {"Location": location})
     return JSONResponse(results_document(record), headers={"Location": location})
 
 
@@ -278,15 +284,7 @@ def job_results(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
             status_code=404,
         )
     if record.status != runs.SUCCESSFUL:
-        return JSONResponse(
-            {
-                "type": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/job-failed",
-                "title": f"the run ended {record.status}",
-                "detail": record.message,
-                "status": 422,
-            },
-            status_code=422,
-        )
+        return _job_failed(record)
     return results_document(record)
 
 

@@ -144,7 +144,8 @@ class RunRecord:
         return doc
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A JSON column's value: SQLite hands over text, psycopg parsed JSONB."""
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
@@ -178,7 +179,7 @@ def _record(conn: Connection, row: Any) -> RunRecord:
         app_id=row.app_id,
         version=row.version,
         package_hash=row.package_hash,
-        parameters=_json(row.parameters),
+        parameters=json_value(row.parameters),
         purpose=row.purpose,
         actor=row.actor,
         organisation=row.org_name,
@@ -192,15 +193,15 @@ def _record(conn: Connection, row: Any) -> RunRecord:
         cached_from=row.cached_from,
         recipe_run_id=row.recipe_run_id,
         step=row.step,
-        inputs=_json(row.inputs) or {},
-        outputs=_json(row.outputs) or {},
+        inputs=json_value(row.inputs) or {},
+        outputs=json_value(row.outputs) or {},
         output_hash=row.output_hash,
-        flags=_json(row.flags) or [],
-        measured=_json(row.measured) or {},
+        flags=json_value(row.flags) or [],
+        measured=json_value(row.measured) or {},
         created_at=created,
         started_at=when(row.started_at),
         ended_at=when(row.ended_at),
-        prov=_json(row.prov),
+        prov=json_value(row.prov),
     )
 
 

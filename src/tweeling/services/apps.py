@@ -24,6 +24,7 @@ from tweeling.apps.provenance import load_json
 from tweeling.apps.sandbox import SUCCESSFUL
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin, visible_twins
+from tweeling.storage.db import Database
 from tweeling.storage.schema import app_installations, app_packages, app_runs
 from tweeling.twin.twins import Twin, get_scenario, now
 from tweeling.twin.views import view_of
@@ -49,7 +50,7 @@ def _org_id(principal: Principal, twin: Twin) -> int | None:
 
 
 def install(
-    db: Any,
+    db: Database,
     principal: Principal,
     twin_name: str,
     package: Package,
@@ -128,14 +129,14 @@ def _installation(twin: Twin, row: Any) -> Installation:
         row.version,
         row.package_id,
         row.content_hash,
-        params if isinstance(params, dict) else runs._json(params),
+        params if isinstance(params, dict) else runs.json_value(params),
         row.installed_by,
         row.signature is not None,
     )
 
 
 def installed_apps(
-    db: Any, principal: Principal, twin_name: str, purpose: str | None = None
+    db: Database, principal: Principal, twin_name: str, purpose: str | None = None
 ) -> list[Installation]:
     twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.read, purpose)
     with db.read() as conn:
@@ -148,7 +149,7 @@ def installed_apps(
 
 
 def installed_manifests(
-    db: Any, principal: Principal, twin_name: str, purpose: str | None = None
+    db: Database, principal: Principal, twin_name: str, purpose: str | None = None
 ) -> list[tuple[Manifest, dict[str, Any]]]:
     """The manifests of a twin's installed apps, with each one's calibrated parameters."""
     twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.read, purpose)
@@ -159,7 +160,9 @@ def installed_manifests(
             .where(app_installations.c.twin_id == twin.id)
             .order_by(app_installations.c.app_id)
         )
-        return [(Manifest.model_validate(runs._json(m)), runs._json(p) or {}) for m, p in rows]
+        return [
+            (Manifest.model_validate(runs.json_value(m)), runs.json_value(p) or {}) for m, p in rows
+        ]
 
 
 def _installed(conn: Connection, twin: Twin, app_id: str) -> Installation:
@@ -251,7 +254,7 @@ def run(
     return runs.execute(runtime, run_id)
 
 
-def get_run(db: Any, principal: Principal, run_id: str) -> runs.RunRecord:
+def get_run(db: Database, principal: Principal, run_id: str) -> runs.RunRecord:
     """A run's record, for whoever may read its twin (404 otherwise, as for no run at all)."""
     with db.read() as conn:
         try:
@@ -265,7 +268,7 @@ def get_run(db: Any, principal: Principal, run_id: str) -> runs.RunRecord:
     return record_
 
 
-def prov_document(db: Any, principal: Principal, run_id: str) -> Any:
+def prov_document(db: Database, principal: Principal, run_id: str) -> Any:
     """The run's PROV document (a recipe's chain: ``recipes.RecipeRecord.prov``)."""
     record_ = get_run(db, principal, run_id)
     if record_.prov is None:
@@ -273,7 +276,7 @@ def prov_document(db: Any, principal: Principal, run_id: str) -> Any:
     return load_json(record_.prov)
 
 
-def recipe_steps(db: Any, recipe_run_id: str) -> list[runs.RunRecord]:
+def recipe_steps(db: Database, recipe_run_id: str) -> list[runs.RunRecord]:
     with db.read() as conn:
         ids = conn.execute(
             select(app_runs.c.run_id)
@@ -360,7 +363,7 @@ class Explanation:
 
 
 def explain(
-    db: Any,
+    db: Database,
     principal: Principal,
     twin_name: str,
     scenario_name: str,
@@ -384,7 +387,7 @@ def explain(
         ).first()
         if current is None:
             raise NotFound(f"no object {object_id!r} in scenario {scenario_name!r}")
-        attrs = runs._json(current.attributes) or {}
+        attrs = runs.json_value(current.attributes) or {}
         if attribute not in attrs:
             raise NotFound(f"object {object_id!r} has no attribute {attribute!r}")
         value = attrs[attribute]
@@ -399,7 +402,7 @@ def explain(
         ).all()
         set_at = None
         for seq, raw in history:
-            if (runs._json(raw) or {}).get(attribute) != value:
+            if (runs.json_value(raw) or {}).get(attribute) != value:
                 break
             set_at = seq
         run_id = conn.execute(
@@ -420,7 +423,7 @@ def explain(
 
 
 def list_runs(
-    db: Any, principal: Principal, twin_name: str | None, limit: int = 20
+    db: Database, principal: Principal, twin_name: str | None, limit: int = 20
 ) -> list[runs.RunRecord]:
     """Recent runs on the twins the principal may see (or on one of them)."""
     names = [twin_name] if twin_name else visible_twins(db, principal)

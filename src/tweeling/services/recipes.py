@@ -21,6 +21,7 @@ from tweeling.apps.sandbox import SUCCESSFUL
 from tweeling.errors import NotFound
 from tweeling.services import apps as app_service
 from tweeling.services.twins import authorised_twin
+from tweeling.storage.db import Database
 from tweeling.storage.schema import recipe_runs, twins
 from tweeling.twin.twins import get_scenario, now, scenario_by_id
 
@@ -130,7 +131,7 @@ def run_recipe(
     return get_recipe_run(db, principal, recipe_id)
 
 
-def get_recipe_run(db: Any, principal: Principal, run_id: str) -> RecipeRecord:
+def get_recipe_run(db: Database, principal: Principal, run_id: str) -> RecipeRecord:
     with db.read() as conn:
         row = conn.execute(
             select(recipe_runs, twins.c.name.label("twin_name"))
@@ -154,7 +155,7 @@ def get_recipe_run(db: Any, principal: Principal, run_id: str) -> RecipeRecord:
         twin=row.twin_name,
         scenario=scenario,
         recipe_hash=row.recipe_hash,
-        recipe=runs._json(row.recipe),
+        recipe=runs.json_value(row.recipe),
         purpose=row.purpose,
         actor=row.actor,
         status=row.status,
