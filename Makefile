@@ -49,6 +49,11 @@ bench: install
 # OGC API – Features against pygeoapi 0.24 (its own venv in benchmarks/out/peers-venv, from PyPI),
 # on a 1M-building twin; needs wrk, ogr2ogr and PostgreSQL + PostGIS (scripts/pg-test-server.sh
 # or TWEELING_BENCH_PG_URL). `python benchmarks/ogc_peers.py --quick` for a smoke run.
+# The app platform: input preparation, sandboxed runs, cache (benchmarks/apps.py, ~5 minutes).
+.PHONY: bench-apps
+bench-apps: install
+	$(BIN)/python benchmarks/apps.py
+
 .PHONY: bench-ogc
 bench-ogc: install
 	$(BIN)/python benchmarks/ogc_peers.py

@@ -97,6 +97,36 @@ def newell_normal(points: Floats) -> Floats:
     )
 
 
+_SMALL = 8  # hole-free polygons up to this many corners try the fan first (walls, flat roofs)
+
+
+def _convex_fan(ring: Sequence[int], points: list[list[float]]) -> npt.NDArray[np.int64] | None:
+    """A small convex polygon as a triangle fan, in plain Python (numpy's per-call overhead
+    dominates at this size); None when it is not convex, for earcut to handle."""
+    n = len(points)
+    nx = ny = nz = 0.0
+    for k in range(n):
+        x1, y1, z1 = points[k]
+        x2, y2, z2 = points[(k + 1) % n]
+        nx += (y1 - y2) * (z1 + z2)
+        ny += (z1 - z2) * (x1 + x2)
+        nz += (x1 - x2) * (y1 + y2)
+    if nx == ny == nz == 0.0:
+        return np.zeros((0, 3), dtype=np.int64)
+    scale = abs(nx) + abs(ny) + abs(nz)
+    for k in range(n):
+        ax, ay, az = points[k]
+        bx, by, bz = points[(k + 1) % n]
+        cx, cy, cz = points[(k + 2) % n]
+        ux, uy, uz = bx - ax, by - ay, bz - az
+        vx, vy, vz = cx - bx, cy - by, cz - bz
+        turn = (uy * vz - uz * vy) * nx + (uz * vx - ux * vz) * ny + (ux * vy - uy * vx) * nz
+        if turn < -1e-12 * scale * scale:
+            return None  # a reflex corner
+    first = ring[0]
+    return np.asarray([(first, ring[k], ring[k + 1]) for k in range(1, n - 1)], dtype=np.int64)
+
+
 def triangulate(rings: Sequence[Sequence[int]], vertices: Floats) -> npt.NDArray[np.int64]:
     """Vertex-index triangles (t, 3) covering a polygon given as outer ring and holes.
 
@@ -105,6 +135,10 @@ def triangulate(rings: Sequence[Sequence[int]], vertices: Floats) -> npt.NDArray
     outer = rings[0] if rings else []
     if len(outer) < 3:
         return np.zeros((0, 3), dtype=np.int64)
+    if len(rings) == 1 and len(outer) <= _SMALL:
+        fan = _convex_fan(outer, vertices[list(outer)].tolist())
+        if fan is not None:
+            return fan
     normal = newell_normal(vertices[np.asarray(outer, dtype=np.int64)])
     if not np.any(normal):
         return np.zeros((0, 3), dtype=np.int64)
