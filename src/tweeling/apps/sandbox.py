@@ -119,6 +119,18 @@ def _environment(spec: RunSpec) -> dict[str, str]:
     }
 
 
+def high_water_kb(pid: int | str = "self") -> int:
+    """A process's peak resident memory (VmHWM, kB) since it last exec'd; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _read_lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -187,12 +199,15 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        status, usage, timed_out = _wait(process, spec, run_dir, started, on_progress)
+        status, usage, timed_out, peak_kb = _wait(process, spec, run_dir, started, on_progress)
     wall = time.monotonic() - started
+    # Peak memory is the worker's own high-water mark (VmHWM), polled here and reported by
+    # the worker at its end: rusage's ru_maxrss would include this process's memory, which
+    # a forked child inherits as its starting mark.
     measured = {
         "wall_s": round(wall, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3) if usage else 0.0,
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1) if usage else 0.0,
+        "peak_rss_mb": round(peak_kb / 1024, 1),
     }
     return _classify(spec, run_dir, status, timed_out, flags, measured)
 
@@ -203,11 +218,13 @@ def _wait(
     run_dir: Path,
     started: float,
     on_progress: ProgressCallback | None,
-) -> tuple[int, Any, bool]:
-    """Poll the worker (progress lines, the wall clock) until it ends; kill it when overdue."""
+) -> tuple[int, Any, bool, int]:
+    """Poll the worker (progress lines, memory, the wall clock) until it ends; kill it when
+    overdue. Returns its exit code, resource usage, whether it timed out, peak memory (kB)."""
     deadline = started + spec.limits.wall_s
     seen = 0
     timed_out = False
+    peak_kb = 0
 
     def report() -> None:
         nonlocal seen
@@ -222,8 +239,9 @@ def _wait(
         if pid:
             process.returncode = os.waitstatus_to_exitcode(status)
             report()
-            return process.returncode, usage, timed_out
+            return process.returncode, usage, timed_out, peak_kb
         report()
+        peak_kb = max(peak_kb, high_water_kb(process.pid))
         if time.monotonic() > deadline and not timed_out:
             timed_out = True
             with contextlib.suppress(ProcessLookupError):
@@ -245,6 +263,10 @@ def _classify(
         result = orjson.loads((run_dir / "result.json").read_bytes())
     except (FileNotFoundError, orjson.JSONDecodeError):
         result = {}
+
+    reported = result.get("peak_rss_mb")
+    if isinstance(reported, (int, float)):
+        measured["peak_rss_mb"] = max(measured["peak_rss_mb"], float(reported))
 
     def outcome(status: str, message: str, outputs: dict[str, Any] | None = None) -> Outcome:
         return Outcome(status, message, outputs, events, flags, measured, log_tail)

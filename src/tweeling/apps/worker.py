@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from tweeling.apps.sandbox import high_water_kb
+
 # The runtime's own memory (interpreter, numpy, pyarrow) on top of what the app declares.
 BASELINE_MB = 256
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -131,6 +133,7 @@ def _open_for_runtime(run_dir: Path, name: str) -> int:
 
 
 def _write(fd: int, doc: dict[str, Any]) -> None:
+    doc["peak_rss_mb"] = round(high_water_kb() / 1024, 1)
     data = memoryview(orjson.dumps(doc))
     while data:
         data = data[os.write(fd, data) :]
