@@ -32,8 +32,8 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks apps
+	$(BIN)/ruff format --check src tests benchmarks apps
 
 typecheck: install
 	$(BIN)/mypy

@@ -157,6 +157,17 @@ class Inputs:
     def layers(self) -> list[str]:
         return list(self._layers)
 
+    def lonlat(self, x: float, y: float) -> tuple[float, float]:
+        """A point of the twin's CRS as (longitude, latitude) in degrees, for sun positions."""
+        from pyproj import CRS, Transformer
+
+        crs = CRS.from_user_input(self.crs)
+        if crs.is_compound:
+            crs = crs.sub_crs_list[0]
+        to_wgs84 = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        lon, lat = to_wgs84.transform(x, y)
+        return float(lon), float(lat)
+
     def has(self, name: str) -> bool:
         return name in self._layers
 

@@ -1,0 +1,1 @@
+"""Solar potential of roofs (and facades) in a Tweeling twin."""
