@@ -28,6 +28,7 @@ def _run(runtime: Runtime, behaviour: str):  # type: ignore[no-untyped-def]
 
 CASES = [
     ("socket", "sandbox-violation", "network"),
+    ("loopback", "sandbox-violation", "network"),
     ("write", "sandbox-violation", "write-outside-workdir"),
     ("spawn", "sandbox-violation", "spawn-process"),
     ("memory", "memory-limit", "64 MB"),
@@ -62,6 +63,12 @@ def test_the_platform_carries_on_after_breaches(runtime: Runtime, tmp_path: Path
     # the worker's own peak memory, within what its limit allows (64 MB + 256 MB runtime)
     assert 30 < record.measured["peak_rss_mb"] < 320
     assert not (runtime.runs_dir / "escaped.txt").exists()
+
+
+def test_harmless_probes_of_common_libraries_are_no_breach(runtime: Runtime) -> None:
+    record = _run(runtime, "probes")
+    assert record.status == "successful", record.message
+    assert not record.flags
 
 
 def test_runs_get_their_own_network_namespace(runtime: Runtime) -> None:

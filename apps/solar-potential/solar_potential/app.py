@@ -1,8 +1,8 @@
 """Solar potential: annual irradiation, usable area and yield of every building's roof.
 
-Roof surfaces are the triangles the data marks ``RoofSurface`` (LoD2); without semantics
-(LoD1 blocks, extruded footprints) every face tilted less than 84° from horizontal and
-facing up counts as roof. Facades (``WallSurface``, or near-vertical faces) are added when
+Roof surfaces are the triangles the data marks ``RoofSurface`` (LoD2); on triangles without
+semantics (LoD1 blocks, extruded footprints) every face tilted less than 84° from horizontal
+and facing up counts as roof. Facades (``WallSurface``, or near-vertical faces) are added when
 the municipality asks for them. Points about ``sample_spacing_m`` apart on those surfaces
 see the sky through the twin's own buildings (``tweeling.sdk.visibility``); the year's
 irradiation follows from the shipped Dutch climate with pvlib's sun positions and the
@@ -34,13 +34,12 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     if not len(mesh):
         raise AppError("the buildings layer has no 3D geometry to compute solar potential on")
     normals = mesh.normals()
+    # Per triangle, since one model can mix LoD2 buildings with semantics and blocks without
+    # (a proposed building drawn as LoD1 among measured LoD2 ones, or the reverse).
     semantic = mesh.surfaces
-    if (semantic != "").any():
-        roof = semantic == "RoofSurface"
-        wall = semantic == "WallSurface"
-    else:
-        roof = normals[:, 2] > ROOF_MIN_NORMAL_Z
-        wall = np.abs(normals[:, 2]) <= ROOF_MIN_NORMAL_Z
+    labelled = semantic != ""
+    roof = np.where(labelled, semantic == "RoofSurface", normals[:, 2] > ROOF_MIN_NORMAL_Z)
+    wall = np.where(labelled, semantic == "WallSurface", np.abs(normals[:, 2]) <= ROOF_MIN_NORMAL_Z)
     include_facades = bool(parameters["include_facades"])
     targets = np.nonzero(roof | (wall if include_facades else False))[0]
     samples = sample_triangles(mesh.corners[targets], float(parameters["sample_spacing_m"]))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import platform
 import resource
 import sys
 import time
@@ -97,6 +98,8 @@ class _Sandbox:
                 self._refuse("write-outside-workdir", f"{event}({path!r})")
         elif event.startswith(_SPAWN_EVENTS):
             self._refuse("spawn-process", f"{event}{_short(args)}")
+        elif event == "socket.bind" and _loopback(args):
+            return  # probing for IPv6 (urllib3 does at import) reaches no one
         elif event in _NETWORK_EVENTS:
             self._refuse("network", f"{event}{_short(args)}")
 
@@ -107,6 +110,12 @@ class _Sandbox:
         finally:
             self.armed = True
         raise PermissionError(f"refused by the Tweeling sandbox: {kind}: {detail}")
+
+
+def _loopback(args: tuple[Any, ...]) -> bool:
+    address = args[1] if len(args) > 1 else None
+    host = address[0] if isinstance(address, tuple) and address else None
+    return host in ("127.0.0.1", "::1", "localhost")
 
 
 def _short(args: tuple[Any, ...]) -> str:
@@ -159,6 +168,10 @@ def main(run_dir: Path) -> int:
     app_dir = Path(spec["app_dir"])
     sys.path[:0] = [str(app_dir / "src"), str(app_dir)]
     os.chdir(workdir)
+    # Libraries ask for the processor name at import (h5py, through pvlib), which Python
+    # answers by running `uname -p`; answer it now, so that harmless question is no refused
+    # process start inside the sandbox.
+    platform.uname().processor  # noqa: B018
     sys.addaudithook(sandbox.hook)
     sandbox.armed = True
     try:

@@ -260,15 +260,17 @@ def write_test_inputs(
 ) -> Path:
     """An inputs folder as the platform prepares it, from plain rows, for an app's own tests.
 
-    Each row has ``id``, optionally ``type``, ``parent`` and ``footprint`` (a shapely geometry
-    or a list of (x, y) corners), and any attributes.
+    Each row has ``id``, optionally ``type``, ``parent``, ``footprint`` (a shapely geometry
+    or a list of (x, y) corners) and ``mesh`` (triangles (k, 3, 3) and their k semantic
+    surface types, as ``tweeling.sdk.grid.extrude`` makes them), and any attributes.
     """
     import shapely
 
     folder.mkdir(parents=True, exist_ok=True)
     index: dict[str, Any] = {"twin": twin, "scenario": scenario, "crs": crs, "layers": {}}
     for name, rows in layers.items():
-        attributes = sorted({k for r in rows for k in r} - {"id", "type", "parent", "footprint"})
+        reserved = {"id", "type", "parent", "footprint", "mesh"}
+        attributes = sorted({k for r in rows for k in r} - reserved)
         footprints = []
         for row in rows:
             shape = row.get("footprint")
@@ -285,6 +287,36 @@ def write_test_inputs(
             }
         )
         pq.write_table(table, folder / f"{name}.parquet")
-        index["layers"][name] = {"table": f"{name}.parquet", "objects": len(rows)}
+        info: dict[str, Any] = {"table": f"{name}.parquet", "objects": len(rows)}
+        if any("mesh" in r for r in rows):
+            info["mesh"] = _write_test_mesh(folder, name, rows)
+        index["layers"][name] = info
     (folder / INPUTS_INDEX).write_bytes(orjson.dumps(index))
     return folder
+
+
+def _write_test_mesh(folder: Path, name: str, rows: list[dict[str, Any]]) -> dict[str, str]:
+    corners, objects, surfaces = [], [], []
+    for index, row in enumerate(rows):
+        if "mesh" not in row:
+            continue
+        triangles, kinds = row["mesh"]
+        triangles = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
+        kinds = list(kinds) if kinds is not None else [""] * len(triangles)
+        if len(kinds) != len(triangles):
+            raise ValueError(
+                f"object {row['id']!r}: {len(triangles)} triangles, {len(kinds)} types"
+            )
+        corners.append(triangles)
+        objects.append(np.full(len(triangles), index, dtype=np.int64))
+        surfaces.append(np.asarray(kinds, dtype="<U32"))
+    arrays = {
+        "corners": np.concatenate(corners),
+        "objects": np.concatenate(objects),
+        "surfaces": np.concatenate(surfaces),
+    }
+    files = {}
+    for key, array in arrays.items():
+        files[key] = f"{name}.mesh-{key}.npy"
+        np.save(folder / files[key], array, allow_pickle=False)
+    return files
