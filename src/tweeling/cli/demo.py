@@ -93,7 +93,7 @@ def demo(
             # The demo city is open data: anyone may look at it, signed in or not.
             conn.execute(update(twins).where(twins.c.name == twin_name).values(public=True))
 
-    _tower_scenario(db, twin_name)
+    add_tower_scenario(db, twin_name)
     app_runs = _demo_app(db, home, twin_name)
     exports = home / "exports"
     written = []
@@ -175,7 +175,7 @@ def _command_name() -> str:
         return str(here)
 
 
-def _tower_scenario(db: object, twin_name: str) -> None:
+def add_tower_scenario(db: object, twin_name: str) -> None:
     """A proposed scenario: a 70 m tower on the district's largest open green area."""
     from tweeling.storage.db import Database
 

@@ -1,0 +1,197 @@
+"""The reference apps (apps/ at the repository root) run through the platform on Delft, on the
+current city and on a plan with a 70 m tower: they pass `tweeling app check`, run in the
+sandbox, store their results, and the tower's shadow shows in the scenario comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from tweeling.apps import packages
+from tweeling.apps.runs import RunRecord, Runtime
+from tweeling.cli.main import app as cli
+from tweeling.services import apps as service
+from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
+from tweeling.twin.twins import get_scenario, get_twin
+from tweeling.twin.vector_io import feature_to_object
+from tweeling.twin.views import iter_objects, view_of
+
+from .conftest import OPERATOR
+
+REFERENCE_APPS = Path(__file__).resolve().parents[2] / "apps"
+TOWER = "demo-tower-1"
+
+
+def _tower_site(centres: dict[str, Any], footprints: list[Any]) -> Any:
+    """An open spot with the most buildings in the 90° sector north of it within 150 m, at
+    least 20 m from any footprint: where a tower's shadow must show."""
+    built = shapely.union_all(footprints)
+    minx, miny, maxx, maxy = built.bounds
+    best, most = None, 0
+    for x in range(int(minx), int(maxx), 10):
+        for y in range(int(miny), int(maxy), 10):
+            site = shapely.Point(x, y)
+            if built.distance(site) < 20:
+                continue
+            north = sum(
+                1
+                for c in centres.values()
+                if c.y > y and abs(c.x - x) < c.y - y and c.distance(site) < 150
+            )
+            if north > most:
+                best, most = site, north
+    assert best is not None and most >= 10, "the sample has no open spot south of buildings"
+    return best
+
+
+@pytest.fixture(scope="module")
+def with_tower(runtime: Runtime) -> Runtime:
+    """The current city, and a plan with a 70 m tower south of a cluster of buildings."""
+    with runtime.db.read() as conn:
+        view = view_of(conn, get_scenario(conn, get_twin(conn, "delft"), "current"))
+        blocks = [o.to_city_object() for o in iter_objects(conn, view, layer="buildings")]
+    footprints = [shapely.MultiPoint([v[:2] for v in b.vertices]).convex_hull for b in blocks]
+    site = _tower_site(_centres(runtime, "current"), footprints)
+    tower = feature_to_object(
+        TOWER, "Building", {"measuredHeight": 70.0}, shapely.Point(site.x, site.y, 0).buffer(12)
+    )
+    create_scenario(runtime.db, "delft", "tower", label="Tower plan", author="tests")
+    edit(runtime.db, "delft", "tower", Changes(add=[tower]), reason="tower plan", author="tests")
+    return runtime
+
+
+def _run(runtime: Runtime, app: str, scenario: str, **overrides: Any) -> RunRecord:
+    record = service.run(
+        runtime,
+        OPERATOR,
+        "delft",
+        scenario=scenario,
+        package=packages.from_path(REFERENCE_APPS / app),
+        overrides=overrides or None,
+        purpose="tests",
+    )
+    assert record.status == "successful", record.message
+    assert not record.flags, record.flags
+    return record
+
+
+def _centres(runtime: Runtime, scenario: str) -> dict[str, Any]:
+    with runtime.db.read() as conn:
+        view = view_of(conn, get_scenario(conn, get_twin(conn, "delft"), scenario))
+        objects = [(o.object_id, o.to_city_object()) for o in iter_objects(conn, view)]
+    return {
+        oid: shapely.MultiPoint([v[:2] for v in city.vertices]).centroid
+        for oid, city in objects
+        if city.type == "Building" and city.vertices
+    }
+
+
+@pytest.mark.parametrize("app", ["solar-potential", "sun-hours-and-shade"])
+def test_reference_apps_pass_the_check(app: str) -> None:
+    result = CliRunner().invoke(cli, ["app", "check", str(REFERENCE_APPS / app)])
+    assert result.exit_code == 0, result.output
+    assert f"ok {app}" in result.output
+
+
+@pytest.fixture(scope="module")
+def solar(with_tower: Runtime) -> dict[str, RunRecord]:
+    return {s: _run(with_tower, "solar-potential", s) for s in ("current", "tower")}
+
+
+def test_solar_roofs_of_delft_fall_in_the_dutch_range(solar: dict[str, RunRecord]) -> None:
+    outputs = solar["current"].outputs
+    horizontal = outputs["indicators"]["horizontal_irradiation_kwh_m2"]
+    # The shipped year: KNMI De Bilt 2021 measured about 1,030 kWh/m² on open level ground,
+    # a normal Dutch year (the long-term mean lies near 1,000-1,050).
+    assert 1000 < horizontal < 1060
+    roofs = outputs["attributes"]["roof_irradiation_kwh_m2"]
+    assert len(roofs) == 160  # every building of the sample has a roof
+    values = sorted(roofs.values())
+    # Delft's roofs are flat (LoD1 blocks): an unshaded flat roof receives what open ground
+    # does, within the cumulative sky's binning; none can receive more.
+    assert values[-1] == pytest.approx(horizontal, rel=0.01)
+    unshaded = [v for v in values if v >= 0.97 * horizontal]
+    assert len(unshaded) > 80
+    assert all(900 <= v <= 1100 for v in unshaded)
+    # Roofs beside taller neighbours lose part of their sky and sun, never all of it.
+    assert 400 < values[0] < 950
+    yields = outputs["attributes"]["yield_kwh"]
+    usable = outputs["attributes"]["usable_area_m2"]
+    for oid, kwh in yields.items():
+        # usable area × irradiation × 0.2 efficiency × 0.8 performance (areas are rounded)
+        assert kwh <= (usable[oid] + 0.05) * values[-1] * 0.2 * 0.8
+        assert (kwh > 0) == (usable[oid] > 0)
+
+
+def test_the_tower_lowers_its_neighbours_solar_potential(
+    with_tower: Runtime, solar: dict[str, RunRecord]
+) -> None:
+    name = "solar-potential.roof_irradiation_kwh_m2"
+    changes = diff(with_tower.db, "delft", "current", "tower")
+    assert TOWER in {c.object_id for c in changes.added}
+    lowered = {
+        c.object_id: attr.new - attr.old
+        for c in changes.modified
+        for attr in c.attributes
+        if attr.name == name and attr.old is not None and attr.new is not None
+    }
+    assert sum(1 for d in lowered.values() if d < -1) >= 20
+    assert all(d <= 0.5 for d in lowered.values())  # a tower adds no sun to anyone
+    # The buildings within 150 m north of the tower lose the most: its shadow falls there.
+    centres = _centres(with_tower, "tower")
+    tower = centres[TOWER]
+    north = [
+        oid
+        for oid, c in centres.items()
+        if oid != TOWER and c.y > tower.y and abs(c.x - tower.x) < c.y - tower.y
+    ]
+    south = [oid for oid, c in centres.items() if oid != TOWER and c.y < tower.y]
+    nearest_north = sorted(north, key=lambda oid: centres[oid].distance(tower))[:10]
+    assert min(lowered.get(oid, 0.0) for oid in nearest_north) < -100
+    worst = sorted(lowered, key=lambda oid: lowered[oid])[:10]
+    assert sum(oid in north for oid in worst) >= 8
+    if south:  # behind the sun's path, a tower takes only some of the northern sky
+        assert min(lowered.get(oid, 0.0) for oid in south) > -60
+    assert solar["tower"].outputs["attributes"]["roof_irradiation_kwh_m2"][TOWER] == (
+        pytest.approx(solar["current"].outputs["indicators"]["horizontal_irradiation_kwh_m2"], 0.01)
+    )
+
+
+def test_sun_hours_and_shade_on_delft(with_tower: Runtime) -> None:
+    current = _run(with_tower, "sun-hours-and-shade", "current")
+    tower = _run(with_tower, "sun-hours-and-shade", "tower")
+    indicators = current.outputs["indicators"]
+    # 21 March, 21 June, 21 December: the open ground's mean follows the day length
+    # (12.2, 16.7 and 7.7 h at Delft), less the shade of the buildings.
+    assert 8 < indicators["ground_mean_sun_hours_day1"] < 12.3
+    assert 11 < indicators["ground_mean_sun_hours_day2"] < 16.8
+    assert 3 < indicators["ground_mean_sun_hours_day3"] < 7.8
+    layer = current.outputs["layers"]["ground_sun_and_shade"]
+    assert len(layer["features"]) == indicators["ground_cells"]
+    assert {"sun_hours_2026-03-21", "shade_2026-03-21T12:00"} <= set(
+        layer["features"][0]["properties"]
+    )
+
+    # In the plan, the tower's December shadow takes sun from the ground and from roofs.
+    # The grids share a lattice, so cells of both scenarios compare one to one.
+    def hours(record: RunRecord) -> dict[tuple[float, float], float]:
+        cells = record.outputs["layers"]["ground_sun_and_shade"]["features"]
+        return {
+            tuple(c["geometry"]["coordinates"][0][0]): c["properties"]["sun_hours_2026-12-21"]
+            for c in cells
+        }
+
+    ground_before, ground_after = hours(current), hours(tower)
+    shared = set(ground_before) & set(ground_after)
+    assert len(shared) > 0.9 * len(ground_before)
+    darker = [k for k in shared if ground_after[k] < ground_before[k] - 1]
+    assert len(darker) > 200  # more than 800 m² loses an hour of December sun or more
+    assert all(ground_after[k] <= ground_before[k] + 1e-9 for k in shared)
+    before = current.outputs["attributes"]["roof_sun_hours_day3"]
+    after = tower.outputs["attributes"]["roof_sun_hours_day3"]
+    assert sum(1 for oid in before if after[oid] < before[oid] - 0.1) >= 3
+    assert all(after[oid] <= before[oid] + 1e-9 for oid in before)
