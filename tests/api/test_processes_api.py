@@ -77,6 +77,31 @@ def test_processes_are_described_from_manifests(
         assert client.get("/ogc/delft/processes/nope", headers=h).status_code == 404
 
 
+def test_two_jobs_compare(installed: dict[str, str], db: Database, runtime: Runtime) -> None:
+    with _client(db, runtime) as client:
+        h = as_(installed, ANALYST)
+        jobs = []
+        for threshold in (150, 600):
+            r = client.post(
+                "/ogc/delft/processes/footprints/execution",
+                json={"inputs": {"purpose": "research", "large_m2": threshold}},
+                headers=h,
+            )
+            assert r.status_code == 200, r.text
+            jobs.append(r.headers["Location"].rsplit("/", 1)[-1])
+        a, b = jobs
+        comparison = client.get(f"/ogc/delft/jobs/{a}/compare/{b}", headers=h).json()
+        assert comparison["app"] == "footprints"
+        count = {i["name"]: i for i in comparison["indicators"]}["large_count"]
+        assert count["change"] == count["b"] - count["a"] < 0  # a higher threshold, fewer
+        large = {x["name"]: x for x in comparison["attributes"]}["large"]
+        assert large["changed"] == -count["change"]  # each building no longer large
+        area = {x["name"]: x for x in comparison["attributes"]}["footprint_m2"]
+        assert area["changed"] == 0 and area["objects_in_both"] == 160
+        missing = client.get(f"/ogc/delft/jobs/{a}/compare/nope", headers=h)
+        assert missing.status_code == 404
+
+
 def test_sync_execution_returns_results(
     installed: dict[str, str], db: Database, runtime: Runtime
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -159,6 +160,28 @@ def test_the_tower_lowers_its_neighbours_solar_potential(
     assert solar["tower"].outputs["attributes"]["roof_irradiation_kwh_m2"][TOWER] == (
         pytest.approx(solar["current"].outputs["indicators"]["horizontal_irradiation_kwh_m2"], 0.01)
     )
+
+
+def test_the_plan_compared_with_the_current_city(
+    with_tower: Runtime, solar: dict[str, RunRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = solar["current"], solar["tower"]
+    comparison = service.compare(with_tower.db, OPERATOR, a.run_id, b.run_id, top=3)
+    roofs = {x.name: x for x in comparison.attributes}["roof_irradiation_kwh_m2"]
+    assert roofs.only_b == [TOWER] and roofs.only_a == []
+    assert roofs.both == 160 and roofs.raised == 0 and roofs.lowered >= 20
+    assert roofs.unit == "kW.h/m2/a"
+    assert roofs.least_change is not None and roofs.least_change < -100
+    assert [x["change"] for x in roofs.largest] == sorted(x["change"] for x in roofs.largest)
+    total = {i["name"]: i for i in comparison.indicators}["total_usable_area_m2"]
+    assert total["change"] == pytest.approx(total["b"] - total["a"])
+    url = with_tower.db.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("TWEELING_DATABASE_URL", url)
+    result = CliRunner().invoke(cli, ["run", "compare", a.run_id, b.run_id, "--json"])
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.output)["attributes"][0]["name"] == "facade_irradiation_kwh_m2"
+    text = CliRunner().invoke(cli, ["run", "compare", a.run_id, b.run_id]).output
+    assert f"{roofs.lowered} lowered" in text
 
 
 def test_sun_hours_and_shade_on_delft(with_tower: Runtime) -> None:

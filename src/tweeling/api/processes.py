@@ -297,6 +297,18 @@ def job_provenance(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
 
 
 @router.get(
+    "/{twin}/jobs/{job_id}/compare/{other_id}",
+    summary="What changed from this job's results to another's of the same app",
+)
+def job_compare(
+    twin: str, job_id: str, other_id: str, db: DB, caller: Caller, top: int = 10
+) -> dict[str, Any]:
+    _job(db, caller, twin, job_id)
+    _job(db, caller, twin, other_id)
+    return service.compare(db, caller, job_id, other_id, min(max(top, 0), 100)).as_json()
+
+
+@router.get(
     "/{twin}/collections/{layer}/items/{object_id}/why",
     summary="Why this number? The provenance chain of one stored app output",
     tags=["Provenance"],

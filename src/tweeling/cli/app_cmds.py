@@ -10,6 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from tweeling.apps import packages
 from tweeling.apps import runs as runs_core
@@ -279,6 +280,57 @@ def replay_cmd(
         return
     console.print(f"[red]outputs differ[/red] (replay run {again.run_id})")
     sys.exit(5)
+
+
+@run_app.command("compare")
+def compare_cmd(
+    run_a: Annotated[str, typer.Argument(help="the run to compare from (say, the current city)")],
+    run_b: Annotated[str, typer.Argument(help="the run to compare to (say, the plan)")],
+    top: Annotated[int, typer.Option(help="objects with the largest changes to list")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Two runs of one app output by output: indicators, and per-object results raised or
+    lowered, with the objects that changed most."""
+    db = database()
+    result = service.compare(db, caller(db), run_a, run_b, top)
+    if as_json:
+        typer.echo(orjson.dumps(result.as_json(), option=orjson.OPT_INDENT_2).decode())
+        return
+    a, b = result.a, result.b
+    console.print(
+        f"{result.app_id}: {a.twin}/{a.scenario} (run {a.run_id}) → "
+        f"{b.twin}/{b.scenario} (run {b.run_id})",
+        highlight=False,
+    )
+    table = Table("indicator", "A", "B", "change", "unit")
+    for row in result.indicators:
+        change = "" if row["change"] is None else f"{row['change']:+,.4g}"
+        table.add_row(row["name"], str(row["a"]), str(row["b"]), change, row["unit"] or "")
+    if result.indicators:
+        console.print(table)
+    for attr in result.attributes:
+        line = (
+            f"{attr.name}: {attr.both} objects in both, {attr.raised} raised, "
+            f"{attr.lowered} lowered"
+        )
+        if attr.least_change is not None:
+            line += (
+                f", change {attr.least_change:+,.4g} … {attr.greatest_change:+,.4g} "
+                f"(mean {attr.mean_change:+,.3g}) {attr.unit or ''}"
+            )
+        if attr.only_a or attr.only_b:
+            line += f"; {len(attr.only_a)} only in A, {len(attr.only_b)} only in B"
+        console.print(line, highlight=False)
+        for item in attr.largest:
+            console.print(
+                f"    {item['id']}: {item['a']} → {item['b']} ({item['change']:+,.4g})",
+                highlight=False,
+            )
+    for layer in result.layers:
+        console.print(
+            f"layer {layer['name']}: {layer['features_a']} → {layer['features_b']} features",
+            highlight=False,
+        )
 
 
 @run_app.command("list")

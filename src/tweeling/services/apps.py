@@ -18,6 +18,7 @@ from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.apps import packages, parameters, runs
+from tweeling.apps.compare import Comparison, compare_runs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package
 from tweeling.apps.provenance import load_json
@@ -336,6 +337,22 @@ def replay(runtime: runs.Runtime, principal: Principal, run_id: str) -> Replay:
         )
     done = runs.execute(runtime, replay_id, store=False, use_cache=False)
     return Replay(original, done)
+
+
+def compare(
+    db: Database, principal: Principal, run_a: str, run_b: str, top: int = 10
+) -> Comparison:
+    """What changed, output by output, from one run of an app to another (say the current city
+    and a plan); both runs must be readable by the caller."""
+    a = get_run(db, principal, run_a)
+    b = get_run(db, principal, run_b)
+    with db.read() as conn:
+        package_id = conn.execute(
+            select(app_runs.c.package_id).where(app_runs.c.run_id == run_b)
+        ).scalar_one()
+        manifest = packages.load(conn, package_id).manifest
+    units = {o.name: o.unit for o in manifest.outputs}
+    return compare_runs(a, b, units, top)
 
 
 @dataclass(frozen=True)
