@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 
 from tweeling.apps import packages
 from tweeling.apps.runs import RunRecord, Runtime
+from tweeling.cli.demo import add_tower_scenario
 from tweeling.cli.main import app as cli
 from tweeling.services import apps as service
-from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
+from tweeling.twin.scenarios import diff
 from tweeling.twin.twins import get_scenario, get_twin
-from tweeling.twin.vector_io import feature_to_object
 from tweeling.twin.views import iter_objects, view_of
 
 from .conftest import OPERATOR
@@ -27,41 +27,10 @@ REFERENCE_APPS = Path(__file__).resolve().parents[2] / "apps"
 TOWER = "demo-tower-1"
 
 
-def _tower_site(centres: dict[str, Any], footprints: list[Any]) -> Any:
-    """An open spot with the most buildings in the 90° sector north of it within 150 m, at
-    least 20 m from any footprint: where a tower's shadow must show."""
-    built = shapely.union_all(footprints)
-    minx, miny, maxx, maxy = built.bounds
-    best, most = None, 0
-    for x in range(int(minx), int(maxx), 10):
-        for y in range(int(miny), int(maxy), 10):
-            site = shapely.Point(x, y)
-            if built.distance(site) < 20:
-                continue
-            north = sum(
-                1
-                for c in centres.values()
-                if c.y > y and abs(c.x - x) < c.y - y and c.distance(site) < 150
-            )
-            if north > most:
-                best, most = site, north
-    assert best is not None and most >= 10, "the sample has no open spot south of buildings"
-    return best
-
-
 @pytest.fixture(scope="module")
 def with_tower(runtime: Runtime) -> Runtime:
-    """The current city, and a plan with a 70 m tower south of a cluster of buildings."""
-    with runtime.db.read() as conn:
-        view = view_of(conn, get_scenario(conn, get_twin(conn, "delft"), "current"))
-        blocks = [o.to_city_object() for o in iter_objects(conn, view, layer="buildings")]
-    footprints = [shapely.MultiPoint([v[:2] for v in b.vertices]).convex_hull for b in blocks]
-    site = _tower_site(_centres(runtime, "current"), footprints)
-    tower = feature_to_object(
-        TOWER, "Building", {"measuredHeight": 70.0}, shapely.Point(site.x, site.y, 0).buffer(12)
-    )
-    create_scenario(runtime.db, "delft", "tower", label="Tower plan", author="tests")
-    edit(runtime.db, "delft", "tower", Changes(add=[tower]), reason="tower plan", author="tests")
+    """The current city, and the demo's plan: a 70 m tower south of a cluster of buildings."""
+    add_tower_scenario(runtime.db, "delft")
     return runtime
 
 

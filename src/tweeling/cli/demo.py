@@ -119,10 +119,30 @@ def demo(
         f"(see `tweeling scenario diff current tower --twin {twin_name}`)"
     )
     for run in app_runs:
-        large = run.outputs.get("indicators", {}).get("large_count")
+        indicators = run.outputs.get("indicators", {})
+        if run.status != "successful":
+            said = f"{run.status}: {run.message}"
+        elif run.app_id == "footprints":
+            said = f"{indicators.get('large_count')} large buildings"
+        else:
+            said = f"{indicators.get('total_yield_mwh')} MWh/year from roof-top solar panels"
         console.print(
-            f"app {run.app_id} on {run.scenario}: {run.status}, {large} large buildings "
+            f"app {run.app_id} on {run.scenario}: {said} "
             f"(run {run.run_id}; `{_command_name()} run show {run.run_id} --prov provn`)",
+            highlight=False,
+        )
+    solar = [r for r in app_runs if r.app_id == "solar-potential" and r.status == "successful"]
+    if len(solar) == 2:
+        from tweeling.access.identity import local_operator
+        from tweeling.services import apps as app_service
+
+        before, after = solar[0].run_id, solar[1].run_id
+        comparison = app_service.compare(db, local_operator("demo"), before, after)
+        roofs = {a.name: a for a in comparison.attributes}["roof_irradiation_kwh_m2"]
+        console.print(
+            f"the tower plan lowers the solar irradiation of {roofs.lowered} roofs, the most "
+            f"by {-(roofs.least_change or 0):,.0f} kWh/m² a year "
+            f"(`{_command_name()} run compare {before} {after}`)",
             highlight=False,
         )
     console.print("\n[bold]Where to look[/bold]")
@@ -175,33 +195,49 @@ def _command_name() -> str:
         return str(here)
 
 
-def add_tower_scenario(db: object, twin_name: str) -> None:
-    """A proposed scenario: a 70 m tower on the district's largest open green area."""
-    from tweeling.storage.db import Database
+def tower_site(footprints: list[shapely.Geometry], clearance: float = 20.0) -> shapely.Point:
+    """An open spot at least ``clearance`` metres from every footprint with the most buildings
+    in the 90° sector north of it within 150 m: where a tower's shadow falls on a district."""
+    built = shapely.union_all(footprints)
+    centres = [f.centroid for f in footprints]
+    minx, miny, maxx, maxy = built.bounds
+    best, most = built.envelope.centroid, -1
+    for x in range(int(minx), int(maxx) + 1, 10):
+        for y in range(int(miny), int(maxy) + 1, 10):
+            site = shapely.Point(x, y)
+            if built.distance(site) < clearance:
+                continue
+            north = sum(
+                1 for c in centres if c.y > y and abs(c.x - x) < c.y - y and c.distance(site) < 150
+            )
+            if north > most:
+                best, most = site, north
+    return best
 
-    assert isinstance(db, Database)
+
+def add_tower_scenario(db: Database, twin_name: str) -> None:
+    """A proposed scenario: a 70 m tower in open space just south of a cluster of buildings,
+    so that the plan's shadow shows in the reference apps' results."""
     with db.read() as conn:
         twin = get_twin(conn, twin_name)
         if any(s.name == "tower" for s in list_scenarios(conn, twin)):
             return
         current = view_of(conn, get_scenario(conn, twin, "current"))
-        best, area, tallest = None, 0.0, None
-        for obj in iter_objects(conn, current):
+        footprints, tallest = [], None
+        for obj in iter_objects(conn, current, layer="buildings"):
             city = obj.to_city_object()
-            if obj.layer in ("vegetation", "landuse") and city.vertices:
-                hull = shapely.MultiPoint([v[:2] for v in city.vertices]).convex_hull
-                if hull.area > area:
-                    best, area = hull, hull.area
-            if obj.object_type == "Building" and tallest is None:
-                tallest = city
-    if best is None:
+            if obj.object_type == "Building" and city.vertices:
+                footprints.append(shapely.MultiPoint([v[:2] for v in city.vertices]).convex_hull)
+                if tallest is None:
+                    tallest = city
+    if not footprints:
         return
-    centre = best.representative_point()
+    site = tower_site(footprints)
     tower = feature_to_object(
         "demo-tower-1",
         "Building",
         {"measuredHeight": 70.0, "status": "ontwerp", "gebruiksdoel": "woonfunctie"},
-        shapely.Point(centre.x, centre.y, 0.0).buffer(12, quad_segs=2),
+        shapely.Point(site.x, site.y, 0.0).buffer(12, quad_segs=2),
     )
     create_scenario(
         db,
@@ -209,7 +245,7 @@ def add_tower_scenario(db: object, twin_name: str) -> None:
         "tower",
         kind="proposed",
         label="Tower plan",
-        description="A 70 m residential tower on the largest open area",
+        description="A 70 m residential tower in open space south of a cluster of buildings",
         author="demo",
     )
     changes = Changes(add=[tower])
@@ -220,9 +256,16 @@ def add_tower_scenario(db: object, twin_name: str) -> None:
     edit(db, twin_name, "tower", changes, reason="demo: tower plan", author="demo")
 
 
+def reference_apps_dir() -> Path | None:
+    """The reference apps at the root of a source checkout (not in an installed wheel)."""
+    folder = Path(__file__).resolve().parents[3] / "apps"
+    return folder if (folder / "solar-potential" / "tweeling-app.toml").is_file() else None
+
+
 def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
-    """Scaffold the example app, install it in the twin with a calibration, run it on both
-    scenarios in the sandbox: its results become attributes of the exports below."""
+    """Scaffold the example app and install it with a calibration, install the solar
+    potential reference app, and run both on both scenarios in the sandbox: their results
+    become attributes of the exports below."""
     from tweeling.access.identity import local_operator
     from tweeling.apps import packages
     from tweeling.apps.executors import LocalExecutor
@@ -235,6 +278,12 @@ def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
         scaffold("footprints", source.parent, publisher="Tweeling demo")
     operator = local_operator("demo")
     app_service.install(db, operator, twin_name, packages.from_path(source), {"large_m2": 300})
+    apps = ["footprints"]
+    reference = reference_apps_dir()
+    if reference is not None:
+        solar = packages.from_path(reference / "solar-potential")
+        app_service.install(db, operator, twin_name, solar, {"pv_efficiency": 0.21})
+        apps.append("solar-potential")
     runtime = Runtime(db, LocalExecutor(slots=1), home)
     try:
         return [
@@ -243,9 +292,10 @@ def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
                 operator,
                 twin_name,
                 scenario=scenario,
-                app_id="footprints",
+                app_id=app_id,
                 purpose="demo",
             )
+            for app_id in apps
             for scenario in ("current", "tower")
         ]
     finally:
