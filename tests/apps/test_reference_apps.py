@@ -17,6 +17,7 @@ from tweeling.apps.runs import RunRecord, Runtime
 from tweeling.cli.demo import add_tower_scenario
 from tweeling.cli.main import app as cli
 from tweeling.services import apps as service
+from tweeling.twin.ingest import ingest
 from tweeling.twin.scenarios import diff
 from tweeling.twin.twins import get_scenario, get_twin
 from tweeling.twin.views import iter_objects, view_of
@@ -187,3 +188,29 @@ def test_sun_hours_and_shade_on_delft(with_tower: Runtime) -> None:
     after = tower.outputs["attributes"]["roof_sun_hours_day3"]
     assert sum(1 for oid in before if after[oid] < before[oid] - 0.1) >= 3
     assert all(after[oid] <= before[oid] + 1e-9 for oid in before)
+
+
+def test_solar_uses_lod2_roof_semantics(runtime: Runtime, samples: Path) -> None:
+    ingest(runtime.db, samples / "rotterdam_lod2.city.json", "rotterdam", crs="EPSG:7415")
+    record = service.run(
+        runtime,
+        OPERATOR,
+        "rotterdam",
+        package=packages.from_path(REFERENCE_APPS / "solar-potential"),
+        overrides={"include_facades": True},
+        purpose="tests",
+    )
+    assert record.status == "successful", record.message
+    attributes = record.outputs["attributes"]
+    roofs = attributes["roof_irradiation_kwh_m2"]
+    assert len(roofs) == 16
+    horizontal = record.outputs["indicators"]["horizontal_irradiation_kwh_m2"]
+    # Sloped LoD2 roofs: planes facing north pull a building's mean below the horizontal
+    # year, and none gets more than a south plane at the best tilt (about 1.15 × horizontal).
+    assert min(roofs.values()) < 0.9 * horizontal
+    assert max(roofs.values()) < 1.15 * horizontal
+    facades = attributes["facade_irradiation_kwh_m2"]
+    assert set(facades) == set(roofs)
+    # Walls see half the sky and the sun only from one side: well below any roof.
+    assert max(facades.values()) < min(roofs.values())
+    assert min(facades.values()) > 250
