@@ -12,6 +12,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from tests.cli.test_cli import run as run_cli
 from tweeling.apps import packages
 from tweeling.apps.runs import RunRecord, Runtime
 from tweeling.cli.demo import add_tower_scenario
@@ -133,7 +134,7 @@ def test_the_tower_lowers_its_neighbours_solar_potential(
 
 
 def test_the_plan_compared_with_the_current_city(
-    with_tower: Runtime, solar: dict[str, RunRecord], monkeypatch: pytest.MonkeyPatch
+    with_tower: Runtime, solar: dict[str, RunRecord], tmp_path: Path
 ) -> None:
     a, b = solar["current"], solar["tower"]
     comparison = service.compare(with_tower.db, OPERATOR, a.run_id, b.run_id, top=3)
@@ -146,11 +147,10 @@ def test_the_plan_compared_with_the_current_city(
     total = {i["name"]: i for i in comparison.indicators}["total_usable_area_m2"]
     assert total["change"] == pytest.approx(total["b"] - total["a"])
     url = with_tower.db.engine.url.render_as_string(hide_password=False)
-    monkeypatch.setenv("TWEELING_DATABASE_URL", url)
-    result = CliRunner().invoke(cli, ["run", "compare", a.run_id, b.run_id, "--json"])
-    assert result.exit_code == 0, result.output
-    assert orjson.loads(result.output)["attributes"][0]["name"] == "facade_irradiation_kwh_m2"
-    text = CliRunner().invoke(cli, ["run", "compare", a.run_id, b.run_id]).output
+    result = run_cli(["run", "compare", a.run_id, b.run_id, "--json"], tmp_path, url)
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout)["attributes"][0]["name"] == "facade_irradiation_kwh_m2"
+    text = run_cli(["run", "compare", a.run_id, b.run_id], tmp_path, url).stdout
     assert f"{roofs.lowered} lowered" in text
 
 
