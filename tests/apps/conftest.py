@@ -17,6 +17,7 @@ from tweeling.twin.ingest import ingest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MISBEHAVING = FIXTURES / "misbehaving"
+WELLBEHAVED = FIXTURES / "wellbehaved"
 OPERATOR = local_operator("tester")
 
 

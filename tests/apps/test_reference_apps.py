@@ -62,7 +62,7 @@ def _centres(runtime: Runtime, scenario: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("app", ["solar-potential", "sun-hours-and-shade"])
+@pytest.mark.parametrize("app", ["solar-potential", "sun-hours-and-shade", "heat-stress"])
 def test_reference_apps_pass_the_check(app: str) -> None:
     result = CliRunner().invoke(cli, ["app", "check", str(REFERENCE_APPS / app)])
     assert result.exit_code == 0, result.output
@@ -188,6 +188,33 @@ def test_sun_hours_and_shade_on_delft(with_tower: Runtime) -> None:
     after = tower.outputs["attributes"]["roof_sun_hours_day3"]
     assert sum(1 for oid in before if after[oid] < before[oid] - 0.1) >= 3
     assert all(after[oid] <= before[oid] + 1e-9 for oid in before)
+
+
+def test_heat_stress_on_delft_and_under_the_tower(with_tower: Runtime) -> None:
+    current = _run(with_tower, "heat-stress", "current")
+    tower = _run(with_tower, "heat-stress", "tower")
+    indicators = current.outputs["indicators"]
+    # A cloudless 33 °C afternoon in low-rise Delft: most open space is in full sun, and a
+    # person standing there has a mean radiant temperature some 25-30 K above the air.
+    assert indicators["shaded_share"] < 0.2
+    assert 50 < indicators["mean_tmrt_c"] < 70
+    assert 36 < indicators["mean_utci_c"] < 42
+    assert 0.7 < indicators["mean_sky_view_factor"] < 1
+
+    def cells(record: RunRecord) -> dict[tuple[float, float], dict[str, Any]]:
+        features = record.outputs["layers"]["heat_map"]["features"]
+        return {tuple(f["geometry"]["coordinates"][0][0]): f["properties"] for f in features}
+
+    before, after = cells(current), cells(tower)
+    assert len(before) == indicators["cells"]
+    newly_shaded = [
+        k for k in set(before) & set(after) if after[k]["shade"] and not before[k]["shade"]
+    ]
+    assert len(newly_shaded) > 50  # the tower's afternoon shadow, in 2 m cells
+    # In its shadow the direct sun is gone: UTCI falls by several kelvin.
+    drops = sorted(before[k]["utci_c"] - after[k]["utci_c"] for k in newly_shaded)
+    assert drops[len(drops) // 2] > 3
+    assert tower.outputs["indicators"]["shaded_share"] > indicators["shaded_share"]
 
 
 def test_solar_uses_lod2_roof_semantics(runtime: Runtime, samples: Path) -> None:
