@@ -13,6 +13,7 @@ from tweeling.sdk.visibility import (
     Occluder,
     direction,
     embree_available,
+    iter_samples,
     sample_triangles,
     sky_patches,
 )
@@ -75,6 +76,23 @@ def test_samples_cover_each_triangle_once() -> None:
 
 
 @needs_embree
+def test_samples_in_batches_are_the_same_samples() -> None:
+    rng = np.random.default_rng(5)
+    corners = rng.uniform(0, 30, (400, 3, 3))
+    whole = sample_triangles(corners, 1.0)
+    batches = list(iter_samples(corners, 1.0, points=2000))
+    assert len(batches) > 5
+    assert all(len(b.points) <= 2000 or len(np.unique(b.triangle)) == 1 for b in batches)
+    joined = {f: np.concatenate([getattr(b, f) for b in batches]) for f in whole.__dict__}
+
+    def order(s: dict) -> np.ndarray:  # type: ignore[type-arg]
+        return np.lexsort((*s["points"].T, s["triangle"]))
+
+    a, b = order(joined), order(whole.__dict__)
+    for field in ("points", "normals", "triangle", "area"):  # the same, in another order
+        assert np.array_equal(joined[field][a], getattr(whole, field)[b])
+
+
 def test_embree_and_numpy_agree() -> None:
     rng = np.random.default_rng(7)
     centres = rng.uniform(0, 100, (1500, 1, 3))
@@ -86,6 +104,30 @@ def test_embree_and_numpy_agree() -> None:
     slow = Occluder(corners, engine="numpy").occluded(origins, dirs)
     assert 0.1 < fast.mean() < 0.9  # a test with both outcomes
     assert (fast == slow).mean() > 0.998  # single vs double precision at grazing edges
+
+
+@needs_embree
+def test_threads_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    boxes = [_box(x, y, x + 8, y + 8, h) for x, y, h in rng.uniform(0, 200, (80, 3))]
+    corners = np.concatenate(boxes) + np.array([85_000.0, 445_000.0, 0.0])
+    points = np.column_stack(
+        [rng.uniform(0, 200, (3000, 2)) + np.array([85_000.0, 445_000.0]), np.full(3000, 0.5)]
+    )
+    sky = sky_patches(7)
+    one = Occluder(corners, threads=1).visible(points, None, sky.directions)
+    three = Occluder(corners, threads=3).visible(points, None, sky.directions)
+    assert one.size > 4 * 65536  # large enough to be split
+    assert 0.05 < one.mean() < 0.95
+    assert np.array_equal(one, three)
+    rays = np.repeat(sky.directions, 500, axis=0)
+    origins = np.repeat(points[:500], len(sky), axis=0)
+    assert np.array_equal(
+        Occluder(corners, threads=1).occluded(origins, rays),
+        Occluder(corners, threads=2).occluded(origins, rays),
+    )
+    monkeypatch.setenv("TWEELING_CPUS", "2")  # what the platform grants a run
+    assert Occluder(corners).threads == 2
 
 
 @pytest.mark.parametrize("engine", ["numpy", pytest.param("embree", marks=needs_embree)])

@@ -118,31 +118,40 @@ def annual_irradiation(
     out = np.zeros(len(normals))
     patches = len(sky)
     day = sun.patch_of_hour >= 0
-    hours = sun.patch_of_hour[day]
-    sun_dirs = weather.sun[day]
-    cos_z = np.maximum(np.cos(np.radians(weather.zenith[day])), MIN_COS_ZENITH)
-    anisotropy = weather.dni[day] / weather.dni_extra[day]
-    direct_weight = weather.dni[day] + np.maximum(weather.dhi[day] * anisotropy, 0.0) / cos_z
-    isotropic_total = float(np.maximum(weather.dhi[day] * (1 - anisotropy), 0.0).sum())
+    # The daylight hours ordered by their sun's patch, so that one reduceat sums each
+    # patch's hours for a whole block of normals.
+    order = np.argsort(sun.patch_of_hour[day], kind="stable")
+    hours = sun.patch_of_hour[day][order]
+    lit = np.unique(hours)
+    first = np.searchsorted(hours, lit)
+    sun_dirs = weather.sun[day][order]
+    zenith = weather.zenith[day][order]
+    dni, dhi = weather.dni[day][order], weather.dhi[day][order]
+    cos_z = np.maximum(np.cos(np.radians(zenith)), MIN_COS_ZENITH)
+    anisotropy = dni / weather.dni_extra[day][order]
+    direct_weight = dni + np.maximum(dhi * anisotropy, 0.0) / cos_z
+    isotropic_total = float(np.maximum(dhi * (1 - anisotropy), 0.0).sum())
     ghi_total = float(weather.ghi[day].sum())
     # Surfaces sharing a normal (a triangle's samples) share their per-patch sun sums.
-    unique, which = np.unique(np.round(normals, 6), axis=0, return_inverse=True)
+    rounded = np.ascontiguousarray(np.round(normals, 6) + 0.0)  # + 0.0: no negative zeros
+    keys = rounded.view(np.dtype((np.void, rounded.dtype.itemsize * 3))).ravel()
+    _, index, which = np.unique(keys, return_index=True, return_inverse=True)
+    unique = rounded[index]
     which = which.reshape(-1)
     for start in range(0, len(unique), 2048):
         block = unique[start : start + 2048]
         cos_aoi = np.clip(block @ sun_dirs.T, 0.0, None) * direct_weight  # (n, hours)
         per_patch = np.zeros((len(block), patches))
-        np.add.at(per_patch.T, hours, cos_aoi.T)
+        if len(lit):
+            per_patch[:, lit] = np.add.reduceat(cos_aoi, first, axis=1)
         members = np.nonzero((which >= start) & (which < start + len(block)))[0]
-        direct = (visible[members] * per_patch[which[members] - start]).sum(axis=1)
+        rows = which[members] - start
+        seen_rows = visible if len(members) == len(normals) else visible[members]
+        direct = np.einsum("ij,ij->i", seen_rows, per_patch[rows])
         weights = np.clip(block @ sky.directions.T, 0.0, None) * sky.solid_angle
-        total = weights.sum(axis=1)
-        open_share = np.divide(
-            (visible[members] * weights[which[members] - start]).sum(axis=1),
-            total[which[members] - start],
-            out=np.zeros(len(members)),
-            where=total[which[members] - start] > 0,
-        )
+        total = weights.sum(axis=1)[rows]
+        seen = np.einsum("ij,ij->i", seen_rows, weights[rows])
+        open_share = np.divide(seen, total, out=np.zeros(len(members)), where=total > 0)
         cos_beta = np.clip(normals[members, 2], -1.0, 1.0)
         isotropic = isotropic_total * (1 + cos_beta) / 2 * open_share
         ground = ghi_total * albedo * (1 - cos_beta) / 2

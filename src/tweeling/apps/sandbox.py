@@ -105,7 +105,13 @@ def _probe_namespaces() -> tuple[str, ...]:
 
 
 def _environment(spec: RunSpec) -> dict[str, str]:
-    """A clean environment: nothing of the platform's (database URL, tokens) reaches the app."""
+    """A clean environment: nothing of the platform's (database URL, tokens) reaches the app.
+
+    Libraries that cache what they compile or compute write beside their own files or in the
+    home folder unless told otherwise (numba, which pythermalcomfort uses; matplotlib): the
+    home and their caches are the run's work directory, the one place the app may write. The
+    cores the manifest declares are what threaded libraries and the SDK's ray casting use.
+    """
     work = str(spec.workdir)
     threads = str(max(1, math.ceil(spec.limits.cpu_s / max(spec.limits.wall_s, 1))))
     return {
@@ -115,7 +121,9 @@ def _environment(spec: RunSpec) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "OMP_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
+        "TWEELING_CPUS": threads,
         "MPLCONFIGDIR": str(spec.workdir / "tmp"),
+        "NUMBA_CACHE_DIR": str(spec.workdir / ".cache" / "numba"),
     }
 
 

@@ -172,13 +172,6 @@ def main(run_dir: Path) -> int:
     # answers by running `uname -p`; answer it now, so that harmless question is no refused
     # process start inside the sandbox.
     platform.uname().processor  # noqa: B018
-    # Libraries that cache what they compute or compile (numba, used by pythermalcomfort;
-    # matplotlib) write beside their own files or in the user's home unless told otherwise:
-    # point them into the run's work directory, the one place the app may write.
-    cache = workdir / ".cache"
-    os.environ["NUMBA_CACHE_DIR"] = str(cache / "numba")
-    os.environ["XDG_CACHE_HOME"] = str(cache)
-    os.environ["MPLCONFIGDIR"] = str(cache / "matplotlib")
     sys.addaudithook(sandbox.hook)
     sandbox.armed = True
     try:

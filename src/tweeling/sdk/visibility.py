@@ -19,7 +19,11 @@ Typical use in an app::
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +37,20 @@ Bools = npt.NDArray[np.bool_]
 # leaves (single precision), near enough not to skip a neighbouring wall.
 SURFACE_OFFSET = 0.02
 _BATCH_RAYS = 1 << 20
+# Below this many rays a batch is not worth splitting across threads.
+_SPLIT_RAYS = 1 << 16
+
+
+def ray_threads() -> int:
+    """Threads to cast rays with: the cores the platform grants the run (``TWEELING_CPUS``,
+    from the manifest's ``resources.cpu``), else the cores this process may use."""
+    granted = os.environ.get("TWEELING_CPUS", "")
+    if granted.isdigit():
+        return max(1, int(granted))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def embree_available() -> bool:
@@ -46,7 +64,9 @@ def embree_available() -> bool:
 class Occluder:
     """The triangles that block rays: ``corners`` (n, 3, 3) in the twin's CRS (metres)."""
 
-    def __init__(self, corners: Floats, *, engine: str = "auto") -> None:
+    def __init__(
+        self, corners: Floats, *, engine: str = "auto", threads: int | None = None
+    ) -> None:
         corners = np.asarray(corners, dtype=np.float64).reshape(-1, 3, 3)
         self.origin = corners.reshape(-1, 3).mean(axis=0) if len(corners) else np.zeros(3)
         self._local = corners - self.origin
@@ -55,6 +75,10 @@ class Occluder:
         if engine not in ("embree", "numpy"):
             raise ValueError(f"unknown ray engine {engine!r}: embree or numpy")
         self.engine = engine
+        # Embree answers queries on a built scene from many threads at once and embreex lets
+        # go of Python's lock while it does, so a batch splits across the granted cores.
+        self.threads = max(1, threads if threads is not None else ray_threads())
+        self._pool: ThreadPoolExecutor | None = None
         self._scene: Any = None
         if engine == "embree" and len(corners):
             from embreex import rtcore_scene
@@ -81,11 +105,21 @@ class Occluder:
 
     def _occluded(self, origins: Floats, directions: Floats) -> Bools:
         if self._scene is not None:
-            hits = self._scene.run(
-                origins.astype(np.float32), directions.astype(np.float32), query="OCCLUDED"
-            )
-            return np.asarray(hits != -1)
+            return self._cast(origins.astype(np.float32), directions.astype(np.float32))
         return _numpy_occluded(self._local, origins, directions)
+
+    def _cast(self, origins: npt.NDArray[np.float32], rays: npt.NDArray[np.float32]) -> Bools:
+        """Embree's occlusion test of float32 rays in the local frame, over the threads."""
+        if self.threads == 1 or len(origins) < _SPLIT_RAYS:
+            return np.asarray(self._scene.run(origins, rays, query="OCCLUDED") != -1)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="tweeling-rays")
+        bounds = np.linspace(0, len(origins), self.threads + 1).astype(np.int64)
+        parts = [
+            self._pool.submit(self._scene.run, origins[a:b], rays[a:b], query="OCCLUDED")
+            for a, b in itertools.pairwise(bounds.tolist())
+        ]
+        return np.concatenate([np.asarray(p.result() != -1) for p in parts])
 
     def visible(self, points: Floats, normals: Floats | None, directions: Floats) -> Bools:
         """(points, directions): whether each direction is open sky from each point.
@@ -125,8 +159,7 @@ class Occluder:
         local = (starts - self.origin).astype(np.float32)
         origins = np.repeat(local, len(directions), axis=0)
         rays = np.tile(directions.astype(np.float32), (len(starts), 1))
-        hits = self._scene.run(origins, rays, query="OCCLUDED")
-        return np.asarray(hits != -1).reshape(len(starts), len(directions))
+        return self._cast(origins, rays).reshape(len(starts), len(directions))
 
 
 def _numpy_occluded(triangles: Floats, origins: Floats, directions: Floats) -> Bools:
@@ -178,7 +211,7 @@ def sample_triangles(corners: Floats, spacing: float) -> Samples:
         cross, double_area[:, None], out=np.zeros_like(cross), where=double_area[:, None] > 0
     )
     area = 0.5 * double_area
-    k = np.maximum(1, np.ceil(np.sqrt(area) / max(spacing, 1e-6)).astype(np.int64))
+    k = _splits(corners, spacing)
     points: list[Floats] = []
     owner: list[npt.NDArray[np.int64]] = []
     weights: list[Floats] = []
@@ -194,6 +227,31 @@ def sample_triangles(corners: Floats, spacing: float) -> Samples:
         return Samples(empty, empty, np.zeros(0, dtype=np.int64), np.zeros(0))
     index = np.concatenate(owner)
     return Samples(np.concatenate(points), normals[index], index, np.concatenate(weights))
+
+
+def _splits(corners: Floats, spacing: float) -> npt.NDArray[np.int64]:
+    """How many times ``sample_triangles`` cuts each triangle's sides (k: k² points)."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
+    splits: npt.NDArray[np.int64] = np.maximum(
+        1, np.ceil(np.sqrt(area) / max(spacing, 1e-6)).astype(np.int64)
+    )
+    return splits
+
+
+def iter_samples(corners: Floats, spacing: float, points: int = 50_000) -> Iterator[Samples]:
+    """``sample_triangles`` in batches of about ``points`` points (whole triangles each), so
+    that a city's roofs never have to be in memory at once. ``triangle`` indexes ``corners``."""
+    corners = np.asarray(corners, dtype=np.float64).reshape(-1, 3, 3)
+    counts = _splits(corners, spacing) ** 2
+    ends = np.cumsum(counts)
+    start = 0
+    while start < len(corners):
+        done = int(ends[start - 1]) if start else 0
+        stop = max(start + 1, int(np.searchsorted(ends, done + points, side="right")))
+        batch = sample_triangles(corners[start:stop], spacing)
+        yield Samples(batch.points, batch.normals, batch.triangle + start, batch.area)
+        start = stop
 
 
 def _subtriangle_centroids(k: int) -> Floats:
