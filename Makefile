@@ -54,6 +54,12 @@ bench: install
 bench-apps: install
 	$(BIN)/python benchmarks/apps.py
 
+# The reference apps' sun-visibility engine and the solar app on 1k/10k/100k-building
+# districts (benchmarks/solar.py, ~7 minutes; --quick for 1k and 10k).
+.PHONY: bench-solar
+bench-solar: install
+	$(BIN)/python benchmarks/solar.py
+
 .PHONY: bench-ogc
 bench-ogc: install
 	$(BIN)/python benchmarks/ogc_peers.py
