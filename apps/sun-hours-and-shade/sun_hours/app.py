@@ -20,7 +20,7 @@ import numpy.typing as npt
 from sun_hours.sun import parse_day, parse_moment, sun_at, sun_path
 from tweeling.sdk import AppError, Context, Inputs, Outputs
 from tweeling.sdk.grid import ground_grid
-from tweeling.sdk.visibility import Occluder, direction, sample_triangles
+from tweeling.sdk.visibility import Occluder, direction, iter_samples
 
 Floats = npt.NDArray[np.float64]
 ROOF_MIN_NORMAL_Z = 0.1  # faces steeper than about 84° are walls
@@ -40,12 +40,6 @@ def _sun_hours(
         seen = scene.visible(points[start:stop], normals[start:stop], suns)
         hours[start:stop] = seen.sum(axis=1) * step_hours
     return hours
-
-
-def _per_building(owner: npt.NDArray[np.int64], area: Floats, values: Floats, count: int) -> Floats:
-    total = np.bincount(owner, weights=area, minlength=count)
-    weighted = np.bincount(owner, weights=area * values, minlength=count)
-    return np.divide(weighted, total, out=np.full(count, np.nan), where=total > 0)
 
 
 def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs:
@@ -69,10 +63,6 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     )
     include_facades = bool(parameters["include_facades"])
     targets = np.nonzero(roof | (wall if include_facades else False))[0]
-    samples = sample_triangles(mesh.corners[targets], float(parameters["surface_spacing_m"]))
-    triangle = targets[samples.triangle]
-    on_roof = roof[triangle]
-    owner = mesh.objects[triangle]
 
     # The ground: a flat plane at the buildings' usual base (the median of each building's
     # lowest point), open wherever no footprint covers it.
@@ -88,9 +78,7 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
         raise AppError("the buildings have no footprints to lay a ground grid around")
     ground_points = grid.points(ground_level + GROUND_LIFT_M)
     up = np.tile([0.0, 0.0, 1.0], (len(grid), 1))
-    context.progress(
-        0.05, f"{len(samples.points):,} points on {len(targets):,} surfaces, {len(grid):,} cells"
-    )
+    context.progress(0.05, f"{len(targets):,} surfaces, {len(grid):,} ground cells")
 
     corners = mesh.corners
     centre = corners.reshape(-1, 3).mean(axis=0)
@@ -100,6 +88,32 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     columns: dict[str, Any] = {}
     count = len(ids)
     min_hours = float(parameters["min_sun_hours"])
+    min_altitude = float(parameters["min_altitude_deg"])
+    paths = [sun_path(day, lat, lon, timezone, step, min_altitude) for day in days]
+
+    # Area and area × hours per building, roof and facade, per day: summed batch by batch of
+    # surface points, so a city's points are never all in memory at once.
+    area = {part: np.zeros(count) for part in ("roof", "facade")}
+    hours = {(part, n): np.zeros(count) for part in area for n in range(len(days))}
+    points = 0
+    spacing = float(parameters["surface_spacing_m"])
+    for samples in iter_samples(mesh.corners[targets], spacing, _CHUNK):
+        triangle = targets[samples.triangle]
+        owner = mesh.objects[triangle]
+        parts = {"roof": roof[triangle], "facade": ~roof[triangle]}
+        for part, where in parts.items():
+            area[part] += np.bincount(owner[where], samples.area[where], minlength=count)
+        for n, path in enumerate(paths):
+            sunny = _sun_hours(
+                scene, samples.points, samples.normals, path.directions, path.step_hours
+            )
+            for part, where in parts.items():
+                weights = (samples.area * sunny)[where]
+                hours[part, n] += np.bincount(owner[where], weights, minlength=count)
+        points += len(samples.points)
+        done = int(samples.triangle.max()) + 1
+        context.progress(0.05 + 0.6 * done / len(targets), f"{points:,} surface points")
+
     for number in range(1, MAX_DAYS + 1):
         roof_name, facade_name = f"roof_sun_hours_day{number}", f"facade_sun_hours_day{number}"
         if number > len(days):
@@ -108,27 +122,25 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
             out.indicator(f"ground_mean_sun_hours_day{number}", None)
             out.indicator(f"ground_share_below_min_day{number}", None)
             continue
-        path = sun_path(
-            days[number - 1], lat, lon, timezone, step, float(parameters["min_altitude_deg"])
-        )
-        surface_hours = _sun_hours(
-            scene, samples.points, samples.normals, path.directions, path.step_hours
-        )
-        ground_hours = _sun_hours(scene, ground_points, up, path.directions, path.step_hours)
-        for name, part in ((roof_name, on_roof), (facade_name, ~on_roof)):
-            if name == facade_name and not include_facades:
+        path = paths[number - 1]
+        for name, part in ((roof_name, "roof"), (facade_name, "facade")):
+            if part == "facade" and not include_facades:
                 out.attribute(name, [], [])
                 continue
-            means = _per_building(owner[part], samples.area[part], surface_hours[part], count)
+            total = area[part]
+            means = np.divide(
+                hours[part, number - 1], total, out=np.full(count, np.nan), where=total > 0
+            )
             keep = np.nonzero(np.isfinite(means))[0]
             out.attribute(name, [ids[i] for i in keep], [round(float(means[i]), 2) for i in keep])
+        ground_hours = _sun_hours(scene, ground_points, up, path.directions, path.step_hours)
         columns[f"sun_hours_{path.day}"] = np.round(ground_hours, 2)
         out.indicator(f"ground_mean_sun_hours_day{number}", round(float(ground_hours.mean()), 2))
         out.indicator(
             f"ground_share_below_min_day{number}",
             round(float((ground_hours < min_hours).mean()), 4),
         )
-        context.progress(0.05 + 0.8 * number / len(days), f"sun hours on {path.day}")
+        context.progress(0.65 + 0.3 * number / len(days), f"the ground's sun on {path.day}")
 
     for moment in moments:
         altitude, azimuth = sun_at(moment, lat, lon, timezone)
@@ -148,6 +160,6 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     out.indicator("ground_level_m", round(ground_level, 2))
     context.log(
         f"{len(grid):,} ground cells of {grid.spacing:g} m at {ground_level:.2f} m; "
-        f"{len(samples.points):,} surface points; days {', '.join(d.isoformat() for d in days)}"
+        f"{points:,} surface points; days {', '.join(d.isoformat() for d in days)}"
     )
     return out
