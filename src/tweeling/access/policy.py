@@ -29,6 +29,8 @@ class Kind(StrEnum):
     membership = "membership"
     token = "token"
     audit = "audit"
+    listing = "listing"  # an app in the DT-repository, owned by its publisher
+    store = "store"  # the store's own decisions (approval, suspension), the market master's
 
 
 class Action(StrEnum):
@@ -48,6 +50,8 @@ APPLICABLE: dict[Kind, frozenset[Action]] = {
 }
 
 _READ = {(k, Action.read) for k in (Kind.twin, Kind.dataset, Kind.scenario, Kind.organisation)}
+# Publishing an app: submitting its versions, editing their pages, deprecating or withdrawing.
+_PUBLISH = {(Kind.listing, a) for a in (Action.read, Action.create, Action.update)}
 
 # What each role may do to resources of its own organisation.
 ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
@@ -57,6 +61,7 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
         | {(Kind.membership, a) for a in (Action.read, Action.create, Action.delete)}
         | {(Kind.token, a) for a in (Action.read, Action.create, Action.delete)}
         | {(Kind.audit, Action.read)}
+        | _PUBLISH
     ),
     Role.editor: frozenset(
         _READ
@@ -68,7 +73,7 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
         _READ | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)}
     ),
     Role.viewer: frozenset(_READ),
-    Role.developer: frozenset(_READ),
+    Role.developer: frozenset(_READ | _PUBLISH),
     Role.reviewer: frozenset(_READ),
 }
 
@@ -78,6 +83,7 @@ PLATFORM_GRANTS: frozenset[tuple[Kind, Action]] = frozenset(
     | {(Kind.membership, a) for a in (Action.read, Action.create, Action.delete)}
     | {(Kind.token, a) for a in (Action.read, Action.create, Action.delete)}
     | {(Kind.audit, Action.read)}
+    | {(Kind.store, Action.read), (Kind.store, Action.update), (Kind.listing, Action.read)}
 )
 
 
@@ -136,7 +142,11 @@ def decide(
             f"your roles ({', '.join(sorted(r.value for r in principal.roles)) or 'none'}) in "
             f"{principal.org.name} do not allow {action.value} on a {resource.kind.value}",
         )
-    if resource.owner_org_id is None and resource.kind in (Kind.organisation, Kind.audit):
+    if resource.owner_org_id is None and resource.kind in (
+        Kind.organisation,
+        Kind.audit,
+        Kind.store,
+    ):
         # platform-wide things: everyone knows they exist, only the market master acts on them
         return Decision(
             False,

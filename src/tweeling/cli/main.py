@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from tweeling.cli import access_cmds, app_cmds, demo, index_cmds, scenario_cmds, twin_cmds
+from tweeling.cli import (
+    access_cmds,
+    app_cmds,
+    demo,
+    index_cmds,
+    scenario_cmds,
+    store_cmds,
+    twin_cmds,
+)
 from tweeling.cli.common import run_cli
 
 app = typer.Typer(
@@ -32,6 +40,7 @@ app.add_typer(index_cmds.app, name="index")
 app.add_typer(app_cmds.app, name="app")
 app.add_typer(app_cmds.run_app, name="run")
 app.add_typer(app_cmds.recipe_app, name="recipe")
+app.add_typer(store_cmds.app, name="store")
 
 
 def main() -> None:

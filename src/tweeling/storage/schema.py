@@ -225,6 +225,85 @@ recipe_runs = Table(
     Column("ended_at", DateTime(timezone=True)),
 )
 
+store_listings = Table(
+    # An app in the DT-repository, under its publisher: every version of it hangs below.
+    "store_listings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("app_id", String(64), nullable=False, unique=True),
+    Column("publisher_org_id", ForeignKey("organisations.id")),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+store_versions = Table(
+    # One version of a listed app: its package (immutable once submitted), its product page
+    # and where it stands in the lifecycle (store.lifecycle).
+    "store_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("listing_id", ForeignKey("store_listings.id", ondelete="CASCADE"), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("major", Integer, nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("patch", Integer, nullable=False),
+    Column("prerelease", String(64), nullable=False),  # '' for a release
+    Column("package_id", ForeignKey("app_packages.id"), nullable=False, unique=True),
+    Column("state", String(32), nullable=False),
+    Column("page", Json, nullable=False),
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("listing_id", "version"),
+)
+
+store_decisions = Table(
+    # Every move of a version from one state to another: who, when and why.
+    "store_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("store_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+store_beta = Table(
+    # The organisations admitted to a beta version.
+    "store_beta",
+    metadata,
+    Column("version_id", ForeignKey("store_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+store_notifications = Table(
+    # What an organisation is told about apps it installed (deprecation, withdrawal, …).
+    "store_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE")),
+    Column("app_id", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+)
+
+store_search = Table(
+    # The text and facets of each listing's newest listed version, for search. Full-text
+    # indexes on it: an FTS5 table on SQLite, a tsvector column with GIN on PostgreSQL.
+    "store_search",
+    metadata,
+    Column("listing_id", ForeignKey("store_listings.id", ondelete="CASCADE"), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("facets", Json, nullable=False),
+)
+
 city_objects = Table(
     "city_objects",
     metadata,

@@ -1,0 +1,185 @@
+"""``tweeling store``: publish app versions, decide on them, search and read the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+
+from tweeling.apps import packages
+from tweeling.cli.common import caller, console, database
+from tweeling.errors import InvalidInput
+from tweeling.services import store as service
+from tweeling.store.catalogue import Version
+from tweeling.store.pages import render_markdown
+
+app = typer.Typer(help="The app store: publish, approve, search and read listings.")
+
+
+def _version_json(version: Version) -> dict[str, Any]:
+    return {
+        "app": version.app_id,
+        "version": version.version,
+        "state": version.state.value,
+        "publisher": version.publisher or version.manifest.get("publisher"),
+        "package_hash": version.content_hash,
+        "submitted_by": version.submitted_by,
+        "submitted_at": version.submitted_at.isoformat(),
+        "page": version.page.model_dump(mode="json"),
+    }
+
+
+@app.command("publish")
+def publish_cmd(
+    package: Annotated[Path, typer.Argument(help="a signed package (.twapp) or app folder")],
+    key: Annotated[
+        Path | None, typer.Option(help="sign a folder with this Ed25519 key (PEM) first")
+    ] = None,
+) -> None:
+    """Submit a signed app version to the repository (the market master then decides)."""
+    if package.is_dir() and key is None:
+        raise InvalidInput(f"{package} is a folder: give --key to sign it, or a signed .twapp")
+    built = packages.from_path(package, packages.load_key(key) if key else None)
+    db = database()
+    version = service.publish(db, caller(db), built)
+    console.print(
+        f"submitted {version.label} ({version.page.title}), state {version.state.value}; "
+        f"package {version.content_hash[:16]}…",
+        highlight=False,
+    )
+
+
+@app.command("decide")
+def decide_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
+    state: Annotated[
+        str,
+        typer.Option(
+            help="approved, rejected, beta, suspended, deprecated, withdrawn, checks, under-review"
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="why (kept on record, shown to the publisher)")],
+    org: Annotated[
+        list[str] | None, typer.Option(help="admit this organisation to the beta (repeatable)")
+    ] = None,
+) -> None:
+    """Move a version along its lifecycle, with a reason on record."""
+    db = database()
+    version = service.decide_version(db, caller(db), ref, state, reason, org)
+    console.print(f"{version.label} is {version.state.value}", highlight=False)
+
+
+@app.command("approve")
+def approve_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
+    reason: Annotated[str, typer.Option(help="why (kept on record)")],
+) -> None:
+    """The market master's approval: the version appears in the store."""
+    db = database()
+    version = service.decide_version(db, caller(db), ref, "approved", reason)
+    console.print(f"{version.label} is {version.state.value}", highlight=False)
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="words to find (all must match, as prefixes)")] = "",
+    use_case: Annotated[str | None, typer.Option(help="only this use case")] = None,
+    publisher: Annotated[str | None, typer.Option(help="only this publisher")] = None,
+    price: Annotated[str | None, typer.Option(help="only this price model")] = None,
+    data: Annotated[str | None, typer.Option(help="only apps that read this layer")] = None,
+    limit: Annotated[int, typer.Option(help="how many")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Search the store's listings, best first."""
+    filters = {
+        name: value
+        for name, value in (
+            ("use_cases", use_case),
+            ("publisher", publisher),
+            ("price_model", price),
+            ("layers", data),
+        )
+        if value
+    }
+    db = database()
+    results = service.find(db, caller(db), query, filters, limit)
+    if as_json:
+        doc = {
+            "total": results.total,
+            "hits": [
+                {
+                    "app": h.facets.get("app_id"),
+                    "version": h.facets.get("version"),
+                    "title": h.title,
+                    "summary": h.summary,
+                    "rank": round(h.rank, 6),
+                    "facets": h.facets,
+                }
+                for h in results.hits
+            ],
+            "facets": results.facets,
+        }
+        typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("app", "version", "title", "use cases", "price", title=f"{results.total} found")
+    for hit in results.hits:
+        table.add_row(
+            str(hit.facets.get("app_id")),
+            str(hit.facets.get("version")),
+            hit.title,
+            ", ".join(hit.facets.get("use_cases", [])),
+            str(hit.facets.get("price_model")),
+        )
+    console.print(table)
+
+
+@app.command("show")
+def show_cmd(
+    ref: Annotated[str, typer.Argument(help="APP or APP@VERSION")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    html: Annotated[bool, typer.Option(help="print the description as sanitised HTML")] = False,
+) -> None:
+    """An app's product page and the versions you may see, with their decisions."""
+    db = database()
+    view = service.show(db, caller(db), ref)
+    if as_json:
+        doc = {
+            "app": view.app_id,
+            "versions": [
+                {**_version_json(v), "decisions": view.decisions[v.version]} for v in view.versions
+            ],
+        }
+        typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return
+    current = view.current
+    page = current.page
+    console.print(f"[bold]{page.title}[/bold] — {current.label} ({current.state.value})")
+    console.print(page.summary, highlight=False)
+    if html:
+        typer.echo(render_markdown(page.description))
+    price = page.price
+    amount = f" € {price.amount_eur:,.2f}{' per ' + price.per if price.per else ''}"
+    console.print(
+        f"price {price.model}{amount if price.amount_eur is not None else ''} · licence "
+        f"{current.manifest.get('licence')} · publisher {current.publisher or '-'}",
+        highlight=False,
+    )
+    for version in view.versions:
+        console.print(f"  {version.version:<12} {version.state.value}", highlight=False)
+        for step in view.decisions[version.version]:
+            console.print(
+                f"      {step['at'][:19]} {step['from'] or '-'} → {step['to']} by {step['by']}: "
+                f"{step['reason']}",
+                highlight=False,
+            )
+
+
+@app.command("notices")
+def notices_cmd() -> None:
+    """What your organisation has been told about the apps it installed."""
+    db = database()
+    for notice in service.notices(db, caller(db)):
+        console.print(f"{notice['created_at'][:19]}  {notice['message']}", highlight=False)

@@ -1,0 +1,199 @@
+"""The store's services: publishing app versions, the market master's and publishers'
+decisions on them, search, product pages and notices — each through the policy point.
+
+Who sees what: a listed version (approved or deprecated) is public; a beta version is seen
+by its publisher, the market master and the organisations admitted to the beta; any other
+state only by the publisher and the market master.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tweeling.access.audit import acted, record
+from tweeling.access.identity import Principal, get_organisation
+from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
+from tweeling.apps import packages
+from tweeling.apps.packages import Package
+from tweeling.errors import InvalidInput, NotFound
+from tweeling.storage.db import Database
+from tweeling.store import catalogue, search
+from tweeling.store.lifecycle import BETA, LISTED, MARKET_MASTER, PUBLISHER, State
+from tweeling.store.pages import page_of
+
+STORE = Resource(Kind.store, "store:decisions", owner_org_id=None)
+
+
+def _org_id(principal: Principal) -> int | None:
+    return principal.org.id if principal.org.id > 0 else None
+
+
+def _resource(
+    version: catalogue.Version, beta: set[int] | frozenset[int] = frozenset()
+) -> Resource:
+    shares = tuple(Share(org) for org in sorted(beta)) if version.state in BETA else ()
+    return Resource(
+        Kind.listing,
+        f"app:{version.app_id}",
+        owner_org_id=version.publisher_org_id,
+        public=version.state in LISTED,
+        shares=shares,
+    )
+
+
+def publish(db: Database, principal: Principal, package: Package) -> catalogue.Version:
+    """Submit a signed package as a new version of its app (a new listing on first sight)."""
+    manifest = package.manifest
+    if not package.signed:
+        raise InvalidInput(
+            f"{manifest.id}@{manifest.version} is not signed; the store takes signed packages "
+            "only (tweeling app package DIR --key KEY.pem)"
+        )
+    page = page_of(package)  # a page that does not validate is refused before anything else
+    with db.read() as conn:
+        publisher = catalogue.listing_publisher(conn, manifest.id)
+    if publisher is False:
+        target = Resource(Kind.listing, f"app:{manifest.id}", owner_org_id=_org_id(principal))
+        authorize(db, principal, Action.create, target)
+        owner = _org_id(principal)
+    else:
+        assert publisher is not True
+        target = Resource(Kind.listing, f"app:{manifest.id}", owner_org_id=publisher)
+        authorize(db, principal, Action.update, target)
+        owner = publisher
+    with db.begin() as conn:
+        package_id = packages.register(conn, package, principal.actor)
+        version = catalogue.submit(conn, package, package_id, page, owner, principal.actor)
+        record(
+            conn,
+            acted(
+                principal,
+                "store.publish",
+                f"app:{manifest.id}",
+                {
+                    "version": manifest.version,
+                    "package_hash": package.content_hash,
+                    "public_key": (package.signature or {}).get("public_key"),
+                },
+            ),
+        )
+    return version
+
+
+def _state(name: str) -> State:
+    try:
+        return State(name)
+    except ValueError:
+        choices = ", ".join(s.value for s in State)
+        raise InvalidInput(f"unknown state {name!r}: one of {choices}") from None
+
+
+def decide_version(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    to: str,
+    reason: str,
+    beta_orgs: list[str] | None = None,
+) -> catalogue.Version:
+    """Move APP@VERSION to state ``to`` with a reason: the market master's decisions
+    (approve, reject, beta, suspend, …) or the publisher's (deprecate, withdraw)."""
+    app_id, number = catalogue.parse_ref(ref)
+    if number is None:
+        raise InvalidInput(f"{ref!r}: name the version (APP@VERSION)")
+    wanted = _state(to)
+    with db.read() as conn:
+        version = catalogue.get_version(conn, app_id, number)
+        beta = catalogue.beta_orgs(conn, version)
+        admitted = [get_organisation(conn, name).id for name in beta_orgs or []]
+    if decide(principal, Action.update, STORE).allowed:
+        by = MARKET_MASTER
+    else:
+        authorize(db, principal, Action.update, _resource(version, beta))
+        by = PUBLISHER
+    if admitted and wanted != State.beta and version.state != State.beta:
+        raise InvalidInput("organisations are admitted to a beta only (--state beta)")
+    with db.begin() as conn:
+        moved = (
+            catalogue.move(conn, version, wanted, by, principal.actor, reason)
+            if wanted != version.state
+            else version
+        )
+        if admitted:
+            catalogue.admit_to_beta(conn, moved, admitted)
+        record(
+            conn,
+            acted(
+                principal,
+                "store.decision",
+                f"app:{app_id}",
+                {
+                    "version": number,
+                    "from": version.state.value,
+                    "to": wanted.value,
+                    "as": by,
+                    "reason": reason,
+                    "beta": sorted(beta_orgs or []),
+                },
+            ),
+        )
+    return moved
+
+
+def find(
+    db: Database,
+    principal: Principal,
+    query: str,
+    filters: dict[str, str] | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> search.Results:
+    """Ranked listings for a query, with facet counts. Only listed versions are indexed, and
+    those are public (the policy's answer for every caller), so no per-hit check is needed."""
+    unknown = set(filters or {}) - set(search.FACETS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown facet {sorted(unknown)[0]!r}: one of {', '.join(search.FACETS)}"
+        )
+    with db.read() as conn:
+        return search.find(conn, query, filters, max(1, min(limit, 200)), max(0, offset))
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """What a caller may see of an app: its versions newest first, and for each the record
+    of decisions."""
+
+    app_id: str
+    versions: list[catalogue.Version]
+    decisions: dict[str, list[dict[str, Any]]]
+
+    @property
+    def current(self) -> catalogue.Version:
+        listed = [v for v in self.versions if v.state in LISTED]
+        return (listed or self.versions)[0]
+
+
+def show(db: Database, principal: Principal, ref: str) -> ListingView:
+    app_id, number = catalogue.parse_ref(ref)
+    with db.read() as conn:
+        found = catalogue.versions(conn, app_id)
+        visible = [
+            v
+            for v in found
+            if decide(principal, Action.read, _resource(v, catalogue.beta_orgs(conn, v))).allowed
+        ]
+        if number is not None:
+            visible = [v for v in visible if v.version == number]
+        if not visible:
+            what = f"version {number} of app" if number else "app"
+            raise NotFound(f"no {what} {app_id!r} in the store")
+        history = {v.version: catalogue.decisions(conn, v) for v in visible}
+    return ListingView(app_id, visible, history)
+
+
+def notices(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    """What the caller's organisation has been told about the apps it installed."""
+    with db.read() as conn:
+        return catalogue.notifications(conn, _org_id(principal))
