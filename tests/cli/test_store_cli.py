@@ -1,0 +1,56 @@
+"""``tweeling store`` at the command line, as a provider and the market master would use it:
+publish a signed reference app, see it refused when unsigned, approve it, find it and read
+its page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from tweeling.storage.db import Database
+
+from .test_cli import run
+
+SOLAR = Path(__file__).resolve().parents[2] / "apps" / "solar-potential"
+
+
+def test_store_journey(db: Database, db_url: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    key = tmp_path / "publisher.pem"
+    assert run(["app", "keygen", "-o", str(key)], home).returncode == 0
+
+    r = run(["store", "publish", str(SOLAR)], home, db_url)
+    assert r.returncode == 2 and "give --key to sign it" in r.stderr
+    r = run(["store", "publish", str(SOLAR), "--key", str(key)], home, db_url)
+    assert r.returncode == 0, r.stderr
+    assert "submitted solar-potential@0.1.0" in r.stdout
+    r = run(["store", "publish", str(SOLAR), "--key", str(key)], home, db_url)
+    assert r.returncode != 0 and "already in the repository" in r.stderr
+
+    r = run(["store", "search", "zonnepanelen", "--json"], home, db_url)
+    assert orjson.loads(r.stdout)["total"] == 0  # not approved yet
+    r = run(["store", "approve", "solar-potential@0.1.0"], home, db_url)
+    assert r.returncode == 2 and "--reason" in r.stderr
+    r = run(["store", "approve", "solar-potential@0.1.0", "--reason", "intake ok"], home, db_url)
+    assert r.returncode == 0, r.stderr
+
+    found = orjson.loads(run(["store", "search", "zonnepanelen", "--json"], home, db_url).stdout)
+    assert found["total"] == 1 and found["hits"][0]["app"] == "solar-potential"
+    assert found["facets"]["price_model"] == {"free": 1}
+    r = run(["store", "search", "zon", "--use-case", "energy"], home, db_url)
+    assert "solar-potential" in r.stdout and "1 found" in r.stdout
+
+    page = orjson.loads(run(["store", "show", "solar-potential", "--json"], home, db_url).stdout)
+    version = page["versions"][0]
+    assert version["state"] == "approved"
+    assert version["page"]["data"][0]["if_missing"].startswith("Without 3D geometry")
+    assert [d["to"] for d in version["decisions"]] == ["submitted", "approved"]
+    r = run(["store", "show", "solar-potential", "--html"], home, db_url)
+    assert "<strong>annual solar irradiation</strong>" in r.stdout
+
+    r = run(["store", "decide", "solar-potential@0.1.0", "--state", "shiny", "--reason", "x"],
+            home, db_url)  # fmt: skip
+    assert r.returncode != 0 and "unknown state 'shiny'" in r.stderr
+    r = run(["store", "show", "nothing-here"], home, db_url)
+    assert r.returncode != 0 and "no app 'nothing-here' in the store" in r.stderr
