@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from tweeling.apps.scaffold import scaffold
 from tweeling.storage.db import Database
 
 from .test_cli import run
@@ -54,3 +55,28 @@ def test_store_journey(db: Database, db_url: str, tmp_path: Path) -> None:
     assert r.returncode != 0 and "unknown state 'shiny'" in r.stderr
     r = run(["store", "show", "nothing-here"], home, db_url)
     assert r.returncode != 0 and "no app 'nothing-here' in the store" in r.stderr
+
+    # The fit report: exit 0 when nothing is red, 4 when the app will not run here.
+    bag = SOLAR.parents[2] / "shared" / "data" / "3dbag_multi_lod.city.json"
+    r = run(["ingest", str(bag), "--twin", "bag", "--crs", "EPSG:7415"], home, db_url)
+    assert r.returncode == 0, r.stderr
+    r = run(["store", "fit", "solar-potential", "--twin", "bag", "--json"], home, db_url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert orjson.loads(r.stdout)["verdict"] == "green"
+    trees = scaffold("tree-census", tmp_path)
+    manifest = trees / "tweeling-app.toml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "\n[parameters]",
+            '\n[[inputs.layers]]\nlayer = "vegetation"\nobject_types = '
+            '["SolitaryVegetationObject"]\ngeometry = false\n\n[parameters]',
+            1,
+        )
+    )
+    assert run(["store", "publish", str(trees), "--key", str(key)], home, db_url).returncode == 0
+    run(["store", "approve", "tree-census@0.1.0", "--reason", "ok"], home, db_url)
+    r = run(["store", "fit", "tree-census", "--twin", "bag"], home, db_url)
+    assert r.returncode == 4
+    assert "red" in r.stdout and "SolitaryVegetationObject" in r.stdout
+    r = run(["store", "install", "tree-census", "--twin", "bag"], home, db_url)
+    assert r.returncode != 0 and "--override REASON" in r.stderr

@@ -10,10 +10,15 @@ import typer
 from rich.table import Table
 
 from tweeling.apps import packages
+from tweeling.apps.executors import executor_from_settings
+from tweeling.apps.parameters import parse_assignments
+from tweeling.apps.runs import Runtime
 from tweeling.cli.common import caller, console, database
 from tweeling.errors import InvalidInput
 from tweeling.services import store as service
+from tweeling.settings import StorageSettings
 from tweeling.store.catalogue import Version
+from tweeling.store.fit import FitReport
 from tweeling.store.pages import render_markdown
 
 app = typer.Typer(help="The app store: publish, approve, search and read listings.")
@@ -175,6 +180,76 @@ def show_cmd(
                 f"{step['reason']}",
                 highlight=False,
             )
+
+
+_COLOURS = {"green": "green", "amber": "yellow", "red": "red"}
+# Exit status of `store fit` when a requirement is red: the app will not run on this twin.
+NOT_FIT = 4
+
+
+def _print_report(report: FitReport) -> None:
+    colour = _COLOURS[report.verdict]
+    console.print(
+        f"[bold]{report.app_id} {report.version} on {report.twin}:[/bold] "
+        f"[{colour}]{report.verdict}[/{colour}]"
+    )
+    table = Table("", "requirement", "measured", "required", "what it means / how to fix")
+    for check in report.checks:
+        mark = _COLOURS[check.status]
+        advice = " — ".join(part for part in (check.consequence, check.fix) if part)
+        table.add_row(
+            f"[{mark}]●[/{mark}]", check.requirement, check.measured, check.required, advice
+        )
+    console.print(table)
+
+
+@app.command("fit")
+def fit_cmd(
+    ref: Annotated[str, typer.Argument(help="APP or APP@VERSION")],
+    twin: Annotated[str, typer.Option(help="the twin to check against")],
+    scenario: Annotated[str, typer.Option(help="scenario of the twin")] = "current",
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Will it run here? Each requirement green, amber or red (exit 4 when any is red)."""
+    db = database()
+    report = service.fit(db, caller(db), ref, twin, scenario)
+    if as_json:
+        typer.echo(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print_report(report)
+    if report.red:
+        raise typer.Exit(NOT_FIT)
+
+
+@app.command("install")
+def install_cmd(
+    ref: Annotated[str, typer.Argument(help="APP or APP@VERSION")],
+    twin: Annotated[str, typer.Option(help="the twin to install it in")],
+    param: Annotated[
+        list[str] | None, typer.Option(help="calibrated parameter NAME=VALUE (repeatable)")
+    ] = None,
+    override: Annotated[
+        str | None, typer.Option(help="install despite a red fit report, for this reason")
+    ] = None,
+) -> None:
+    """Fit report, a test run with the calibration on the twin's data, then installation."""
+    db = database()
+    runtime = Runtime(db, executor_from_settings(None), StorageSettings().home)
+    try:
+        done = service.install(
+            runtime, caller(db), ref, twin, parse_assignments(param or []), override=override
+        )
+    finally:
+        runtime.executor.close()
+    _print_report(done.report)
+    for warning in done.warnings:
+        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
+    installed = done.installation
+    console.print(
+        f"installed {installed.app_id} {installed.version} in {installed.twin} "
+        f"(test run {done.validation.run_id}: {done.validation.status})",
+        highlight=False,
+    )
 
 
 @app.command("notices")

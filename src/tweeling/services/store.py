@@ -12,15 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from tweeling.access.audit import acted, record
-from tweeling.access.identity import Principal, get_organisation
+from tweeling.access.identity import Principal, Role, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
-from tweeling.apps import packages
+from tweeling.apps import packages, runs
+from tweeling.apps.manifest import parse_manifest
 from tweeling.apps.packages import Package
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tweeling.services import apps as app_service
+from tweeling.services.apps import Installation
+from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
 from tweeling.store import catalogue, search
-from tweeling.store.lifecycle import BETA, LISTED, MARKET_MASTER, PUBLISHER, State
+from tweeling.store.fit import FitReport, fit_report
+from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER, State
 from tweeling.store.pages import page_of
+from tweeling.twin.twins import get_scenario
+from tweeling.twin.views import view_of
 
 STORE = Resource(Kind.store, "store:decisions", owner_org_id=None)
 
@@ -197,3 +204,102 @@ def notices(db: Database, principal: Principal) -> list[dict[str, Any]]:
     """What the caller's organisation has been told about the apps it installed."""
     with db.read() as conn:
         return catalogue.notifications(conn, _org_id(principal))
+
+
+def _chosen(db: Database, principal: Principal, ref: str) -> catalogue.Version:
+    """The version a reference names, or the newest one the caller may install."""
+    view = show(db, principal, ref)
+    if "@" in ref:
+        return view.versions[0]
+    installable = [v for v in view.versions if v.state in INSTALLABLE]
+    listed = [v for v in installable if v.state in LISTED]
+    if not installable:
+        raise NotFound(f"no version of {view.app_id!r} that you may install")
+    return (listed or installable)[0]
+
+
+def fit(
+    db: Database, principal: Principal, ref: str, twin_name: str, scenario: str = "current"
+) -> FitReport:
+    """Will APP[@VERSION] run on this twin's scenario, requirement by requirement."""
+    version = _chosen(db, principal, ref)
+    twin = authorised_twin(db, principal, twin_name, Kind.scenario, Action.read, None)
+    manifest = parse_manifest(version.manifest)
+    with db.read() as conn:
+        view = view_of(conn, get_scenario(conn, twin, scenario))
+        return fit_report(conn, twin, view, manifest, version.page)
+
+
+@dataclass(frozen=True)
+class StoreInstallation:
+    installation: Installation
+    report: FitReport
+    validation: runs.RunRecord
+    warnings: list[str]
+
+
+def install(
+    runtime: runs.Runtime,
+    principal: Principal,
+    ref: str,
+    twin_name: str,
+    calibration: dict[str, Any],
+    *,
+    override: str | None = None,
+) -> StoreInstallation:
+    """Install a store version in a twin: the fit report first (a red line refuses it, unless
+    an administrator overrides with a reason, on the audit log), then a test run with the
+    calibration on the twin's own data (results not stored), then the installation."""
+    db = runtime.db
+    version = _chosen(db, principal, ref)
+    if version.state not in INSTALLABLE:
+        raise Conflict(f"{version.label} is {version.state.value}: it cannot be installed")
+    report = fit(db, principal, version.label, twin_name)
+    warnings = []
+    if version.state == State.deprecated:
+        warnings.append(f"{version.label} is deprecated; a newer version may exist")
+    if report.red:
+        lines = "; ".join(f"{c.requirement}: {c.measured} (needs {c.required})" for c in report.red)
+        if not override:
+            raise Conflict(
+                f"{version.label} will not run on {twin_name}: {lines}. An administrator "
+                "may install it anyway with a reason (--override REASON)"
+            )
+        if not (principal.operator or Role.admin in principal.roles):
+            raise Forbidden("only an administrator may override a red fit report")
+        warnings.append(f"installed despite a red fit report: {override}")
+    with db.read() as conn:
+        package = packages.load(conn, version.package_id)
+    run_id = app_service.submit(
+        runtime,
+        principal,
+        twin_name,
+        package=package,
+        overrides=calibration or None,
+        purpose=f"test run of {version.label} before installation",
+    )
+    validation = runs.execute(runtime, run_id, store=False)
+    if validation.status != runs.SUCCESSFUL:
+        raise Conflict(
+            f"the test run of {version.label} on {twin_name} with this calibration ended "
+            f"{validation.status}: {validation.message}; nothing was installed "
+            f"(run {validation.run_id})"
+        )
+    installed = app_service.install(db, principal, twin_name, package, calibration)
+    with db.begin() as conn:
+        record(
+            conn,
+            acted(
+                principal,
+                "store.install",
+                f"twin:{twin_name}",
+                {
+                    "app": version.label,
+                    "fit": report.verdict,
+                    "red": [c.requirement for c in report.red],
+                    "override": override,
+                    "test_run": validation.run_id,
+                },
+            ),
+        )
+    return StoreInstallation(installed, report, validation, warnings)
