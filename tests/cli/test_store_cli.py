@@ -56,6 +56,12 @@ def test_store_journey(db: Database, db_url: str, tmp_path: Path) -> None:
     r = run(["store", "show", "nothing-here"], home, db_url)
     assert r.returncode != 0 and "no app 'nothing-here' in the store" in r.stderr
 
+    r = run(["store", "reviews", "solar-potential"], home, db_url)
+    assert r.returncode == 0 and "no reviews yet" in r.stdout
+    r = run(["store", "review", "solar-potential@0.1.0", "--rating", "5", "--text", "ok"],
+            home, db_url)  # fmt: skip
+    assert r.returncode != 0 and "reviews come from organisations" in r.stderr
+
     # The fit report: exit 0 when nothing is red, 4 when the app will not run here.
     bag = SOLAR.parents[2] / "shared" / "data" / "3dbag_multi_lod.city.json"
     r = run(["ingest", str(bag), "--twin", "bag", "--crs", "EPSG:7415"], home, db_url)

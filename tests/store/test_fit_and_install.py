@@ -17,7 +17,8 @@ from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
 from tweeling.apps.runs import Runtime
 from tweeling.apps.scaffold import scaffold
-from tweeling.errors import Conflict, Forbidden
+from tweeling.errors import Conflict, Forbidden, InvalidInput
+from tweeling.services import apps as app_service
 from tweeling.services import store
 from tweeling.storage.db import Database
 from tweeling.twin.ingest import ingest
@@ -81,6 +82,7 @@ def delft(
     with db.begin() as conn:
         identity.bootstrap(conn)
         identity.create_organisation(conn, "Stadslab BV", "provider", actor="test")
+        identity.create_organisation(conn, "Gemeente Leiden", "municipality", actor="test")
         delft_org = identity.create_organisation(
             conn, "Gemeente Delft", "municipality", actor="test"
         )
@@ -109,6 +111,8 @@ def delft(
         "runtime": Runtime(db, executor, folder / "home"),
         "analyst": _principal(db, "analist@delft.nl", "Gemeente Delft", Role.analyst),
         "admin": _principal(db, "admin@delft.nl", "Gemeente Delft", Role.admin),
+        "provider": provider,
+        "master": master,
     }
     executor.close()
 
@@ -173,3 +177,44 @@ def test_installation_follows_the_fit_report(delft: dict) -> None:  # type: igno
             text("SELECT app_id FROM app_installations ORDER BY app_id")
         ).scalars()
         assert list(installed) == ["traffic-noise", "tree-census"]
+
+
+def test_reviews_come_from_organisations_that_used_the_version(delft: dict) -> None:  # type: ignore[type-arg]
+    db, runtime = delft["db"], delft["runtime"]
+    analyst, provider, master = delft["analyst"], delft["provider"], delft["master"]
+    with pytest.raises(Conflict, match=r"no successful run of solar-potential@0\.1\.0 on record"):
+        store.review(db, analyst, "solar-potential@0.1.0", 5, "Looks great")
+    used = app_service.run(
+        runtime,
+        delft["admin"],
+        "delft",
+        package=packages.from_path(APPS / "solar-potential"),  # the same content as listed
+        purpose="roof-top solar map",
+    )
+    assert used.status == "successful", used.message
+    with pytest.raises(InvalidInput, match="1 to 5 stars"):
+        store.review(db, analyst, "solar-potential@0.1.0", 6, "Too good")
+    written = store.review(
+        db, analyst, "solar-potential@0.1.0", 4, "Matches our own roof survey; slow on 1 core."
+    )
+    assert written.organisation == "Gemeente Delft" and written.rating == 4
+    again = store.review(db, analyst, "solar-potential@0.1.0", 5, "Fast with 2 cores.")
+    assert again.id == written.id  # one review per organisation and version, replaced
+    leiden = _principal(db, "analist@leiden.nl", "Gemeente Leiden", Role.analyst)
+    with pytest.raises(Conflict, match="only organisations that used a version"):
+        store.review(db, leiden, "solar-potential@0.1.0", 1, "Never tried it")
+
+    with pytest.raises(Forbidden):
+        store.respond(db, leiden, written.id, "We are not the publisher")
+    store.respond(db, provider, written.id, "Thank you; 0.2 uses both cores.")
+    found, mean = store.reviews_of(db, leiden, "solar-potential")
+    assert mean == 5 and [r.response for r in found] == ["Thank you; 0.2 uses both cores."]
+
+    report = store.report_abuse(db, leiden, written.id, "advertising")
+    with pytest.raises(Forbidden):
+        store.resolve_abuse(db, leiden, report, True, "I decide")
+    assert [r["id"] for r in store.abuse_reports(db, master)] == [report]
+    store.resolve_abuse(db, master, report, True, "not about the app")
+    assert store.reviews_of(db, leiden, "solar-potential") == ([], None)
+    with pytest.raises(Conflict, match="already resolved"):
+        store.resolve_abuse(db, master, report, False, "second thoughts")

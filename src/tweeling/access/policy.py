@@ -31,6 +31,7 @@ class Kind(StrEnum):
     audit = "audit"
     listing = "listing"  # an app in the DT-repository, owned by its publisher
     store = "store"  # the store's own decisions (approval, suspension), the market master's
+    review = "review"  # an organisation's review of an app version it used
 
 
 class Action(StrEnum):
@@ -52,6 +53,8 @@ APPLICABLE: dict[Kind, frozenset[Action]] = {
 _READ = {(k, Action.read) for k in (Kind.twin, Kind.dataset, Kind.scenario, Kind.organisation)}
 # Publishing an app: submitting its versions, editing their pages, deprecating or withdrawing.
 _PUBLISH = {(Kind.listing, a) for a in (Action.read, Action.create, Action.update)}
+# Reviewing, for the organisation, an app version it used.
+_REVIEW = {(Kind.review, a) for a in (Action.read, Action.create, Action.update)}
 
 # What each role may do to resources of its own organisation.
 ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
@@ -62,15 +65,17 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
         | {(Kind.token, a) for a in (Action.read, Action.create, Action.delete)}
         | {(Kind.audit, Action.read)}
         | _PUBLISH
+        | _REVIEW
     ),
     Role.editor: frozenset(
         _READ
         | {(Kind.twin, Action.create), (Kind.twin, Action.update)}
         | {(Kind.dataset, Action.create), (Kind.dataset, Action.update)}
         | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)}
+        | _REVIEW
     ),
     Role.analyst: frozenset(
-        _READ | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)}
+        _READ | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)} | _REVIEW
     ),
     Role.viewer: frozenset(_READ),
     Role.developer: frozenset(_READ | _PUBLISH),

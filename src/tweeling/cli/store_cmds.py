@@ -252,6 +252,73 @@ def install_cmd(
     )
 
 
+@app.command("review")
+def review_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION your organisation used")],
+    rating: Annotated[int, typer.Option(help="1 to 5 stars")],
+    text: Annotated[str, typer.Option(help="what you found")],
+) -> None:
+    """Rate and review a version your organisation has run (its run records show it)."""
+    db = database()
+    written = service.review(db, caller(db), ref, rating, text)
+    console.print(f"review {written.id} of {ref}: {written.rating}/5", highlight=False)
+
+
+@app.command("reviews")
+def reviews_cmd(
+    ref: Annotated[str, typer.Argument(help="APP or APP@VERSION")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The reviews of an app's versions, with the publisher's answers."""
+    db = database()
+    found, mean = service.reviews_of(db, caller(db), ref)
+    if as_json:
+        doc = {"mean_rating": mean, "reviews": [r.as_json() for r in found]}
+        typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return
+    console.print(f"{len(found)} reviews, mean {mean:.1f}/5" if found else "no reviews yet")
+    for r in found:
+        console.print(
+            f"[{r.id}] {r.rating}/5 {r.organisation} on {r.version}: {r.text}", highlight=False
+        )
+        if r.response:
+            console.print(f"      publisher: {r.response}", highlight=False)
+
+
+@app.command("respond")
+def respond_cmd(
+    review_id: Annotated[int, typer.Argument(help="the review's number")],
+    text: Annotated[str, typer.Option(help="the publisher's answer")],
+) -> None:
+    """Answer a review of your app, publicly."""
+    db = database()
+    service.respond(db, caller(db), review_id, text)
+    console.print(f"answered review {review_id}")
+
+
+@app.command("report")
+def report_cmd(
+    review_id: Annotated[int, typer.Argument(help="the review's number")],
+    reason: Annotated[str, typer.Option(help="what is wrong with it")],
+) -> None:
+    """Report an abusive review to the market master."""
+    db = database()
+    report_id = service.report_abuse(db, caller(db), review_id, reason)
+    console.print(f"reported as {report_id}; the market master will judge it")
+
+
+@app.command("resolve")
+def resolve_cmd(
+    report_id: Annotated[int, typer.Argument(help="the abuse report's number")],
+    reason: Annotated[str, typer.Option(help="the judgement, kept on record")],
+    hide: Annotated[bool, typer.Option("--hide/--keep", help="hide the review or keep it")],
+) -> None:
+    """The market master's judgement on a reported review."""
+    db = database()
+    service.resolve_abuse(db, caller(db), report_id, hide, reason)
+    console.print(f"report {report_id}: review {'hidden' if hide else 'kept'}")
+
+
 @app.command("notices")
 def notices_cmd() -> None:
     """What your organisation has been told about the apps it installed."""

@@ -22,7 +22,7 @@ from tweeling.services import apps as app_service
 from tweeling.services.apps import Installation
 from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
-from tweeling.store import catalogue, search
+from tweeling.store import catalogue, reviews, search
 from tweeling.store.fit import FitReport, fit_report
 from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER, State
 from tweeling.store.pages import page_of
@@ -303,3 +303,80 @@ def install(
             ),
         )
     return StoreInstallation(installed, report, validation, warnings)
+
+
+def review(db: Database, principal: Principal, ref: str, rating: int, text: str) -> reviews.Review:
+    """The caller's organisation rates APP@VERSION, which its run records show it used."""
+    app_id, number = catalogue.parse_ref(ref)
+    if number is None:
+        raise InvalidInput(f"{ref!r}: name the version you used (APP@VERSION)")
+    version = show(db, principal, ref).versions[0]
+    org_id = _org_id(principal)
+    if org_id is None:
+        raise Forbidden("reviews come from organisations; sign in as a member of one")
+    authorize(db, principal, Action.create, Resource(Kind.review, f"review:{ref}", org_id))
+    with db.begin() as conn:
+        review_id = reviews.write(conn, version, org_id, principal.actor, rating, text)
+        record(conn, acted(principal, "store.review", f"app:{app_id}", {"version": number}))
+        return next(r for r in reviews.of_versions(conn, [version]) if r.id == review_id)
+
+
+def respond(db: Database, principal: Principal, review_id: int, text: str) -> None:
+    """The publisher's public answer to a review of its app."""
+    with db.read() as conn:
+        version_id = reviews.version_of_review(conn, review_id)
+        version = catalogue.versions_by_id(conn, [version_id])[0]
+    authorize(db, principal, Action.update, _resource(version))
+    with db.begin() as conn:
+        reviews.respond(conn, version, review_id, principal.actor, text)
+        record(
+            conn, acted(principal, "store.respond", f"app:{version.app_id}", {"review": review_id})
+        )
+
+
+def report_abuse(db: Database, principal: Principal, review_id: int, reason: str) -> int:
+    """Report a review to the market master (anyone who can see it may)."""
+    with db.read() as conn:
+        version = catalogue.versions_by_id(conn, [reviews.version_of_review(conn, review_id)])[0]
+    authorize(db, principal, Action.read, _resource(version))
+    with db.begin() as conn:
+        report_id = reviews.report(conn, review_id, principal.actor, reason)
+        record(
+            conn, acted(principal, "store.abuse-report", f"review:{review_id}", {"reason": reason})
+        )
+    return report_id
+
+
+def resolve_abuse(
+    db: Database, principal: Principal, report_id: int, hide: bool, reason: str
+) -> None:
+    """The market master's judgement on a reported review: hidden or kept, with a reason."""
+    authorize(db, principal, Action.update, STORE)
+    with db.begin() as conn:
+        reviews.resolve(conn, report_id, principal.actor, hide, reason)
+        record(
+            conn,
+            acted(
+                principal,
+                "store.abuse-resolved",
+                f"report:{report_id}",
+                {"hidden": hide, "reason": reason},
+            ),
+        )
+
+
+def abuse_reports(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    authorize(db, principal, Action.read, STORE)
+    with db.read() as conn:
+        return reviews.open_reports(conn)
+
+
+def reviews_of(
+    db: Database, principal: Principal, ref: str
+) -> tuple[list[reviews.Review], float | None]:
+    """The visible reviews of the versions the caller may see, and their mean rating."""
+    view = show(db, principal, ref)
+    with db.read() as conn:
+        found = reviews.of_versions(conn, view.versions)
+    mean = sum(r.rating for r in found) / len(found) if found else None
+    return found, mean

@@ -292,6 +292,39 @@ store_notifications = Table(
     Column("read_at", DateTime(timezone=True)),
 )
 
+store_reviews = Table(
+    # One organisation's rating and review of a version it ran, and the publisher's answer.
+    "store_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("store_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("response", Text),
+    Column("response_by", String(200)),
+    Column("response_at", DateTime(timezone=True)),
+    Column("hidden", Boolean, nullable=False, default=False),
+    UniqueConstraint("version_id", "org_id"),
+)
+
+store_abuse_reports = Table(
+    # A review reported as abusive, for the market master to judge.
+    "store_abuse_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("review_id", ForeignKey("store_reviews.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_by", String(200)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("outcome", Text),
+)
+
 store_search = Table(
     # The text and facets of each listing's newest listed version, for search. Full-text
     # indexes on it: an FTS5 table on SQLite, a tsvector column with GIN on PostgreSQL.

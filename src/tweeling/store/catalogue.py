@@ -128,6 +128,10 @@ def versions(
     return [_version(row) for row in conn.execute(query)]
 
 
+def versions_by_id(conn: Connection, ids: list[int]) -> list[Version]:
+    return [_version(row) for row in conn.execute(_query().where(store_versions.c.id.in_(ids)))]
+
+
 def get_version(conn: Connection, app_id: str, version: str) -> Version:
     row = conn.execute(
         _query().where(store_listings.c.app_id == app_id, store_versions.c.version == version)

@@ -100,6 +100,48 @@ def upgrade() -> None:
     )
     op.create_index("ix_store_notifications_org", "store_notifications", ["org_id", "id"])
     op.create_table(
+        "store_reviews",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "version_id",
+            sa.Integer,
+            sa.ForeignKey("store_versions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "org_id",
+            sa.Integer,
+            sa.ForeignKey("organisations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("author", sa.String(200), nullable=False),
+        sa.Column("rating", sa.Integer, nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("created_at", _WHEN, nullable=False),
+        sa.Column("updated_at", _WHEN, nullable=False),
+        sa.Column("response", sa.Text),
+        sa.Column("response_by", sa.String(200)),
+        sa.Column("response_at", _WHEN),
+        sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.UniqueConstraint("version_id", "org_id"),
+    )
+    op.create_table(
+        "store_abuse_reports",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "review_id",
+            sa.Integer,
+            sa.ForeignKey("store_reviews.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("reporter", sa.String(200), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("created_at", _WHEN, nullable=False),
+        sa.Column("resolved_by", sa.String(200)),
+        sa.Column("resolved_at", _WHEN),
+        sa.Column("outcome", sa.Text),
+    )
+    op.create_table(
         "store_search",
         sa.Column(
             "listing_id",
@@ -137,6 +179,8 @@ def downgrade() -> None:
         op.execute("DROP TABLE store_fts")
     for table in (
         "store_search",
+        "store_abuse_reports",
+        "store_reviews",
         "store_notifications",
         "store_beta",
         "store_decisions",
