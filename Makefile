@@ -60,6 +60,12 @@ bench-apps: install
 bench-solar: install
 	$(BIN)/python benchmarks/solar.py
 
+# Store search: 10,000 generated listings, ranked full-text search with facets, SQLite (and
+# PostgreSQL with TWEELING_BENCH_PG_URL); benchmarks/store.py, under a minute.
+.PHONY: bench-store
+bench-store: install
+	$(BIN)/python benchmarks/store.py
+
 .PHONY: bench-ogc
 bench-ogc: install
 	$(BIN)/python benchmarks/ogc_peers.py

@@ -292,6 +292,16 @@ store_notifications = Table(
     Column("read_at", DateTime(timezone=True)),
 )
 
+store_facets = Table(
+    # One row per facet value of a listing (a use case, the publisher, a layer it reads…),
+    # so that search filters and counts facets in SQL.
+    "store_facets",
+    metadata,
+    Column("listing_id", ForeignKey("store_listings.id", ondelete="CASCADE"), nullable=False),
+    Column("facet", String(32), nullable=False),
+    Column("value", String(200), nullable=False),
+)
+
 store_reviews = Table(
     # One organisation's rating and review of a version it ran, and the publisher's answer.
     "store_reviews",

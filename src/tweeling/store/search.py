@@ -10,14 +10,13 @@ approval, data needed) filter the matches and are counted over them.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, delete, insert, select, text
 
-from tweeling.storage.schema import store_search
+from tweeling.storage.schema import store_facets, store_search
 
 FACETS = ("use_cases", "publisher", "price_model", "approval", "layers")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -57,6 +56,13 @@ def put(
             listing_id=listing_id, title=title, summary=summary, body=body, facets=facets
         )
     )
+    rows = [
+        {"listing_id": listing_id, "facet": facet, "value": value}
+        for facet in FACETS
+        for value in sorted(set(_as_list(facets.get(facet))))
+    ]
+    if rows:
+        conn.execute(insert(store_facets), rows)
     if _sqlite(conn):
         conn.execute(
             text(
@@ -84,54 +90,42 @@ def remove(conn: Connection, listing_id: int) -> None:
             ),
             {"id": listing_id, "title": old.title, "summary": old.summary, "body": old.body},
         )
+    conn.execute(delete(store_facets).where(store_facets.c.listing_id == listing_id))
     conn.execute(delete(store_search).where(store_search.c.listing_id == listing_id))
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v)[:200] for v in value] if isinstance(value, list) else [str(value)[:200]]
 
 
 def _words(query: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(query or "")][:20]
 
 
-def _matches(conn: Connection, words: list[str]) -> list[Hit]:
+def _matches(conn: Connection, words: list[str]) -> tuple[str, dict[str, Any]]:
+    """SQL for the matching listings as (listing_id, rank), lower rank first."""
     if not words:
-        rows = conn.execute(
-            select(
-                store_search.c.listing_id,
-                store_search.c.title,
-                store_search.c.summary,
-                store_search.c.facets,
-            ).order_by(store_search.c.title, store_search.c.listing_id)
-        )
-        return [Hit(r.listing_id, r.title, r.summary, _facets(r.facets), 0.0) for r in rows]
+        return "SELECT listing_id, 0.0 AS rank FROM store_search", {}
     if _sqlite(conn):
         # Each word quoted (no FTS5 syntax from the user) and matched as a prefix.
         match = " ".join('"' + w.replace('"', "") + '"*' for w in words)
         sql = (
-            "SELECT s.listing_id, s.title, s.summary, s.facets, "
-            "bm25(store_fts, 10.0, 4.0, 1.0) AS rank FROM store_fts "
-            "JOIN store_search s ON s.listing_id = store_fts.rowid "
-            "WHERE store_fts MATCH :match ORDER BY rank, s.listing_id"
+            "SELECT rowid AS listing_id, bm25(store_fts, 10.0, 4.0, 1.0) AS rank "
+            "FROM store_fts WHERE store_fts MATCH :match"
         )
-        rows = conn.execute(text(sql), {"match": match})
-        return [Hit(r.listing_id, r.title, r.summary, _facets(r.facets), -r.rank) for r in rows]
+        return sql, {"match": match}
     query = " & ".join(f"{w}:*" for w in words)  # words are \w+ only: no tsquery syntax
     sql = (
-        "SELECT listing_id, title, summary, facets, ts_rank_cd(document, q) AS rank "
-        "FROM store_search, to_tsquery('simple', :query) AS q WHERE document @@ q "
-        "ORDER BY rank DESC, listing_id"
+        "SELECT listing_id, -ts_rank_cd(document, to_tsquery('simple', :query)) AS rank "
+        "FROM store_search WHERE document @@ to_tsquery('simple', :query)"
     )
-    rows = conn.execute(text(sql), {"query": query})
-    return [Hit(r.listing_id, r.title, r.summary, _facets(r.facets), r.rank) for r in rows]
+    return sql, {"query": query}
 
 
 def _facets(value: Any) -> dict[str, Any]:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else dict(value)
-
-
-def _values(hit: Hit, facet: str) -> list[str]:
-    value = hit.facets.get(facet)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def find(
@@ -142,13 +136,58 @@ def find(
     offset: int = 0,
 ) -> Results:
     """Listings matching every word of ``query`` (all listings for an empty one) and every
-    facet filter, best first; facet counts are over all matches before paging."""
-    hits = _matches(conn, _words(query))
-    for facet, wanted in (filters or {}).items():
-        hits = [h for h in hits if wanted in _values(h, facet)]
-    counts = {facet: Counter(v for h in hits for v in _values(h, facet)) for facet in FACETS}
-    return Results(
-        hits[offset : offset + limit],
-        len(hits),
-        {facet: dict(counter.most_common()) for facet, counter in counts.items()},
-    )
+    facet filter, best first (by title for an empty query); facet counts are over all
+    matches, before paging. Filtering, ranking, paging and counting happen in SQL."""
+    words = _words(query)
+    if not _sqlite(conn):
+        # psycopg prepares a statement run five times, and PostgreSQL may then keep one
+        # generic plan for every query word and facet: ten times slower for some of them.
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    sql, params = _matches(conn, words)
+    pairs = sorted((filters or {}).items())
+    where = "1 = 1"
+    if pairs:
+        # One grouped subquery for all filters: the planner hashes it once, whatever its
+        # statistics say (an IN per filter became a nested loop on a fresh PostgreSQL table).
+        wanted = " OR ".join(f"(facet = :f{i} AND value = :v{i})" for i in range(len(pairs)))
+        where = (
+            f"listing_id IN (SELECT listing_id FROM store_facets WHERE {wanted} "
+            f"GROUP BY listing_id HAVING count(DISTINCT facet) = {len(pairs)})"
+        )
+        for i, (facet, value) in enumerate(pairs):
+            params[f"f{i}"], params[f"v{i}"] = facet, value
+    if not words and not pairs:
+        # Browsing the whole store, the commonest search: every listing, by title.
+        matches, within = "", ""
+        total = int(conn.execute(text("SELECT count(*) FROM store_search")).scalar_one())
+        page = (
+            "SELECT listing_id, title, summary, facets, 0.0 AS rank FROM store_search "
+            "ORDER BY title, listing_id LIMIT :limit OFFSET :offset"
+        )
+    else:
+        matches = (
+            f"WITH base AS MATERIALIZED ({sql}), "
+            f"m AS MATERIALIZED (SELECT listing_id, rank FROM base WHERE {where}) "
+        )
+        within = "WHERE f.listing_id IN (SELECT listing_id FROM m) "
+        total = int(conn.execute(text(matches + "SELECT count(*) FROM m"), params).scalar_one())
+        order = "m.rank, s.listing_id" if words else "s.title, s.listing_id"
+        page = (
+            matches + "SELECT s.listing_id, s.title, s.summary, s.facets, m.rank FROM m "
+            f"JOIN store_search s ON s.listing_id = m.listing_id ORDER BY {order} "
+            "LIMIT :limit OFFSET :offset"
+        )
+    rows = conn.execute(text(page), {**params, "limit": limit, "offset": offset}).all()
+    hits = [Hit(r.listing_id, r.title, r.summary, _facets(r.facets), -float(r.rank)) for r in rows]
+    counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
+    for facet, value, n in conn.execute(
+        text(
+            matches
+            + "SELECT f.facet, f.value, count(*) AS n FROM store_facets f "
+            + within
+            + "GROUP BY f.facet, f.value ORDER BY n DESC, f.value"
+        ),
+        params,
+    ):
+        counts.setdefault(facet, {})[value] = int(n)
+    return Results(hits, total, counts)

@@ -154,6 +154,20 @@ def upgrade() -> None:
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("facets", _JSON, nullable=False),
     )
+    op.create_index("ix_store_search_title", "store_search", ["title", "listing_id"])
+    op.create_table(
+        "store_facets",
+        sa.Column(
+            "listing_id",
+            sa.Integer,
+            sa.ForeignKey("store_listings.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("facet", sa.String(32), nullable=False),
+        sa.Column("value", sa.String(200), nullable=False),
+    )
+    op.create_index("ix_store_facets", "store_facets", ["facet", "value", "listing_id"])
+    op.create_index("ix_store_facets_listing", "store_facets", ["listing_id"])
     if op.get_bind().dialect.name == "sqlite":
         # An external-content FTS5 index over store_search, kept in step by the code that
         # writes it (store.search); diacritics folded, so "een" finds "één".
@@ -178,6 +192,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE store_fts")
     for table in (
+        "store_facets",
         "store_search",
         "store_abuse_reports",
         "store_reviews",
