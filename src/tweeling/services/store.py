@@ -380,3 +380,30 @@ def reviews_of(
         found = reviews.of_versions(conn, view.versions)
     mean = sum(r.rating for r in found) / len(found) if found else None
     return found, mean
+
+
+def catalogue_page(
+    db: Database,
+    principal: Principal,
+    query: str,
+    filters: dict[str, str],
+    limit: int,
+    offset: int,
+) -> tuple[search.Results, list[catalogue.Version]]:
+    """A page of the public catalogue: search results and the listed versions behind them."""
+    results = find(db, principal, query, filters, limit, offset)
+    with db.read() as conn:
+        found = [
+            catalogue.get_version(conn, str(h.facets["app_id"]), str(h.facets["version"]))
+            for h in results.hits
+        ]
+    return results, found
+
+
+def catalogue_item(
+    db: Database, principal: Principal, app_id: str
+) -> tuple[catalogue.Version, float | None]:
+    """An app's current version as the catalogue shows it, with its mean rating."""
+    view = show(db, principal, app_id)
+    _, mean = reviews_of(db, principal, app_id)
+    return view.current, mean

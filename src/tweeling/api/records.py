@@ -1,0 +1,168 @@
+"""OGC API – Records, Part 1 Core: the app store's public catalogue.
+
+``/records/collections/apps/items`` are the listed app versions as record-core GeoJSON, found
+with ``q`` (every word, as a prefix, ranked) and the store's facets; each record is also
+DCAT-AP JSON-LD with ``f=jsonld`` (or ``Accept: application/ld+json``), and the collection as
+a whole a ``dcat:Catalog``. Only listed versions appear: the catalogue is public, like the
+store. OWSLib's Records client reads it (tested); another store harvests it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from tweeling.api.deps import DB, Caller
+from tweeling.errors import NotFound
+from tweeling.services import store as service
+from tweeling.store.records import dcat, dcat_catalogue, dcat_document, record
+
+router = APIRouter(prefix="/records", tags=["OGC API – Records (app store)"])
+
+COLLECTION = "apps"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-common-2/1.0/conf/collections",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-core",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/json",
+]
+GEOJSON = "application/geo+json"
+JSONLD = "application/ld+json"
+
+
+def _base(request: Request) -> str:
+    return str(request.url_for("records_landing")).rstrip("/")
+
+
+def _wants_jsonld(request: Request, f: str | None) -> bool:
+    if f is not None:
+        return f == "jsonld"
+    return JSONLD in request.headers.get("accept", "")
+
+
+def _collection(base: str) -> dict[str, Any]:
+    items = f"{base}/collections/{COLLECTION}/items"
+    return {
+        "id": COLLECTION,
+        "title": "Tweeling app store",
+        "description": "Accredited digital-twin apps for governments: the listed versions",
+        "itemType": "record",
+        "type": "Collection",
+        "links": [
+            {"rel": "self", "type": "application/json", "href": f"{base}/collections/{COLLECTION}"},
+            {"rel": "items", "type": GEOJSON, "href": items},
+            {"rel": "alternate", "type": JSONLD, "href": f"{items}?f=jsonld"},
+        ],
+    }
+
+
+@router.get("", name="records_landing", summary="The app store catalogue's landing page")
+def landing(request: Request) -> dict[str, Any]:
+    base = _base(request)
+    return {
+        "title": "Tweeling app store catalogue",
+        "description": "OGC API – Records of the apps listed in this store",
+        "links": [
+            {"rel": "self", "type": "application/json", "href": base},
+            {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
+            {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
+            {
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "href": str(request.url_for("openapi")),
+            },
+        ],
+    }
+
+
+@router.get("/conformance", summary="Conformance classes of the catalogue")
+def conformance() -> dict[str, Any]:
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/collections", summary="The catalogue's collections")
+def collections(request: Request) -> dict[str, Any]:
+    base = _base(request)
+    return {
+        "collections": [_collection(base)],
+        "links": [{"rel": "self", "type": "application/json", "href": f"{base}/collections"}],
+    }
+
+
+@router.get("/collections/{collection_id}", summary="A catalogue collection")
+def collection(collection_id: str, request: Request) -> dict[str, Any]:
+    if collection_id != COLLECTION:
+        raise NotFound(f"no collection {collection_id!r} (the catalogue has {COLLECTION!r})")
+    return _collection(_base(request))
+
+
+@router.get("/collections/{collection_id}/items", summary="Records of listed apps")
+def items(
+    collection_id: str,
+    request: Request,
+    db: DB,
+    caller: Caller,
+    q: str = "",
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+    use_case: str | None = None,
+    publisher: str | None = None,
+    price_model: str | None = None,
+    data: str | None = Query(None, description="only apps that read this layer"),
+    f: str | None = Query(None, pattern="^(json|jsonld)$"),
+) -> Any:
+    if collection_id != COLLECTION:
+        raise NotFound(f"no collection {collection_id!r} (the catalogue has {COLLECTION!r})")
+    filters = {
+        name: value
+        for name, value in (
+            ("use_cases", use_case),
+            ("publisher", publisher),
+            ("price_model", price_model),
+            ("layers", data),
+        )
+        if value
+    }
+    results, versions = service.catalogue_page(db, caller, q, filters, limit, offset)
+    base = f"{_base(request)}/collections/{COLLECTION}/items"
+    if _wants_jsonld(request, f):
+        nodes = [dcat(v, f"{base}/{v.app_id}") for v in versions]
+        return JSONResponse(
+            dcat_catalogue(str(request.url), "Tweeling app store", nodes), media_type=JSONLD
+        )
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if offset + len(versions) < results.total:
+        following = request.url.include_query_params(offset=offset + limit, limit=limit)
+        links.append({"rel": "next", "type": GEOJSON, "href": str(following)})
+    body = {
+        "type": "FeatureCollection",
+        "numberMatched": results.total,
+        "numberReturned": len(versions),
+        "features": [record(v, f"{base}/{v.app_id}") for v in versions],
+        "links": links,
+        "tweeling:facets": results.facets,
+    }
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items/{record_id}", summary="One app's record")
+def item(
+    collection_id: str,
+    record_id: str,
+    request: Request,
+    db: DB,
+    caller: Caller,
+    f: str | None = Query(None, pattern="^(json|jsonld)$"),
+) -> Any:
+    if collection_id != COLLECTION:
+        raise NotFound(f"no collection {collection_id!r} (the catalogue has {COLLECTION!r})")
+    version, rating = service.catalogue_item(db, caller, record_id)
+    if version.state.value not in ("approved", "deprecated"):
+        raise NotFound(f"no record {record_id!r} in the catalogue")
+    url = f"{_base(request)}/collections/{COLLECTION}/items/{version.app_id}"
+    if _wants_jsonld(request, f):
+        return JSONResponse(dcat_document(dcat(version, url)), media_type=JSONLD)
+    return JSONResponse(record(version, url, rating), media_type=GEOJSON)
