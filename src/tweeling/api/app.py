@@ -17,6 +17,7 @@ from tweeling.apps.executors import executor_from_settings
 from tweeling.apps.jobs import JobRunner
 from tweeling.apps.runs import Runtime
 from tweeling.services import usage
+from tweeling.services.federation import Harvester
 from tweeling.settings import StorageSettings
 from tweeling.storage.db import Database, open_database
 
@@ -46,12 +47,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = JobRunner(app_runtime) if run_jobs else None
-        if runner is not None:
+        harvester = Harvester(database) if run_jobs else None
+        if runner is not None and harvester is not None:
             runner.start()
+            harvester.start()
             app.state.job_runner = runner
         yield
-        if runner is not None:
+        if runner is not None and harvester is not None:
             runner.stop()
+            harvester.stop()
         if own_runtime:
             app_runtime.executor.close()
         usage.flush(database)  # reads logged in the last second

@@ -17,7 +17,14 @@ from fastapi.responses import JSONResponse
 from tweeling.api.deps import DB, Caller
 from tweeling.errors import NotFound
 from tweeling.services import store as service
-from tweeling.store.records import dcat, dcat_catalogue, dcat_document, record
+from tweeling.store.records import (
+    dcat,
+    dcat_catalogue,
+    dcat_document,
+    record,
+    remote_dcat,
+    remote_record,
+)
 
 router = APIRouter(prefix="/records", tags=["OGC API – Records (app store)"])
 
@@ -126,22 +133,30 @@ def items(
         )
         if value
     }
-    results, versions = service.catalogue_page(db, caller, q, filters, limit, offset)
+    results, entries = service.catalogue_page(db, caller, q, filters, limit, offset)
     base = f"{_base(request)}/collections/{COLLECTION}/items"
     if _wants_jsonld(request, f):
-        nodes = [dcat(v, f"{base}/{v.app_id}") for v in versions]
+        nodes = [
+            remote_dcat(e) if isinstance(e, dict) else dcat(e, f"{base}/{e.app_id}")
+            for e in entries
+        ]
         return JSONResponse(
             dcat_catalogue(str(request.url), "Tweeling app store", nodes), media_type=JSONLD
         )
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
-    if offset + len(versions) < results.total:
+    if offset + len(entries) < results.total:
         following = request.url.include_query_params(offset=offset + limit, limit=limit)
         links.append({"rel": "next", "type": GEOJSON, "href": str(following)})
     body = {
         "type": "FeatureCollection",
         "numberMatched": results.total,
-        "numberReturned": len(versions),
-        "features": [record(v, f"{base}/{v.app_id}") for v in versions],
+        "numberReturned": len(entries),
+        "features": [
+            remote_record(e, f"{base}/{e['key']}")
+            if isinstance(e, dict)
+            else record(e, f"{base}/{e.app_id}")
+            for e in entries
+        ],
         "links": links,
         "tweeling:facets": results.facets,
     }
@@ -159,10 +174,15 @@ def item(
 ) -> Any:
     if collection_id != COLLECTION:
         raise NotFound(f"no collection {collection_id!r} (the catalogue has {COLLECTION!r})")
+    url = f"{_base(request)}/collections/{COLLECTION}/items/{record_id}"
+    remote = service.harvested_record(db, record_id)
+    if remote is not None:
+        if _wants_jsonld(request, f):
+            return JSONResponse(dcat_document(remote_dcat(remote)), media_type=JSONLD)
+        return JSONResponse(remote_record(remote, url), media_type=GEOJSON)
     version, rating = service.catalogue_item(db, caller, record_id)
     if version.state.value not in ("approved", "deprecated"):
         raise NotFound(f"no record {record_id!r} in the catalogue")
-    url = f"{_base(request)}/collections/{COLLECTION}/items/{version.app_id}"
     if _wants_jsonld(request, f):
         return JSONResponse(dcat_document(dcat(version, url)), media_type=JSONLD)
     return JSONResponse(record(version, url, rating), media_type=GEOJSON)

@@ -15,6 +15,7 @@ from tweeling.apps.parameters import parse_assignments
 from tweeling.apps.runs import Runtime
 from tweeling.cli.common import caller, console, database
 from tweeling.errors import InvalidInput
+from tweeling.services import federation as federation_service
 from tweeling.services import store as service
 from tweeling.settings import StorageSettings
 from tweeling.store.catalogue import Version
@@ -129,14 +130,18 @@ def search_cmd(
         }
         typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table("app", "version", "title", "use cases", "price", title=f"{results.total} found")
+    table = Table(
+        "app", "version", "title", "use cases", "price", "from", title=f"{results.total} found"
+    )
     for hit in results.hits:
+        origin = str(hit.facets.get("origin") or "local")
         table.add_row(
-            str(hit.facets.get("app_id")),
+            str(hit.facets.get("remote_id") or hit.facets.get("app_id")),
             str(hit.facets.get("version")),
             hit.title,
             ", ".join(hit.facets.get("use_cases", [])),
             str(hit.facets.get("price_model")),
+            "here" if origin == "local" else origin,
         )
     console.print(table)
 
@@ -317,6 +322,30 @@ def resolve_cmd(
     db = database()
     service.resolve_abuse(db, caller(db), report_id, hide, reason)
     console.print(f"report {report_id}: review {'hidden' if hide else 'kept'}")
+
+
+@app.command("harvest")
+def harvest_cmd(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="another store's OGC API - Records URL (…/records)"),
+    ] = None,
+    every: Annotated[int, typer.Option(help="harvest again every this many seconds")] = 3600,
+    due: Annotated[bool, typer.Option("--due", help="harvest every source that is due")] = False,
+) -> None:
+    """Show another store's listings here, with their origin (acquired at their home)."""
+    db = database()
+    if due:
+        for done in federation_service.harvest_due(db):
+            console.print(f"{done.url}: {done.records} records", highlight=False)
+        return
+    if url is None:
+        raise InvalidInput("give the catalogue's URL, or --due")
+    done = federation_service.harvest(db, caller(db), url, every)
+    console.print(
+        f"harvested {done.records} records from {done.url}; again every {every} s",
+        highlight=False,
+    )
 
 
 @app.command("notices")

@@ -22,7 +22,7 @@ from tweeling.services import apps as app_service
 from tweeling.services.apps import Installation
 from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
-from tweeling.store import catalogue, reviews, search
+from tweeling.store import catalogue, federation, reviews, search
 from tweeling.store.fit import FitReport, fit_report
 from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER, State
 from tweeling.store.pages import page_of
@@ -183,6 +183,7 @@ class ListingView:
 
 
 def show(db: Database, principal: Principal, ref: str) -> ListingView:
+    referral(db, ref)
     app_id, number = catalogue.parse_ref(ref)
     with db.read() as conn:
         found = catalogue.versions(conn, app_id)
@@ -389,15 +390,39 @@ def catalogue_page(
     filters: dict[str, str],
     limit: int,
     offset: int,
-) -> tuple[search.Results, list[catalogue.Version]]:
-    """A page of the public catalogue: search results and the listed versions behind them."""
+) -> tuple[search.Results, list[catalogue.Version | dict[str, Any]]]:
+    """A page of the public catalogue: search results and, behind each, the listed version —
+    or, for a listing harvested from another store, the record as harvested."""
     results = find(db, principal, query, filters, limit, offset)
+    entries: list[catalogue.Version | dict[str, Any]] = []
     with db.read() as conn:
-        found = [
-            catalogue.get_version(conn, str(h.facets["app_id"]), str(h.facets["version"]))
-            for h in results.hits
-        ]
-    return results, found
+        for hit in results.hits:
+            key = str(hit.facets["app_id"])
+            remote = federation.harvested(conn, key)
+            if remote is not None:
+                entries.append({**remote, "key": key})
+            else:
+                entries.append(catalogue.get_version(conn, key, str(hit.facets["version"])))
+    return results, entries
+
+
+def harvested_record(db: Database, key: str) -> dict[str, Any] | None:
+    """A listing harvested from another store (public, as it is public there), or None."""
+    with db.read() as conn:
+        return federation.harvested(conn, key)
+
+
+def referral(db: Database, ref: str) -> None:
+    """No wrong door: an app harvested from another store is acquired there."""
+    app_id, _ = catalogue.parse_ref(ref)
+    with db.read() as conn:
+        remote = federation.harvested(conn, app_id)
+    if remote is not None:
+        title = remote["record"].get("properties", {}).get("title", app_id)
+        raise Conflict(
+            f"{title!r} is offered by another store; see and acquire it at its home: "
+            f"{remote['origin']}"
+        )
 
 
 def catalogue_item(

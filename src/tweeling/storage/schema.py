@@ -234,6 +234,23 @@ store_listings = Table(
     Column("publisher_org_id", ForeignKey("organisations.id")),
     Column("created_by", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("source_id", Integer),  # set for a listing harvested from another store
+    Column("origin", Text),  # its record in its home store
+    Column("remote_record", Json),  # that record as harvested
+)
+
+store_harvest_sources = Table(
+    # Other stores (or any OGC API - Records catalogue) this store harvests on a schedule.
+    "store_harvest_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("interval_s", Integer, nullable=False),
+    Column("added_by", String(200), nullable=False),
+    Column("last_at", DateTime(timezone=True)),
+    Column("last_status", String(32)),
+    Column("last_message", Text),
+    Column("records", Integer, nullable=False, default=0),
 )
 
 store_versions = Table(

@@ -343,5 +343,6 @@ def refresh_search(conn: Connection, app_id: str) -> None:
         "price_model": page.price.model,
         "layers": sorted({spec["layer"] for spec in manifest.get("inputs", {}).get("layers", [])}),
         "approval": newest.state.value,
+        "origin": "local",
     }
     search.put(conn, listing_id, page.title, page.summary, body, facets)

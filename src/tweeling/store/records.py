@@ -114,3 +114,33 @@ def dcat_catalogue(url: str, title: str, nodes: list[dict[str, Any]]) -> dict[st
         "dct:title": title,
         "dcat:service": nodes,
     }
+
+
+def remote_record(harvested: dict[str, Any], item_url: str) -> dict[str, Any]:
+    """A record harvested from another store, as this catalogue shows it: marked with its
+    origin (so no third store takes it for ours) and linked to its home."""
+    original = harvested["record"]
+    properties = {**original.get("properties", {}), "tweeling:origin": harvested["origin"]}
+    links = [
+        {"rel": "self", "type": "application/geo+json", "href": item_url},
+        {"rel": "canonical", "type": "application/geo+json", "href": harvested["origin"]},
+    ]
+    return {**original, "properties": properties, "links": links}
+
+
+def remote_dcat(harvested: dict[str, Any]) -> dict[str, Any]:
+    """A harvested record as a DCAT-AP node, identified by its home store's URL."""
+    props = harvested["record"].get("properties", {})
+    node: dict[str, Any] = {
+        "@id": harvested["origin"],
+        "@type": "dcat:DataService",
+        "dct:identifier": str(harvested["record"].get("id")),
+        "dct:title": str(props.get("title", "")),
+        "dct:description": str(props.get("description", "")),
+        "dcat:keyword": [str(k) for k in props.get("keywords", [])],
+    }
+    if props.get("license") and " " not in str(props["license"]):
+        node["dct:license"] = {"@id": f"{SPDX}{props['license']}"}
+    if props.get("version"):
+        node["owl:versionInfo"] = str(props["version"])
+    return node

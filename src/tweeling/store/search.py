@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, insert, select, text
 
 from tweeling.storage.schema import store_facets, store_search
 
-FACETS = ("use_cases", "publisher", "price_model", "approval", "layers")
+FACETS = ("use_cases", "publisher", "price_model", "approval", "layers", "origin")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

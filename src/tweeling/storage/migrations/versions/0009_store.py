@@ -26,6 +26,20 @@ def upgrade() -> None:
         sa.Column("publisher_org_id", sa.Integer, sa.ForeignKey("organisations.id")),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", _WHEN, nullable=False),
+        sa.Column("source_id", sa.Integer),  # set for a listing harvested from another store
+        sa.Column("origin", sa.Text),  # its record in its home store
+        sa.Column("remote_record", _JSON),  # that record as harvested
+    )
+    op.create_table(
+        "store_harvest_sources",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("url", sa.Text, nullable=False, unique=True),
+        sa.Column("interval_s", sa.Integer, nullable=False),
+        sa.Column("added_by", sa.String(200), nullable=False),
+        sa.Column("last_at", _WHEN),
+        sa.Column("last_status", sa.String(32)),
+        sa.Column("last_message", sa.Text),
+        sa.Column("records", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_table(
         "store_versions",
@@ -200,6 +214,7 @@ def downgrade() -> None:
         "store_beta",
         "store_decisions",
         "store_versions",
+        "store_harvest_sources",
         "store_listings",
     ):
         op.drop_table(table)
