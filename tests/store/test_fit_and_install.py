@@ -218,3 +218,18 @@ def test_reviews_come_from_organisations_that_used_the_version(delft: dict) -> N
     assert store.reviews_of(db, leiden, "solar-potential") == ([], None)
     with pytest.raises(Conflict, match="already resolved"):
         store.resolve_abuse(db, master, report, False, "second thoughts")
+
+
+def test_paid_apps_are_acquired_from_their_publisher(delft: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    paid = scaffold("noise-pro", tmp_path)
+    (paid / "tweeling-listing.toml").write_text(
+        'title = "Noise Pro"\nsummary = "Traffic noise maps, calibrated for you."\n'
+        'contact = "sales@stadslab.nl"\n[price]\nmodel = "subscription"\n'
+        'amount_eur = 1200\nper = "year"\n'
+    )
+    packages.generate_key(tmp_path / "key.pem")
+    key = packages.load_key(tmp_path / "key.pem")
+    store.publish(delft["db"], delft["provider"], packages.from_path(paid, key))
+    store.decide_version(delft["db"], delft["master"], "noise-pro@0.1.0", "approved", "ok")
+    with pytest.raises(Conflict, match=r"subscription app: the store cannot take payments yet"):
+        store.install(delft["runtime"], delft["admin"], "noise-pro", "delft", {})

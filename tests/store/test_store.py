@@ -143,7 +143,9 @@ def test_versions_are_immutable_and_betas_private(world: dict, tmp_path: Path) -
     assert hit.facets["version"] == "0.2.0"  # the search follows the newest listed version
 
 
-def test_deprecation_reaches_the_organisations_that_installed(world: dict, samples: Path) -> None:  # type: ignore[type-arg]
+def test_deprecation_reaches_the_organisations_that_installed(
+    world: dict, samples: Path, tmp_path: Path
+) -> None:  # type: ignore[type-arg]
     db = world["db"]
     _publish_all(world)
     _approve_all(world)
@@ -169,3 +171,13 @@ def test_deprecation_reaches_the_organisations_that_installed(world: dict, sampl
     store.decide_version(db, world["provider"], "solar-potential@0.1.0", "withdrawn", "unsafe")
     assert store.find(db, world["leiden"], "solar").total == 0
     assert len(store.notices(db, admin)) == 2
+    # a new version reaches the organisations that installed an older one
+    newer = tmp_path / "solar"
+    shutil.copytree(APPS / "solar-potential", newer, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = newer / "tweeling-app.toml"
+    manifest.write_text(manifest.read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
+    store.publish(db, world["provider"], packages.from_path(newer, world["key"]))
+    store.decide_version(db, world["master"], "solar-potential@0.2.0", "approved", "faster")
+    latest = store.notices(db, admin)[0]
+    assert latest["kind"] == "upgrade" and "solar-potential@0.2.0 is available" in latest["message"]
+    assert store.notices(db, world["leiden"]) == []

@@ -255,6 +255,14 @@ def install(
     version = _chosen(db, principal, ref)
     if version.state not in INSTALLABLE:
         raise Conflict(f"{version.label} is {version.state.value}: it cannot be installed")
+    price = version.page.price
+    if price.model != "free":
+        contact = f" ({version.page.contact})" if version.page.contact else ""
+        raise Conflict(
+            f"{version.label} is a {price.model} app: the store cannot take payments yet; "
+            f"acquire it from its publisher {version.publisher or ''}{contact}, then install "
+            "the package they deliver (tweeling app install)"
+        )
     report = fit(db, principal, version.label, twin_name)
     warnings = []
     if version.state == State.deprecated:

@@ -244,6 +244,8 @@ def move(
     )
     if wanted in NOTIFY:
         _notify_installations(conn, version, wanted, reason)
+    if wanted == State.approved:
+        _notify_upgrade(conn, version)
     refresh_search(conn, version.app_id)
     return get_version(conn, version.app_id, version.version)
 
@@ -262,6 +264,40 @@ def _notify_installations(conn: Connection, version: Version, state: State, reas
             "version": version.version,
             "kind": state.value,
             "message": message,
+            "created_at": now(),
+        }
+        for org in orgs
+    ]
+    if rows:
+        conn.execute(insert(store_notifications), rows)
+
+
+def _notify_upgrade(conn: Connection, version: Version) -> None:
+    """Organisations with an older version of the app installed hear of the new one."""
+    older = [
+        v.package_id
+        for v in versions(conn, version.app_id)
+        if v.id != version.id
+        and semver.Version.parse(v.version) < semver.Version.parse(version.version)
+    ]
+    if not older:
+        return
+    found = conn.execute(
+        select(app_installations.c.org_id, app_installations.c.twin_id)
+        .where(app_installations.c.package_id.in_(older))
+        .distinct()
+    ).all()
+    orgs = sorted({row.org_id for row in found}, key=lambda o: (o is None, o))
+    rows = [
+        {
+            "org_id": org,
+            "app_id": version.app_id,
+            "version": version.version,
+            "kind": "upgrade",
+            "message": (
+                f"{version.label} is available; upgrade with tweeling store install "
+                f"{version.label} --twin TWIN"
+            ),
             "created_at": now(),
         }
         for org in orgs
