@@ -10,7 +10,16 @@ from fastapi import FastAPI
 
 from tweeling import __version__
 from tweeling.access.oidc import OIDCSettings
-from tweeling.api import auth, features, organisations, processes, records, tiles, twins
+from tweeling.api import (
+    auth,
+    features,
+    organisations,
+    processes,
+    records,
+    store,
+    tiles,
+    twins,
+)
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.ratelimit import SlidingWindow
 from tweeling.apps.executors import executor_from_settings
@@ -79,6 +88,7 @@ def create_app(
     app.include_router(tiles.router)
     app.include_router(processes.router)
     app.include_router(records.router)
+    app.include_router(store.router)
 
     @app.get("/", summary="Landing page", tags=["platform"])
     def landing() -> dict[str, Any]:

@@ -1,0 +1,178 @@
+"""The app store's own JSON API: search, product pages, fit reports, publishing, decisions,
+installation, reviews and notices. Thin: each route calls one service (``services.store``),
+which goes through the policy point; the public catalogue is also OGC API – Records
+(``api.records``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from tweeling.api.deps import DB, Caller, RowId, SignedIn
+from tweeling.apps import packages
+from tweeling.errors import UnsupportedMediaType
+from tweeling.services import store as service
+from tweeling.store.catalogue import Version
+from tweeling.store.fit import FitReport
+from tweeling.store.pages import render_markdown
+
+router = APIRouter(prefix="/store", tags=["app store"])
+PACKAGE_TYPE = "application/vnd.tweeling.app+zip"
+
+
+def _version(version: Version, decisions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    doc = {
+        "app": version.app_id,
+        "version": version.version,
+        "state": version.state.value,
+        "publisher": version.publisher or version.manifest.get("publisher"),
+        "package_hash": version.content_hash,
+        "licence": version.manifest.get("licence"),
+        "use_cases": version.manifest.get("use_cases", []),
+        "submitted_at": version.submitted_at.isoformat(),
+        "page": version.page.model_dump(mode="json"),
+        "description_html": render_markdown(version.page.description),
+    }
+    if decisions is not None:
+        doc["decisions"] = decisions
+    return doc
+
+
+def _fit(report: FitReport) -> dict[str, Any]:
+    return report.as_json()
+
+
+@router.get("/search", summary="Search the store's listings (ranked, with facet counts)")
+def search(
+    db: DB,
+    caller: Caller,
+    q: str = "",
+    use_case: str | None = None,
+    publisher: str | None = None,
+    price_model: str | None = None,
+    data: str | None = Query(None, description="only apps that read this layer"),
+    origin: str | None = Query(None, description="'local' or a harvested store"),
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    filters = {
+        name: value
+        for name, value in (
+            ("use_cases", use_case),
+            ("publisher", publisher),
+            ("price_model", price_model),
+            ("layers", data),
+            ("origin", origin),
+        )
+        if value
+    }
+    results = service.find(db, caller, q, filters, limit, offset)
+    return {
+        "total": results.total,
+        "hits": [
+            {"title": h.title, "summary": h.summary, "rank": h.rank, **h.facets}
+            for h in results.hits
+        ],
+        "facets": results.facets,
+    }
+
+
+@router.get("/apps/{ref}", summary="An app's product page, versions and decisions")
+def product_page(ref: str, db: DB, caller: Caller) -> dict[str, Any]:
+    view = service.show(db, caller, ref)
+    found, mean = service.reviews_of(db, caller, ref)
+    return {
+        "app": view.app_id,
+        "current": _version(view.current),
+        "versions": [_version(v, view.decisions[v.version]) for v in view.versions],
+        "rating": {"mean": mean, "reviews": len(found)},
+    }
+
+
+@router.get("/apps/{ref}/fit", summary="Will it run on this twin? (fit report)")
+def fit(ref: str, db: DB, caller: Caller, twin: str, scenario: str = "current") -> dict[str, Any]:
+    return _fit(service.fit(db, caller, ref, twin, scenario))
+
+
+@router.post("/apps", status_code=201, summary="Publish a signed app package (.twapp body)")
+async def publish(request: Request, db: DB, caller: SignedIn) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in (PACKAGE_TYPE, "application/zip", "application/octet-stream"):
+        raise UnsupportedMediaType(f"send the package as {PACKAGE_TYPE}")
+    package = packages.read(await request.body(), "uploaded package")
+    version = await run_in_threadpool(service.publish, db, caller, package)
+    return _version(version)
+
+
+@router.post("/apps/{app}/versions/{version}/decisions", summary="Move a version on")
+def decide(
+    app: str,
+    version: str,
+    db: DB,
+    caller: SignedIn,
+    state: Annotated[str, Body()],
+    reason: Annotated[str, Body()],
+    organisations: Annotated[list[str] | None, Body()] = None,
+) -> dict[str, Any]:
+    moved = service.decide_version(db, caller, f"{app}@{version}", state, reason, organisations)
+    return _version(moved)
+
+
+@router.post("/apps/{ref}/install", summary="Fit report, test run, then installation")
+async def install(
+    ref: str,
+    request: Request,
+    caller: SignedIn,
+    twin: Annotated[str, Body()],
+    parameters: Annotated[dict[str, Any] | None, Body()] = None,
+    override: Annotated[str | None, Body()] = None,
+) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    done = await run_in_threadpool(
+        lambda: service.install(runtime, caller, ref, twin, parameters or {}, override=override)
+    )
+    return {
+        "installation": done.installation.as_json(),
+        "fit": _fit(done.report),
+        "test_run": {"run": done.validation.run_id, "status": done.validation.status},
+        "warnings": done.warnings,
+    }
+
+
+@router.get("/apps/{ref}/reviews", summary="Reviews of an app's versions")
+def reviews(ref: str, db: DB, caller: Caller) -> dict[str, Any]:
+    found, mean = service.reviews_of(db, caller, ref)
+    return {"mean_rating": mean, "reviews": [r.as_json() for r in found]}
+
+
+@router.post("/apps/{ref}/reviews", status_code=201, summary="Review a version you used")
+def review(
+    ref: str,
+    db: DB,
+    caller: SignedIn,
+    rating: Annotated[int, Body(ge=1, le=5)],
+    text: Annotated[str, Body()],
+) -> dict[str, Any]:
+    return service.review(db, caller, ref, rating, text).as_json()
+
+
+@router.post("/reviews/{review_id}/response", summary="The publisher's answer to a review")
+def respond(
+    review_id: RowId, db: DB, caller: SignedIn, text: Annotated[str, Body(embed=True)]
+) -> dict[str, Any]:
+    service.respond(db, caller, review_id, text)
+    return {"review": review_id, "response": text}
+
+
+@router.post("/reviews/{review_id}/reports", status_code=201, summary="Report a review")
+def report(
+    review_id: RowId, db: DB, caller: SignedIn, reason: Annotated[str, Body(embed=True)]
+) -> dict[str, Any]:
+    return {"report": service.report_abuse(db, caller, review_id, reason)}
+
+
+@router.get("/notices", summary="What your organisation was told about its apps")
+def notices(db: DB, caller: SignedIn) -> dict[str, Any]:
+    return {"notices": service.notices(db, caller)}
