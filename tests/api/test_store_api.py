@@ -66,11 +66,25 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
                 "<strong>annual solar irradiation</strong>" in page["current"]["description_html"]
             )
 
+            html = client.get("/store/search", params={"q": "zon", "f": "html"})
+            assert html.headers["content-type"].startswith("text/html")
+            assert "Solar potential of roofs and facades" in html.text
+            product = client.get("/store/apps/solar-potential", params={"f": "html"}).text
+            assert "<strong>annual solar irradiation</strong>" in product  # sanitised Markdown
+            assert "Without 3D geometry the app refuses to run" in product  # data needs
+            assert "intake passed" in product  # the decision on record
+
             analyst = as_(platform, "analyst@delft.nl")
             fit = client.get(
                 "/store/apps/solar-potential/fit", params={"twin": "delft"}, headers=analyst
             )
             assert fit.status_code == 200 and fit.json()["verdict"] == "green"
+            glance = client.get(
+                "/store/apps/solar-potential/fit",
+                params={"twin": "delft", "f": "html"},
+                headers=analyst,
+            ).text
+            assert "In één oogopslag" in glance and "green" in glance
             hidden = client.get("/store/apps/solar-potential/fit", params={"twin": "delft"})
             assert hidden.status_code == 404  # anonymous may not read Delft's twin
 

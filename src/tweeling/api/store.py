@@ -17,6 +17,7 @@ from tweeling.services import store as service
 from tweeling.store.catalogue import Version
 from tweeling.store.fit import FitReport
 from tweeling.store.pages import render_markdown
+from tweeling.web.pages import page, wants_html
 
 router = APIRouter(prefix="/store", tags=["app store"])
 PACKAGE_TYPE = "application/vnd.tweeling.app+zip"
@@ -44,8 +45,32 @@ def _fit(report: FitReport) -> dict[str, Any]:
     return report.as_json()
 
 
-@router.get("/search", summary="Search the store's listings (ranked, with facet counts)")
+_FACET_PARAMS = {
+    "use_cases": "use_case",
+    "publisher": "publisher",
+    "price_model": "price_model",
+    "layers": "data",
+    "origin": "origin",
+    "approval": "approval",
+}
+_COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c0392b"}
+
+
+def _base(request: Request) -> str:
+    return str(request.url_for("store_search")).rsplit("/", 1)[0]
+
+
+def _crumbs(request: Request) -> list[dict[str, str]]:
+    return [{"title": "Store", "href": f"{_base(request)}/search?f=html"}]
+
+
+@router.get(
+    "/search",
+    name="store_search",
+    summary="Search the store's listings (ranked, with facet counts); HTML with f=html",
+)
 def search(
+    request: Request,
     db: DB,
     caller: Caller,
     q: str = "",
@@ -54,9 +79,10 @@ def search(
     price_model: str | None = None,
     data: str | None = Query(None, description="only apps that read this layer"),
     origin: str | None = Query(None, description="'local' or a harvested store"),
+    approval: str | None = Query(None, description="approved, deprecated or harvested"),
     limit: int = Query(20, ge=1, le=200),
     offset: int = Query(0, ge=0),
-) -> dict[str, Any]:
+) -> Any:
     filters = {
         name: value
         for name, value in (
@@ -65,10 +91,21 @@ def search(
             ("price_model", price_model),
             ("layers", data),
             ("origin", origin),
+            ("approval", approval),
         )
         if value
     }
     results = service.find(db, caller, q, filters, limit, offset)
+    if wants_html(request):
+        return page(
+            "store_search.html",
+            title="Digital-twin apps",
+            crumbs=_crumbs(request),
+            results=results,
+            query=q,
+            base=_base(request),
+            facet_params=_FACET_PARAMS,
+        )
     return {
         "total": results.total,
         "hits": [
@@ -80,9 +117,20 @@ def search(
 
 
 @router.get("/apps/{ref}", summary="An app's product page, versions and decisions")
-def product_page(ref: str, db: DB, caller: Caller) -> dict[str, Any]:
+def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
     view = service.show(db, caller, ref)
     found, mean = service.reviews_of(db, caller, ref)
+    if wants_html(request):
+        return page(
+            "store_app.html",
+            title=view.current.page.title,
+            crumbs=_crumbs(request),
+            view=view,
+            description=render_markdown(view.current.page.description),
+            reviews=found,
+            rating=mean,
+            base=_base(request),
+        )
     return {
         "app": view.app_id,
         "current": _version(view.current),
@@ -92,8 +140,19 @@ def product_page(ref: str, db: DB, caller: Caller) -> dict[str, Any]:
 
 
 @router.get("/apps/{ref}/fit", summary="Will it run on this twin? (fit report)")
-def fit(ref: str, db: DB, caller: Caller, twin: str, scenario: str = "current") -> dict[str, Any]:
-    return _fit(service.fit(db, caller, ref, twin, scenario))
+def fit(
+    request: Request, ref: str, db: DB, caller: Caller, twin: str, scenario: str = "current"
+) -> Any:
+    report = service.fit(db, caller, ref, twin, scenario)
+    if wants_html(request):
+        return page(
+            "store_fit.html",
+            title=f"Fit report: {report.app_id} on {report.twin}",
+            crumbs=_crumbs(request),
+            report=report,
+            colours=_COLOURS,
+        )
+    return _fit(report)
 
 
 @router.post("/apps", status_code=201, summary="Publish a signed app package (.twapp body)")
