@@ -15,6 +15,7 @@ from tweeling.api.app import create_app
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
 from tweeling.apps.runs import Runtime
+from tweeling.apps.scaffold import scaffold
 from tweeling.storage.db import Database
 
 SOLAR = Path(__file__).resolve().parents[2] / "apps" / "solar-potential"
@@ -104,6 +105,15 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
             assert r.json()["test_run"]["status"] == "successful"
             assert r.json()["installation"]["parameters"] == {"pv_efficiency": 0.21}
 
+            # the installed app is a process of Delft's twin, calibrated for Delft
+            run = client.post(
+                "/ogc/delft/processes/solar-potential/execution",
+                json={"inputs": {"purpose": "roof-top solar map"}},
+                headers=analyst,
+            )
+            assert run.status_code == 200, run.text
+            assert len(run.json()["roof_irradiation_kwh_m2"]) == 160
+
             review = {"rating": 5, "text": "Our roof survey agrees within a few per cent."}
             r = client.post(
                 "/store/apps/solar-potential@0.1.0/reviews", json=review, headers=analyst
@@ -124,5 +134,22 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
             )
             assert r.status_code == 409  # Rotterdam never ran it
             assert client.get("/store/notices", headers=analyst).json() == {"notices": []}
+
+            # screenshots come out of the signed package
+            shots = scaffold("shots", tmp_path)
+            png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+            (shots / "screen.png").write_bytes(png)
+            (shots / "tweeling-listing.toml").write_text(
+                'title = "Shots"\nsummary = "An app with a screenshot."\n'
+                'screenshots = ["screen.png"]\n'
+            )
+            signed = packages.from_path(shots, packages.load_key(tmp_path / "key.pem")).archive
+            headers = {**kind, **as_(platform, PROVIDER)}
+            assert client.post("/store/apps", content=signed, headers=headers).status_code == 201
+            url = "/store/apps/shots/versions/0.1.0/decisions"
+            assert client.post(url, json=decision, headers=as_(platform, master)).status_code == 200
+            image = client.get("/store/apps/shots/screenshots/screen.png")
+            assert image.content == png and image.headers["content-type"] == "image/png"
+            assert client.get("/store/apps/shots/screenshots/other.png").status_code == 404
     finally:
         executor.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
@@ -137,6 +137,21 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
         "versions": [_version(v, view.decisions[v.version]) for v in view.versions],
         "rating": {"mean": mean, "reviews": len(found)},
     }
+
+
+_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
+
+@router.get("/apps/{ref}/screenshots/{name:path}", summary="A screenshot of the product page")
+def screenshot(ref: str, name: str, db: DB, caller: Caller) -> Response:
+    data = service.screenshot(db, caller, ref, name)
+    suffix = "." + name.rsplit(".", 1)[-1].lower()
+    return Response(data, media_type=_IMAGE_TYPES.get(suffix, "application/octet-stream"))
 
 
 @router.get("/apps/{ref}/fit", summary="Will it run on this twin? (fit report)")

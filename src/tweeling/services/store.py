@@ -8,6 +8,8 @@ state only by the publisher and the market master.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -440,3 +442,14 @@ def catalogue_item(
     view = show(db, principal, app_id)
     _, mean = reviews_of(db, principal, app_id)
     return view.current, mean
+
+
+def screenshot(db: Database, principal: Principal, ref: str, name: str) -> bytes:
+    """A screenshot the product page names, from the signed package of a visible version."""
+    version = show(db, principal, ref).current
+    if name not in version.page.screenshots:
+        raise NotFound(f"{version.label} has no screenshot {name!r}")
+    with db.read() as conn:
+        package = packages.load(conn, version.package_id)
+    with zipfile.ZipFile(io.BytesIO(package.archive)) as archive:
+        return archive.read(name)
