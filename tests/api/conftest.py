@@ -50,3 +50,16 @@ def client(db: Database) -> Iterator[TestClient]:
 
 def as_(tokens: dict[str, str], who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens[who]}"}
+
+
+@pytest.fixture(autouse=True)
+def _owslib_headers() -> Iterator[None]:
+    """OWSLib's OGC API clients update one module-level dict with each client's headers
+    (``owslib.ogcapi.REQUEST_HEADERS``), so a token given to one client reaches every later
+    client in the process; each test starts from the library's own headers."""
+    from owslib import ogcapi
+
+    saved = dict(ogcapi.REQUEST_HEADERS)
+    yield
+    ogcapi.REQUEST_HEADERS.clear()
+    ogcapi.REQUEST_HEADERS.update(saved)
