@@ -6,6 +6,7 @@ import typer
 
 from tweeling.cli import (
     access_cmds,
+    accredit_cmds,
     app_cmds,
     demo,
     index_cmds,
@@ -41,6 +42,7 @@ app.add_typer(app_cmds.app, name="app")
 app.add_typer(app_cmds.run_app, name="run")
 app.add_typer(app_cmds.recipe_app, name="recipe")
 app.add_typer(store_cmds.app, name="store")
+app.add_typer(accredit_cmds.app, name="accredit")
 
 
 def main() -> None:

@@ -1,0 +1,67 @@
+"""The accreditation criteria framework as data: complete over the six dimensions, every
+criterion tied to an existing framework and scale, broken frameworks refused with the
+reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from tweeling.errors import InvalidInput, NotFound
+from tweeling.store.accreditation.criteria import CHECKS, DIMENSIONS, framework, parse_framework
+
+
+def test_the_shipped_framework_covers_every_dimension_and_check() -> None:
+    current = framework()
+    assert current.version == "1.0" and framework("1.0") is current
+    groups = current.by_dimension()
+    assert list(groups) == list(DIMENSIONS)
+    assert all(groups[d] for d in DIMENSIONS)
+    assert len(current.criteria) >= 18
+    cited = {c.source for c in current.criteria}
+    assert {"ar", "gitc", "bio", "iama", "dpia", "register", "altai", "gemini", "iso25010"} <= cited
+    # the automated checks feed the criteria they evidence
+    fed = {c.check for c in current.criteria if c.check}
+    assert fed <= set(CHECKS) and len(fed) >= 8
+    assert all(current.scale.min <= c.norm <= current.scale.max for c in current.criteria)
+    assert {c.id for c in current.criteria if c.norm == 5} == {"TEC-1", "TEC-6"}
+    with pytest.raises(NotFound, match=r"no criteria framework '9\.9'"):
+        framework("9.9")
+
+
+BASE = """
+id = "x"
+version = "1.1"
+title = "t"
+scale = { min = 0, max = 5, labels = ["a", "b", "c", "d", "e", "f"] }
+[sources]
+s = { name = "S", url = "https://s" }
+"""
+
+
+def _criterion(cid: str, dimension: str, source: str = "s", norm: int = 3) -> str:
+    return (
+        f'[[criteria]]\nid = "{cid}"\ndimension = "{dimension}"\n'
+        'question = "A question long enough?"\nguidance = "g"\nevidence = "e"\n'
+        f'norm = {norm}\nsource = "{source}"\nreference = "r"\n'
+    )
+
+
+def _all(**overrides: str) -> str:
+    parts = [BASE]
+    for i, dim in enumerate(DIMENSIONS):
+        parts.append(overrides.get(dim, _criterion(f"ABC-{i}", dim)))
+    return "\n".join(parts)
+
+
+def test_broken_frameworks_are_refused_with_the_reason() -> None:
+    assert parse_framework(_all(), "ok.toml").version == "1.1"
+    with pytest.raises(InvalidInput, match="no criteria for the dimension"):
+        parse_framework(BASE + _criterion("ABC-1", "legal"), "f.toml")
+    with pytest.raises(InvalidInput, match="unknown source 'nope'"):
+        parse_framework(_all(legal=_criterion("ABC-9", "legal", source="nope")), "f.toml")
+    with pytest.raises(InvalidInput, match="ABC-0 appears twice"):
+        parse_framework(_all(legal=_criterion("ABC-0", "legal")), "f.toml")
+    with pytest.raises(InvalidInput, match="norm 7 is off the scale"):
+        parse_framework(_all(legal=_criterion("ABC-9", "legal", norm=7)), "f.toml")
+    with pytest.raises(InvalidInput, match=r"f\.toml: not valid TOML"):
+        parse_framework("id = ", "f.toml")
