@@ -56,6 +56,12 @@ def test_store_journey(db: Database, db_url: str, tmp_path: Path) -> None:
     r = run(["store", "show", "nothing-here"], home, db_url)
     assert r.returncode != 0 and "no app 'nothing-here' in the store" in r.stderr
 
+    criteria = orjson.loads(run(["accredit", "criteria", "--json"], home).stdout)
+    assert criteria["version"] == "1.0" and len(criteria["criteria"]) >= 18
+    r = run(["accredit", "checks", "solar-potential@0.1.0", "--json"], home, db_url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert orjson.loads(r.stdout)["passed"] is True
+
     r = run(["store", "reviews", "solar-potential"], home, db_url)
     assert r.returncode == 0 and "no reviews yet" in r.stdout
     r = run(["store", "review", "solar-potential@0.1.0", "--rating", "5", "--text", "ok"],

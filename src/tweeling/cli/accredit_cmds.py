@@ -1,4 +1,5 @@
-"""``tweeling accredit``: the accreditation of store apps (the criteria framework, for now)."""
+"""``tweeling accredit``: the accreditation of store apps — the criteria framework and the
+automated intake checks (scoring by accreditors and the public report to come)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.cli.common import console
+from tweeling.apps.executors import executor_from_settings
+from tweeling.apps.runs import Runtime
+from tweeling.cli.common import caller, console, database
+from tweeling.cli.demo import samples_dir
+from tweeling.errors import InvalidInput
+from tweeling.services import accreditation as service
+from tweeling.settings import StorageSettings
 from tweeling.store.accreditation.criteria import framework
 
 app = typer.Typer(help="Accreditation: the criteria apps are assessed on.")
@@ -32,3 +39,34 @@ def criteria_cmd(
             check = f" · automated: {c.check}" if c.check else ""
             table.add_row(c.id, c.question, f"{c.norm}/5", f"{source}, {c.reference}{check}")
         console.print(table)
+
+
+_MARKS = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[yellow]not run[/yellow]"}
+
+
+@app.command("checks")
+def checks_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION in the repository")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Run the automated intake checks in the sandbox on the reference twin (exit 4 when one
+    fails); the round goes on record and the version to state 'checks'."""
+    samples = samples_dir()
+    if samples is None:
+        raise InvalidInput("the reference data (../shared/data or $TWEELING_SAMPLES) is not here")
+    db = database()
+    runtime = Runtime(db, executor_from_settings(None), StorageSettings().home)
+    try:
+        done = service.run_checks(runtime, caller(db), ref, samples)
+    finally:
+        runtime.executor.close()
+    if as_json:
+        typer.echo(orjson.dumps(done.as_json(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        console.print(f"[bold]{ref}[/bold], automated checks round {done.round}")
+        table = Table("check", "verdict", "why")
+        for result in done.results:
+            table.add_row(result.check, _MARKS[result.passed], result.summary)
+        console.print(table)
+    if done.failed:
+        raise typer.Exit(4)

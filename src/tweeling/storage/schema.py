@@ -352,6 +352,21 @@ store_abuse_reports = Table(
     Column("outcome", Text),
 )
 
+accreditation_checks = Table(
+    # One automated intake check of a version in one round of checks, with its evidence.
+    "accreditation_checks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("store_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("check_name", String(32), nullable=False),
+    Column("passed", Boolean),
+    Column("summary", Text, nullable=False),
+    Column("evidence", Json, nullable=False),
+    Column("run_by", String(200), nullable=False),
+    Column("run_at", DateTime(timezone=True), nullable=False),
+)
+
 store_search = Table(
     # The text and facets of each listing's newest listed version, for search. Full-text
     # indexes on it: an FTS5 table on SQLite, a tsvector column with GIN on PostgreSQL.

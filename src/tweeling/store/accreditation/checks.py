@@ -1,0 +1,170 @@
+"""The automated intake checks: each turns what the platform measured about a version — its
+package, and its runs in the sandbox on a reference twin — into a verdict with evidence.
+
+The runs themselves are made by ``services.accreditation``; here only the judging, so each
+rule reads plainly: what passes, what fails, and the reason given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from license_expression import ExpressionError, get_spdx_licensing
+
+from tweeling.apps.manifest import Manifest
+from tweeling.apps.packages import Package, read
+from tweeling.apps.provenance import load_json
+from tweeling.apps.runs import RunRecord
+from tweeling.errors import TweelingError
+from tweeling.store.pages import PriceModel, ProductPage
+
+SANDBOX_STATUSES = {"sandbox-violation"}
+RESOURCE_STATUSES = {"memory-limit", "timeout", "cpu-limit"}
+BUSINESS_MODELS = set(PriceModel.__args__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    passed: bool | None  # None: not run (yet), with the reason in the summary
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def integrity(package: Package, registered_keys: set[str] | None = None) -> CheckResult:
+    """Signed, the content hash and signature verify, the manifest is valid (and, where the
+    publisher registered keys, signed by one of them)."""
+    evidence: dict[str, Any] = {"content_hash": package.content_hash}
+    if package.signature is None:
+        return CheckResult("integrity", False, "the package is not signed", evidence)
+    try:
+        again = read(package.archive, "the submitted package")  # re-verifies hash and signature
+    except TweelingError as exc:
+        return CheckResult("integrity", False, f"the package does not verify: {exc}", evidence)
+    key = (again.signature or {}).get("public_key")
+    evidence["public_key"] = key
+    if registered_keys is not None and key not in registered_keys:
+        return CheckResult(
+            "integrity",
+            False,
+            "signed with a key the publisher has not registered",
+            evidence,
+        )
+    return CheckResult("integrity", True, "signature and content hash verify", evidence)
+
+
+def _run_evidence(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run": run.run_id,
+        "status": run.status,
+        "message": run.message,
+        "measured": run.measured,
+        "flags": run.flags,
+        "output_hash": run.output_hash,
+    }
+
+
+def conformance(run: RunRecord, twin: str) -> CheckResult:
+    evidence = {"twin": twin, **_run_evidence(run)}
+    if run.status == "successful":
+        return CheckResult(
+            "conformance",
+            True,
+            f"ran on {twin}; outputs match the declared names, types and ranges",
+            evidence,
+        )
+    if run.status == "invalid-output":
+        reason = f"outputs do not match the manifest: {run.message}"
+    elif "no input layer" in (run.message or "") or "has no attribute" in (run.message or ""):
+        reason = f"reads data it does not declare: {run.message}"
+    else:
+        reason = f"the run on {twin} ended {run.status}: {run.message}"
+    return CheckResult("conformance", False, reason, evidence)
+
+
+def sandbox(run: RunRecord) -> CheckResult:
+    if run.status in SANDBOX_STATUSES:
+        return CheckResult("sandbox", False, run.message or "sandbox breach", _run_evidence(run))
+    if "network-not-isolated" in run.flags:
+        return CheckResult(
+            "sandbox", None, "this platform could not isolate the network", _run_evidence(run)
+        )
+    return CheckResult(
+        "sandbox", True, "no network, no processes, no writes outside its work directory",
+        _run_evidence(run),
+    )  # fmt: skip
+
+
+def resources(run: RunRecord, manifest: Manifest) -> CheckResult:
+    declared = {
+        "memory_mb": manifest.resources.memory_mb,
+        "max_runtime_s": manifest.resources.max_runtime_s,
+        "cpu": manifest.resources.cpu,
+    }
+    evidence = {"declared": declared, **_run_evidence(run)}
+    if run.status in RESOURCE_STATUSES:
+        return CheckResult("resources", False, f"beyond its declaration: {run.message}", evidence)
+    peak = float(run.measured.get("peak_rss_mb", 0.0))
+    wall = float(run.measured.get("wall_s", 0.0))
+    summary = (
+        f"peak {peak:.0f} MB of {declared['memory_mb']} MB declared (plus the runtime), "
+        f"{wall:.1f} s of {declared['max_runtime_s']} s"
+    )
+    return CheckResult("resources", run.status == "successful", summary, evidence)
+
+
+def determinism(first: RunRecord, second: RunRecord) -> CheckResult:
+    evidence = {"first": first.output_hash, "second": second.output_hash, "run": second.run_id}
+    if first.status != "successful" or second.status != "successful":
+        return CheckResult("determinism", None, "needs two successful runs", evidence)
+    if first.output_hash == second.output_hash:
+        return CheckResult("determinism", True, "two runs gave identical outputs", evidence)
+    return CheckResult(
+        "determinism", False, "two runs on the same data gave different outputs", evidence
+    )
+
+
+def provenance(run: RunRecord) -> CheckResult:
+    if run.prov is None:
+        return CheckResult("provenance", False, "the run has no PROV record", {"run": run.run_id})
+    document = load_json(run.prov)
+    kinds = {type(r).__name__ for r in document.get_records()}
+    needed = {"ProvActivity", "ProvAgent", "ProvEntity", "ProvUsage", "ProvGeneration"}
+    missing = sorted(needed - kinds)
+    evidence = {"run": run.run_id, "records": sorted(kinds)}
+    if missing:
+        return CheckResult("provenance", False, f"PROV lacks {', '.join(missing)}", evidence)
+    return CheckResult("provenance", True, "complete W3C PROV (prov reads it)", evidence)
+
+
+def privacy(manifest: Manifest, page: ProductPage) -> CheckResult:
+    evidence = {
+        "personal_data": manifest.personal_data,
+        "layers": [spec.layer for spec in manifest.inputs.layers],
+        "lawful_basis": page.privacy.lawful_basis,
+    }
+    if manifest.personal_data and not (page.privacy.statement and page.privacy.lawful_basis):
+        return CheckResult(
+            "privacy", False, "processes personal data without a privacy statement", evidence
+        )
+    what = "personal data with a lawful basis" if manifest.personal_data else "no personal data"
+    return CheckResult(
+        "privacy", True, f"{what}; reads only its declared layers (platform-enforced)", evidence
+    )
+
+
+def licence(manifest: Manifest, page: ProductPage) -> CheckResult:
+    evidence = {"licence": manifest.licence, "business_model": page.price.model}
+    try:
+        get_spdx_licensing().parse(manifest.licence, validate=True)
+    except ExpressionError as exc:
+        return CheckResult("licence", False, f"not an SPDX licence expression: {exc}", evidence)
+    if page.price.model not in BUSINESS_MODELS:
+        return CheckResult("licence", False, "business model outside the allowed set", evidence)
+    return CheckResult(
+        "licence", True, f"{manifest.licence}, business model {page.price.model}", evidence
+    )
