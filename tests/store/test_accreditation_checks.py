@@ -54,7 +54,9 @@ def pipeline(
     developer = Principal(0, "dev@stadslab.nl", provider, frozenset({Role.developer}))
     admin = Principal(0, identity.FIRST_ADMIN, master, frozenset({Role.admin}))
     sources = {"solar-potential": APPS / "solar-potential"}
-    for behaviour in ("socket", "nondeterministic", "memory", "wrong-type", "undeclared-layer"):
+    for behaviour in (
+        "socket", "nondeterministic", "memory", "wrong-type", "undeclared-layer", "fragile"
+    ):  # fmt: skip
         sources[f"bad-{behaviour}"] = _bad(folder, behaviour)
     for path in sources.values():
         store.publish(db, developer, packages.from_path(path, key))
@@ -76,7 +78,11 @@ def test_the_reference_app_passes_the_checks(pipeline: dict) -> None:  # type: i
     assert done.passed, [r.summary for r in done.failed]
     assert all(verdicts[c] for c in ("integrity", "conformance", "sandbox", "resources"))
     assert verdicts["determinism"] and verdicts["provenance"] and verdicts["licence"]
-    assert verdicts["robustness"] is None  # not automated yet, said so
+    robustness = next(r for r in done.results if r.check == "robustness")
+    assert robustness.passed  # an empty buildings layer gives a clear error, not a crash
+    assert robustness.evidence["empty layer"]["status"] == "failed"
+    assert "no 3D geometry" in robustness.evidence["empty layer"]["message"]
+    assert verdicts["reference-cases"] is None  # not automated yet, said so
     resources = next(r for r in done.results if r.check == "resources")
     assert resources.evidence["declared"]["memory_mb"] == 3072
     assert 0 < resources.evidence["measured"]["peak_rss_mb"] < 3072
@@ -95,6 +101,7 @@ def test_the_reference_app_passes_the_checks(pipeline: dict) -> None:  # type: i
         ("bad-memory", "resources", "beyond its declaration: ran out of its memory limit"),
         ("bad-wrong-type", "conformance", "outputs do not match the manifest"),
         ("bad-undeclared-layer", "conformance", "reads data it does not declare"),
+        ("bad-fragile", "robustness", "crashed on empty layer: the app failed: ZeroDivisionError"),
     ],
 )
 def test_each_bad_app_fails_for_its_own_reason(

@@ -19,7 +19,7 @@ from tweeling.access.audit import acted, record
 from tweeling.access.identity import MARKET_MASTER, Principal, get_organisation
 from tweeling.access.policy import Action, authorize
 from tweeling.apps import packages, runs
-from tweeling.apps.manifest import parse_manifest
+from tweeling.apps.manifest import Manifest, parse_manifest
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import apps as app_service
 from tweeling.services.store import STORE
@@ -30,7 +30,10 @@ from tweeling.store.accreditation import checks
 from tweeling.store.lifecycle import MARKET_MASTER as AS_MARKET_MASTER
 from tweeling.store.lifecycle import State
 from tweeling.twin.ingest import DatasetInfo, ingest
-from tweeling.twin.twins import find_twin, now
+from tweeling.twin.model import CityObject
+from tweeling.twin.scenarios import Changes, create_scenario, edit
+from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios, now
+from tweeling.twin.views import iter_objects, view_of
 
 REFERENCE_TWIN = "reference-delft"
 PURPOSE = "accreditation: automated intake checks"
@@ -78,11 +81,77 @@ def reference_twin(db: Database, samples: Path) -> str:
     return REFERENCE_TWIN
 
 
-def _run(runtime: runs.Runtime, principal: Principal, package: packages.Package) -> runs.RunRecord:
+def _run(
+    runtime: runs.Runtime,
+    principal: Principal,
+    package: packages.Package,
+    scenario: str = "current",
+) -> runs.RunRecord:
     run_id = app_service.submit(
-        runtime, principal, REFERENCE_TWIN, package=package, purpose=PURPOSE
+        runtime, principal, REFERENCE_TWIN, scenario=scenario, package=package, purpose=PURPOSE
     )
     return runs.execute(runtime, run_id, store=False, use_cache=False)
+
+
+def _degraded(db: Database, name: str, changes: Changes, why: str) -> str:
+    """A scenario of the reference twin with its inputs degraded (made once, then reused)."""
+    with db.read() as conn:
+        twin = get_twin(conn, REFERENCE_TWIN)
+        if any(s.name == name for s in list_scenarios(conn, twin)):
+            return name
+    create_scenario(db, REFERENCE_TWIN, name, label=why, author="accreditation")
+    edit(db, REFERENCE_TWIN, name, changes, reason=why, author="accreditation")
+    return name
+
+
+def _robustness(
+    runtime: runs.Runtime, principal: Principal, package: packages.Package, manifest: Manifest
+) -> checks.CheckResult:
+    """Degraded inputs — declared attributes missing, the first layer empty — must give a
+    clear error (AppError) or flagged results, never a crash or invalid output."""
+    db = runtime.db
+    spec = manifest.inputs.layers[0] if manifest.inputs.layers else None
+    if spec is None:
+        return checks.CheckResult("robustness", True, "reads no layers: nothing to degrade")
+    with db.read() as conn:
+        view = view_of(conn, get_scenario(conn, get_twin(conn, REFERENCE_TWIN), "current"))
+        objects = [
+            (o.object_id, o.object_type)
+            for o in iter_objects(conn, view, layer=spec.layer)
+            if not spec.object_types or o.object_type in spec.object_types
+        ]
+    cases = {
+        "empty layer": _degraded(
+            db,
+            f"degraded-empty-{spec.layer}",
+            Changes(delete=[oid for oid, _ in objects]),
+            f"accreditation: layer {spec.layer} emptied",
+        )
+    }
+    if spec.attributes:
+        blank = dict.fromkeys(spec.attributes)
+        cases["missing attributes"] = _degraded(
+            db,
+            "degraded-" + "-".join(sorted(spec.attributes))[:40],
+            Changes(
+                modify=[CityObject(id=oid, type=otype, attributes=blank) for oid, otype in objects]
+            ),
+            f"accreditation: {', '.join(spec.attributes)} removed from {spec.layer}",
+        )
+    outcomes = {}
+    for case, scenario in cases.items():
+        run = _run(runtime, principal, package, scenario)
+        outcomes[case] = {"status": run.status, "message": run.message, "run": run.run_id}
+        if run.status not in ("successful", "failed"):
+            return checks.CheckResult(
+                "robustness", False, f"{run.status} on {case}: {run.message}", outcomes
+            )
+    return checks.CheckResult(
+        "robustness",
+        True,
+        "; ".join(f"{case}: {o['status']}" for case, o in outcomes.items()),
+        outcomes,
+    )
 
 
 def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: Path) -> Round:
@@ -109,9 +178,7 @@ def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: P
     results.append(checks.provenance(first))
     results.append(checks.privacy(manifest, version.page))
     results.append(checks.licence(manifest, version.page))
-    results.append(
-        checks.CheckResult("robustness", None, "not automated yet: degraded inputs to come")
-    )
+    results.append(_robustness(runtime, principal, package, manifest))
     results.append(
         checks.CheckResult("reference-cases", None, "not automated yet: publisher cases to come")
     )
