@@ -12,17 +12,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.apps.conftest import MISBEHAVING
 from tweeling.access import identity
 from tweeling.access.identity import Principal, Role
+from tweeling.api.app import create_app
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
 from tweeling.apps.packages import Package
 from tweeling.apps.runs import Runtime
+from tweeling.errors import Conflict, Forbidden, InvalidInput
 from tweeling.services import accreditation, store
 from tweeling.storage.db import Database
-from tweeling.store.accreditation import checks
+from tweeling.store.accreditation import checks, criteria
 from tweeling.store.lifecycle import State
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
@@ -139,3 +142,65 @@ def test_integrity_catches_unsigned_and_tampered_packages(pipeline: dict) -> Non
     assert result.passed is False and "does not verify" in result.summary
     foreign = checks.integrity(signed, registered_keys={"someone-else"})
     assert foreign.passed is False and "not registered" in foreign.summary
+
+
+def test_scored_review_decision_report_and_trust_score(pipeline: dict) -> None:  # type: ignore[type-arg]
+    db, admin = pipeline["db"], pipeline["admin"]
+    ref = "solar-potential@0.1.0"
+    if accreditation.latest_round(db, ref) is None:
+        _round(pipeline, ref)
+    with db.begin() as conn:
+        tno = identity.create_organisation(conn, "Keurmerk Instituut", "accreditor", actor="t")
+        identity.create_organisation(conn, "Adviesbureau X", "provider", actor="t")
+        rival = identity.create_organisation(conn, "Concurrent Keur", "accreditor", actor="t")
+    with pytest.raises(InvalidInput, match="is a provider, not an accreditor"):
+        accreditation.assign(db, admin, ref, ["Adviesbureau X"])
+    # an accreditor that publishes apps itself has a conflict of interest with publishers
+    rival_dev = Principal(0, "dev@concurrent.nl", rival, frozenset({Role.developer}))
+    other = packages.from_path(APPS / "sun-hours-and-shade", packages.load_key(
+        pipeline["runtime"].home.parent / "key.pem"))  # fmt: skip
+    store.publish(db, rival_dev, other)
+    with pytest.raises(Conflict, match="conflict of interest"):
+        accreditation.assign(db, admin, ref, ["Concurrent Keur"])
+    assert accreditation.assign(db, admin, ref, ["Keurmerk Instituut"]) == ["Keurmerk Instituut"]
+    assert store.show(db, admin, ref).versions[0].state == State.under_review
+
+    reviewer = Principal(0, "beoordelaar@keurmerk.nl", tno, frozenset({Role.reviewer}))
+    with pytest.raises(Forbidden, match="only reviewers of an accreditor assigned"):
+        accreditation.score(db, pipeline["dev"], ref, "TEC-2", 5, "my own app is great")
+    with pytest.raises(InvalidInput, match="written evidence"):
+        accreditation.score(db, reviewer, ref, "TEC-2", 4, " ")
+    with pytest.raises(Conflict, match="criteria not scored"):
+        accreditation.decide(db, admin, ref, "accredited", "too early")
+    framework = criteria.framework()
+    for criterion in framework.criteria:
+        low = criterion.id == "ECO-2"
+        value = criterion.norm - 1 if low else max(criterion.norm, 4)
+        accreditation.score(db, reviewer, ref, criterion.id, value, f"checked {criterion.id}")
+    blocked = accreditation.report(db, ref)
+    assert blocked["verdict"]["reasons"] == ["criteria below their norm: ECO-2"]
+    with pytest.raises(Conflict, match="below their norm: ECO-2"):
+        accreditation.decide(db, admin, ref, "accredited", "almost")
+    accreditation.score(db, reviewer, ref, "ECO-2", 4, "exports in open formats, checked")
+    doc = accreditation.report(db, ref)
+    assert doc["verdict"] == {"accreditable": True, "reasons": []}
+    tec2 = next(c for c in doc["criteria"] if c["id"] == "TEC-2")
+    assert tec2["source"] == "ISO/IEC 25010 product quality model"
+    assert tec2["assessments"][0]["accreditor"] == "Keurmerk Instituut"
+    # formula: every reliability and traceability criterion scored; the checks all passed
+    trust = doc["trust"]
+    tec = {c["id"]: c["score"] for c in doc["criteria"]}
+    reliability = 0.5 * sum(tec[c] / 5 for c in ("TEC-2", "TEC-3", "TEC-4", "TEC-5")) / 4 + 0.5
+    traceability = 0.5 * sum(tec[c] / 5 for c in ("TEC-7", "SOC-1", "MAN-1")) / 3 + 0.5
+    assert trust["trust"] == pytest.approx(100 * (reliability + traceability) / 2, abs=0.1)
+    assert "trust = 100" in trust["formula"]
+    assert accreditation.decide(db, admin, ref, "accredited", "meets every norm") == "accredited"
+    listed = store.find(db, admin, "zonnepanelen")
+    assert listed.total == 1
+    with TestClient(create_app(db, run_jobs=False)) as client:
+        public = client.get("/store/apps/solar-potential/versions/0.1.0/accreditation")
+        assert public.status_code == 200 and public.json()["trust"] == trust
+        hidden = client.get("/store/apps/bad-socket/versions/1.0.0/accreditation")
+        assert hidden.status_code == 404  # not in the store: not public
+    last = store.show(db, admin, ref).decisions["0.1.0"][-1]
+    assert last["to"] == "approved" and last["reason"].startswith("accredited (trust score")

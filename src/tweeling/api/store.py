@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
 from tweeling.apps import packages
 from tweeling.errors import UnsupportedMediaType
+from tweeling.services import accreditation as accreditation_service
 from tweeling.services import store as service
 from tweeling.store.catalogue import Version
 from tweeling.store.fit import FitReport
@@ -245,6 +246,16 @@ def report(
     review_id: RowId, db: DB, caller: SignedIn, reason: Annotated[str, Body(embed=True)]
 ) -> dict[str, Any]:
     return {"report": service.report_abuse(db, caller, review_id, reason)}
+
+
+@router.get(
+    "/apps/{app}/versions/{version}/accreditation",
+    summary="The accreditation report: checks, scores with evidence, verdict, trust score",
+)
+def accreditation_report(app: str, version: str, db: DB, caller: Caller) -> dict[str, Any]:
+    ref = f"{app}@{version}"
+    service.show(db, caller, ref)  # public once listed; before that, publisher and market master
+    return accreditation_service.report(db, ref)
 
 
 @router.get("/notices", summary="What your organisation was told about its apps")

@@ -70,3 +70,66 @@ def checks_cmd(
         console.print(table)
     if done.failed:
         raise typer.Exit(4)
+
+
+@app.command("assign")
+def assign_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
+    accreditor: Annotated[list[str], typer.Option(help="accreditor organisation (repeatable)")],
+) -> None:
+    """Assign accreditors without a conflict of interest; the version goes under review."""
+    db = database()
+    names = service.assign(db, caller(db), ref, accreditor)
+    console.print(f"{ref} assigned to {', '.join(names)}", highlight=False)
+
+
+@app.command("score")
+def score_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
+    criterion: Annotated[str, typer.Option(help="criterion id, e.g. TEC-2")],
+    score: Annotated[int, typer.Option(help="0 to 5")],
+    evidence: Annotated[str, typer.Option(help="what the score rests on")],
+) -> None:
+    """An assigned accreditor's score on one criterion, with written evidence."""
+    db = database()
+    service.score(db, caller(db), ref, criterion, score, evidence)
+    console.print(f"{ref} {criterion}: {score}/5", highlight=False)
+
+
+@app.command("decide")
+def decide_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
+    outcome: Annotated[str, typer.Option(help="accredited or rejected")],
+    reason: Annotated[str, typer.Option(help="why, on the public record")],
+) -> None:
+    """The market master's decision; accredited only when the report allows it."""
+    db = database()
+    done = service.decide(db, caller(db), ref, outcome, reason)
+    console.print(f"{ref}: {done}", highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The public accreditation report: checks, scores, verdict and trust score."""
+    db = database()
+    doc = service.report(db, ref)
+    if as_json:
+        typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return
+    trust = doc["trust"]
+    console.print(
+        f"[bold]{doc['app']} {doc['version']}[/bold] ({doc['state']}), framework "
+        f"{doc['framework']['version']}: trust score {trust['trust']} (reliability "
+        f"{trust['reliability']}, traceability {trust['traceability']})"
+    )
+    table = Table("criterion", "score", "norm", "builds on")
+    for c in doc["criteria"]:
+        shown = "-" if c["score"] is None else f"{c['score']:g}"
+        mark = "green" if c["meets_norm"] else "red"
+        table.add_row(c["id"], f"[{mark}]{shown}[/{mark}]", str(c["norm"]), c["source"])
+    console.print(table)
+    for line in doc["verdict"]["reasons"] or ["accreditable"]:
+        console.print(line, highlight=False)

@@ -11,22 +11,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from tweeling.access.audit import acted, record
-from tweeling.access.identity import MARKET_MASTER, Principal, get_organisation
+from tweeling.access.identity import (
+    MARKET_MASTER,
+    OrgKind,
+    Principal,
+    Role,
+    get_organisation,
+)
 from tweeling.access.policy import Action, authorize
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import Manifest, parse_manifest
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tweeling.services import apps as app_service
 from tweeling.services.store import STORE
 from tweeling.storage.db import Database
-from tweeling.storage.schema import accreditation_checks
+from tweeling.storage.schema import (
+    accreditation_assignments,
+    accreditation_checks,
+    accreditation_scores,
+    organisations,
+    store_listings,
+)
 from tweeling.store import catalogue
-from tweeling.store.accreditation import checks
+from tweeling.store.accreditation import checks, criteria, scoring
 from tweeling.store.lifecycle import MARKET_MASTER as AS_MARKET_MASTER
 from tweeling.store.lifecycle import State
 from tweeling.twin.ingest import DatasetInfo, ingest
@@ -254,3 +267,185 @@ def latest_round(db: Database, ref: str) -> Round | None:
         if r.round == newest
     ]
     return Round(app_id, number, newest, results)
+
+
+def _version(db: Database, ref: str) -> catalogue.Version:
+    app_id, number = catalogue.parse_ref(ref)
+    if number is None:
+        raise InvalidInput(f"{ref!r}: name the version (APP@VERSION)")
+    with db.read() as conn:
+        return catalogue.get_version(conn, app_id, number)
+
+
+def assign(db: Database, principal: Principal, ref: str, accreditors: list[str]) -> list[str]:
+    """The market master assigns accreditor organisations to a version, none with a conflict
+    of interest: not the publisher itself, and not an organisation that publishes apps in this
+    store (a competitor). The version goes under review."""
+    authorize(db, principal, Action.update, STORE)
+    version = _version(db, ref)
+    with db.begin() as conn:
+        names = []
+        for name in accreditors:
+            org = get_organisation(conn, name)
+            if org.kind != OrgKind.accreditor:
+                raise InvalidInput(f"{name} is a {org.kind.value}, not an accreditor")
+            if org.id == version.publisher_org_id:
+                raise Conflict(f"{name} published {version.app_id}: it cannot assess it")
+            publishes = conn.execute(
+                select(store_listings.c.app_id).where(store_listings.c.publisher_org_id == org.id)
+            ).first()
+            if publishes is not None:
+                raise Conflict(
+                    f"{name} publishes apps in this store ({publishes.app_id}): a conflict of "
+                    "interest with every other publisher"
+                )
+            conn.execute(
+                insert(accreditation_assignments).values(
+                    version_id=version.id,
+                    org_id=org.id,
+                    assigned_by=principal.actor,
+                    assigned_at=now(),
+                )
+            )
+            names.append(name)
+        if version.state in (State.submitted, State.checks, State.beta):
+            catalogue.move(
+                conn,
+                version,
+                State.under_review,
+                AS_MARKET_MASTER,
+                principal.actor,
+                f"assigned to {', '.join(names)}",
+            )
+        record(conn, acted(principal, "accreditation.assign", f"app:{version.app_id}",
+                           {"version": version.version, "accreditors": names}))  # fmt: skip
+    return names
+
+
+def score(
+    db: Database, principal: Principal, ref: str, criterion: str, value: int, evidence: str
+) -> None:
+    """An assigned accreditor scores one criterion (0-5) with written evidence."""
+    version = _version(db, ref)
+    framework = criteria.framework()
+    known = {c.id for c in framework.criteria}
+    if criterion not in known:
+        raise InvalidInput(f"no criterion {criterion!r} in framework {framework.version}")
+    if not framework.scale.min <= value <= framework.scale.max:
+        raise InvalidInput(f"a score is {framework.scale.min} to {framework.scale.max}")
+    if not evidence.strip():
+        raise InvalidInput("a score needs written evidence (--evidence)")
+    with db.begin() as conn:
+        assigned = conn.execute(
+            select(accreditation_assignments.c.org_id).where(
+                accreditation_assignments.c.version_id == version.id,
+                accreditation_assignments.c.org_id == principal.org.id,
+            )
+        ).first()
+        if assigned is None or not (principal.roles & {Role.admin, Role.reviewer}):
+            raise Forbidden(
+                f"only reviewers of an accreditor assigned to {version.label} may score it"
+            )
+        conn.execute(
+            delete(accreditation_scores).where(
+                accreditation_scores.c.version_id == version.id,
+                accreditation_scores.c.org_id == principal.org.id,
+                accreditation_scores.c.criterion == criterion,
+            )
+        )
+        conn.execute(
+            insert(accreditation_scores).values(
+                version_id=version.id,
+                org_id=principal.org.id,
+                framework=framework.version,
+                criterion=criterion,
+                score=value,
+                evidence=evidence,
+                scored_by=principal.actor,
+                scored_at=now(),
+            )
+        )
+        record(conn, acted(principal, "accreditation.score", f"app:{version.app_id}",
+                           {"version": version.version, "criterion": criterion,
+                            "score": value}))  # fmt: skip
+
+
+def _scores(db: Database, version: catalogue.Version) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        rows = conn.execute(
+            select(accreditation_scores, organisations.c.name.label("accreditor"))
+            .join(organisations, organisations.c.id == accreditation_scores.c.org_id)
+            .where(accreditation_scores.c.version_id == version.id)
+            .order_by(accreditation_scores.c.criterion, organisations.c.name)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def report(db: Database, ref: str) -> dict[str, Any]:
+    """The public accreditation report of APP@VERSION: checks, scores with evidence per
+    criterion and dimension, the verdict and the trust score with its formula."""
+    version = _version(db, ref)
+    framework = criteria.framework()
+    rows = _scores(db, version)
+    by_criterion: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_criterion.setdefault(row["criterion"], []).append(row)
+    means = {cid: mean(r["score"] for r in items) for cid, items in by_criterion.items()}
+    latest = latest_round(db, ref)
+    results = latest.results if latest else []
+    judged = scoring.verdict(framework, means, results)
+    with db.read() as conn:
+        history = catalogue.decisions(conn, version)
+    return {
+        "app": version.app_id,
+        "version": version.version,
+        "publisher": version.publisher,
+        "state": version.state.value,
+        "framework": {"id": framework.id, "version": framework.version},
+        "automated_checks": latest.as_json() if latest else None,
+        "criteria": [
+            {
+                "id": c.id,
+                "dimension": c.dimension,
+                "question": c.question,
+                "norm": c.norm,
+                "source": framework.sources[c.source].name,
+                "reference": c.reference,
+                "score": round(means[c.id], 2) if c.id in means else None,
+                "meets_norm": c.id in means and means[c.id] >= c.norm,
+                "assessments": [
+                    {"accreditor": r["accreditor"], "score": r["score"], "evidence": r["evidence"]}
+                    for r in by_criterion.get(c.id, [])
+                ],
+            }
+            for c in framework.criteria
+        ],
+        "verdict": {"accreditable": judged.accreditable, "reasons": judged.reasons()},
+        "trust": {**scoring.trust_score(means, results), "formula": scoring.FORMULA},
+        "decisions": history,
+    }
+
+
+def decide(db: Database, principal: Principal, ref: str, outcome: str, reason: str) -> str:
+    """The market master's decision: accredited (only when the report allows it; the version
+    enters the store) or rejected."""
+    authorize(db, principal, Action.update, STORE)
+    if outcome not in ("accredited", "rejected"):
+        raise InvalidInput("the outcome is accredited or rejected")
+    version = _version(db, ref)
+    current = report(db, ref)
+    if outcome == "accredited" and not current["verdict"]["accreditable"]:
+        raise Conflict(
+            f"{version.label} cannot be accredited: {'; '.join(current['verdict']['reasons'])}"
+        )
+    wanted = State.approved if outcome == "accredited" else State.rejected
+    trust = current["trust"]["trust"]
+    with db.begin() as conn:
+        catalogue.move(
+            conn, version, wanted, AS_MARKET_MASTER, principal.actor,
+            f"{outcome} (trust score {trust}): {reason}",
+        )  # fmt: skip
+        record(conn, acted(principal, "accreditation.decision", f"app:{version.app_id}",
+                           {"version": version.version, "outcome": outcome, "trust": trust,
+                            "reason": reason}))  # fmt: skip
+    return outcome

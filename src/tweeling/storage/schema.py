@@ -367,6 +367,32 @@ accreditation_checks = Table(
     Column("run_at", DateTime(timezone=True), nullable=False),
 )
 
+accreditation_assignments = Table(
+    # The accreditor organisations the market master assigned to assess a version.
+    "accreditation_assignments",
+    metadata,
+    Column("version_id", ForeignKey("store_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
+    Column("assigned_by", String(200), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
+accreditation_scores = Table(
+    # An accreditor's score (0-5) of a version on one criterion, with its written evidence.
+    "accreditation_scores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version_id", ForeignKey("store_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("framework", String(16), nullable=False),
+    Column("criterion", String(16), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("scored_by", String(200), nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("version_id", "org_id", "criterion"),
+)
+
 store_search = Table(
     # The text and facets of each listing's newest listed version, for search. Full-text
     # indexes on it: an FTS5 table on SQLite, a tsvector column with GIN on PostgreSQL.

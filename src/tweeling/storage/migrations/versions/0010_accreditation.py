@@ -38,6 +38,49 @@ def upgrade() -> None:
         "ix_accreditation_checks_version", "accreditation_checks", ["version_id", "round"]
     )
 
+    op.create_table(
+        "accreditation_assignments",
+        sa.Column(
+            "version_id",
+            sa.Integer,
+            sa.ForeignKey("store_versions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "org_id",
+            sa.Integer,
+            sa.ForeignKey("organisations.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("assigned_by", sa.String(200), nullable=False),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "accreditation_scores",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "version_id",
+            sa.Integer,
+            sa.ForeignKey("store_versions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "org_id",
+            sa.Integer,
+            sa.ForeignKey("organisations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("framework", sa.String(16), nullable=False),
+        sa.Column("criterion", sa.String(16), nullable=False),
+        sa.Column("score", sa.Integer, nullable=False),
+        sa.Column("evidence", sa.Text, nullable=False),
+        sa.Column("scored_by", sa.String(200), nullable=False),
+        sa.Column("scored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("version_id", "org_id", "criterion"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("accreditation_scores")
+    op.drop_table("accreditation_assignments")
     op.drop_table("accreditation_checks")
