@@ -121,6 +121,18 @@ def search(
 def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
     view = service.show(db, caller, ref)
     found, mean = service.reviews_of(db, caller, ref)
+    accreditation = None
+    if accreditation_service.latest_round(db, view.current.label) is not None:
+        report = accreditation_service.report(db, view.current.label)
+        accreditation = {
+            **report["trust"],
+            "accreditable": report["verdict"]["accreditable"],
+            "report": str(
+                request.url_for(
+                    "accreditation_report", app=view.app_id, version=view.current.version
+                )
+            ),
+        }
     if wants_html(request):
         return page(
             "store_app.html",
@@ -130,6 +142,7 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
             description=render_markdown(view.current.page.description),
             reviews=found,
             rating=mean,
+            accreditation=accreditation,
             base=_base(request),
         )
     return {
@@ -137,6 +150,7 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
         "current": _version(view.current),
         "versions": [_version(v, view.decisions[v.version]) for v in view.versions],
         "rating": {"mean": mean, "reviews": len(found)},
+        "accreditation": accreditation,
     }
 
 
@@ -250,6 +264,7 @@ def report(
 
 @router.get(
     "/apps/{app}/versions/{version}/accreditation",
+    name="accreditation_report",
     summary="The accreditation report: checks, scores with evidence, verdict, trust score",
 )
 def accreditation_report(app: str, version: str, db: DB, caller: Caller) -> dict[str, Any]:
