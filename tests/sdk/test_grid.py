@@ -74,3 +74,26 @@ def test_test_inputs_carry_meshes(tmp_path) -> None:  # type: ignore[no-untyped-
     assert len(mesh) == len(extrude(block, 10)[0])
     assert set(mesh.objects.tolist()) == {0}
     assert mesh.areas().sum() == pytest.approx(100 + 100 + 400)
+
+
+def test_roofs_and_walls_by_semantics_or_slope(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    block = shapely.box(0, 0, 10, 10)
+    triangles, kinds = extrude(block, 10)
+    labelled = write_test_inputs(
+        tmp_path / "a", {"buildings": [{"id": "a", "mesh": (triangles, kinds)}]}
+    )
+    bare = write_test_inputs(
+        tmp_path / "b", {"buildings": [{"id": "a", "mesh": (triangles, None)}]}
+    )
+    expected_roof = np.array(kinds) == "RoofSurface"
+    expected_wall = np.array(kinds) == "WallSurface"
+    for folder in (labelled, bare):  # the same answer from semantics and from slopes
+        roof, wall = Inputs(folder).layer("buildings").mesh().roofs_and_walls()
+        assert np.array_equal(roof, expected_roof) and np.array_equal(wall, expected_wall)
+    # a semantic label wins over the slope: a flat face labelled as wall stays wall
+    mesh = Inputs(labelled).layer("buildings").mesh()
+    relabelled = type(mesh)(
+        mesh.corners, mesh.objects, np.where(expected_roof, "WallSurface", mesh.surfaces)
+    )
+    roof, wall = relabelled.roofs_and_walls()
+    assert not roof.any() and wall[expected_roof].all()

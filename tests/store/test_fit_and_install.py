@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from tests.apps.conftest import MISBEHAVING
 from tweeling.access import identity
-from tweeling.access.identity import Principal, Role
+from tweeling.access.identity import Role
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
 from tweeling.apps.runs import Runtime
@@ -22,6 +22,8 @@ from tweeling.services import apps as app_service
 from tweeling.services import store
 from tweeling.storage.db import Database
 from tweeling.twin.ingest import ingest
+
+from .people import member
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 
@@ -68,11 +70,6 @@ def _app(folder: Path, name: str, extra: str, layer: str, if_missing: str) -> Pa
     return app
 
 
-def _principal(db: Database, email: str, org: str, role: Role) -> Principal:
-    with db.read() as conn:
-        return Principal(0, email, identity.get_organisation(conn, org), frozenset({role}))
-
-
 @pytest.fixture(scope="module")
 def delft(
     module_db: Database, samples: Path, tmp_path_factory: pytest.TempPathFactory
@@ -89,8 +86,8 @@ def delft(
     ingest(db, samples / "delft.city.json", "delft", owner_org_id=delft_org.id)
     packages.generate_key(folder / "key.pem")
     key = packages.load_key(folder / "key.pem")
-    provider = _principal(db, "dev@stadslab.nl", "Stadslab BV", Role.developer)
-    master = _principal(db, identity.FIRST_ADMIN, identity.MARKET_MASTER, Role.admin)
+    provider = member(db, "dev@stadslab.nl", "Stadslab BV", Role.developer)
+    master = member(db, identity.FIRST_ADMIN, identity.MARKET_MASTER, Role.admin)
     apps = {
         "tree-census": _app(
             folder, "tree-census", TREE_CENSUS, "vegetation", "Without trees it cannot count them."
@@ -109,8 +106,8 @@ def delft(
     yield {
         "db": db,
         "runtime": Runtime(db, executor, folder / "home"),
-        "analyst": _principal(db, "analist@delft.nl", "Gemeente Delft", Role.analyst),
-        "admin": _principal(db, "admin@delft.nl", "Gemeente Delft", Role.admin),
+        "analyst": member(db, "analist@delft.nl", "Gemeente Delft", Role.analyst),
+        "admin": member(db, "admin@delft.nl", "Gemeente Delft", Role.admin),
         "provider": provider,
         "master": master,
     }
@@ -200,7 +197,7 @@ def test_reviews_come_from_organisations_that_used_the_version(delft: dict) -> N
     assert written.organisation == "Gemeente Delft" and written.rating == 4
     again = store.review(db, analyst, "solar-potential@0.1.0", 5, "Fast with 2 cores.")
     assert again.id == written.id  # one review per organisation and version, replaced
-    leiden = _principal(db, "analist@leiden.nl", "Gemeente Leiden", Role.analyst)
+    leiden = member(db, "analist@leiden.nl", "Gemeente Leiden", Role.analyst)
     with pytest.raises(Conflict, match="only organisations that used a version"):
         store.review(db, leiden, "solar-potential@0.1.0", 1, "Never tried it")
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tweeling.access import identity
-from tweeling.access.identity import Principal, Role
+from tweeling.access.identity import Role
 from tweeling.apps import packages
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.services import apps as app_service
@@ -20,14 +20,10 @@ from tweeling.storage.db import Database
 from tweeling.store.lifecycle import State
 from tweeling.twin.ingest import ingest
 
+from .people import member
+
 APPS = Path(__file__).resolve().parents[2] / "apps"
 REFERENCE = ("solar-potential", "sun-hours-and-shade", "heat-stress")
-
-
-def _principal(db: Database, email: str, org: str, role: Role) -> Principal:
-    with db.read() as conn:
-        organisation = identity.get_organisation(conn, org)
-    return Principal(0, email, organisation, frozenset({role}))
 
 
 @pytest.fixture
@@ -41,10 +37,10 @@ def world(db: Database, tmp_path: Path) -> dict[str, object]:
     return {
         "db": db,
         "key": packages.load_key(tmp_path / "publisher.pem"),
-        "provider": _principal(db, "dev@stadslab.nl", "Stadslab BV", Role.developer),
-        "master": _principal(db, identity.FIRST_ADMIN, identity.MARKET_MASTER, Role.admin),
-        "delft": _principal(db, "analist@delft.nl", "Gemeente Delft", Role.analyst),
-        "leiden": _principal(db, "analist@leiden.nl", "Gemeente Leiden", Role.analyst),
+        "provider": member(db, "dev@stadslab.nl", "Stadslab BV", Role.developer),
+        "master": member(db, identity.FIRST_ADMIN, identity.MARKET_MASTER, Role.admin),
+        "delft": member(db, "analist@delft.nl", "Gemeente Delft", Role.analyst),
+        "leiden": member(db, "analist@leiden.nl", "Gemeente Leiden", Role.analyst),
     }
 
 
@@ -154,7 +150,7 @@ def test_deprecation_reaches_the_organisations_that_installed(
     ingest(
         db, samples / "3dbag_multi_lod.city.json", "delft", crs="EPSG:7415", owner_org_id=delft_id
     )
-    admin = _principal(db, "admin@delft.nl", "Gemeente Delft", Role.admin)
+    admin = member(db, "admin@delft.nl", "Gemeente Delft", Role.admin)
     package = packages.from_path(APPS / "solar-potential", world["key"])
     app_service.install(db, admin, "delft", package, {"pv_efficiency": 0.21})
     with pytest.raises(Conflict, match="cannot become submitted; it can become deprecated, withd"):

@@ -23,7 +23,6 @@ from solar_potential.irradiance import annual_irradiation, bin_sun
 from tweeling.sdk import AppError, Context, Inputs, Outputs
 from tweeling.sdk.visibility import Occluder, iter_samples, sky_patches
 
-ROOF_MIN_NORMAL_Z = 0.1  # faces steeper than about 84° are walls
 _CHUNK = 20_000  # sample points per batch: visibility rows of 144 patches, about 3 MB
 
 
@@ -33,13 +32,7 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     mesh = buildings.mesh()
     if not len(mesh):
         raise AppError("the buildings layer has no 3D geometry to compute solar potential on")
-    normals = mesh.normals()
-    # Per triangle, since one model can mix LoD2 buildings with semantics and blocks without
-    # (a proposed building drawn as LoD1 among measured LoD2 ones, or the reverse).
-    semantic = mesh.surfaces
-    labelled = semantic != ""
-    roof = np.where(labelled, semantic == "RoofSurface", normals[:, 2] > ROOF_MIN_NORMAL_Z)
-    wall = np.where(labelled, semantic == "WallSurface", np.abs(normals[:, 2]) <= ROOF_MIN_NORMAL_Z)
+    roof, wall = mesh.roofs_and_walls()
     include_facades = bool(parameters["include_facades"])
     targets = np.nonzero(roof | (wall if include_facades else False))[0]
     corners = mesh.corners

@@ -23,7 +23,6 @@ from tweeling.sdk.grid import ground_grid
 from tweeling.sdk.visibility import Occluder, direction, iter_samples
 
 Floats = npt.NDArray[np.float64]
-ROOF_MIN_NORMAL_Z = 0.1  # faces steeper than about 84° are walls
 GROUND_LIFT_M = 0.1  # ground points sit this far above the ground level
 MAX_DAYS = 3
 _CHUNK = 20_000
@@ -55,12 +54,7 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     if not len(mesh):
         raise AppError("the buildings layer has no 3D geometry to cast shadows with")
 
-    normals = mesh.normals()
-    labelled = mesh.surfaces != ""
-    roof = np.where(labelled, mesh.surfaces == "RoofSurface", normals[:, 2] > ROOF_MIN_NORMAL_Z)
-    wall = np.where(
-        labelled, mesh.surfaces == "WallSurface", np.abs(normals[:, 2]) <= ROOF_MIN_NORMAL_Z
-    )
+    roof, wall = mesh.roofs_and_walls()
     include_facades = bool(parameters["include_facades"])
     targets = np.nonzero(roof | (wall if include_facades else False))[0]
 

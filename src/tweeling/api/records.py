@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from tweeling.api.deps import DB, Caller
 from tweeling.errors import NotFound
 from tweeling.services import store as service
+from tweeling.store import search
 from tweeling.store.records import (
     dcat,
     dcat_catalogue,
@@ -123,16 +124,9 @@ def items(
 ) -> Any:
     if collection_id != COLLECTION:
         raise NotFound(f"no collection {collection_id!r} (the catalogue has {COLLECTION!r})")
-    filters = {
-        name: value
-        for name, value in (
-            ("use_cases", use_case),
-            ("publisher", publisher),
-            ("price_model", price_model),
-            ("layers", data),
-        )
-        if value
-    }
+    filters = search.filters_from(
+        use_case=use_case, publisher=publisher, price_model=price_model, data=data
+    )
     results, entries = service.catalogue_page(db, caller, q, filters, limit, offset)
     base = f"{_base(request)}/collections/{COLLECTION}/items"
     if _wants_jsonld(request, f):

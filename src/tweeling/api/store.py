@@ -16,8 +16,8 @@ from tweeling.errors import UnsupportedMediaType
 from tweeling.services import accreditation as accreditation_service
 from tweeling.services import store as service
 from tweeling.store.catalogue import Version
-from tweeling.store.fit import FitReport
 from tweeling.store.pages import render_markdown
+from tweeling.store.search import FACET_PARAMS, filters_from
 from tweeling.web.pages import page, wants_html
 
 router = APIRouter(prefix="/store", tags=["app store"])
@@ -42,18 +42,6 @@ def _version(version: Version, decisions: list[dict[str, Any]] | None = None) ->
     return doc
 
 
-def _fit(report: FitReport) -> dict[str, Any]:
-    return report.as_json()
-
-
-_FACET_PARAMS = {
-    "use_cases": "use_case",
-    "publisher": "publisher",
-    "price_model": "price_model",
-    "layers": "data",
-    "origin": "origin",
-    "approval": "approval",
-}
 _COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c0392b"}
 
 
@@ -84,18 +72,14 @@ def search(
     limit: int = Query(20, ge=1, le=200),
     offset: int = Query(0, ge=0),
 ) -> Any:
-    filters = {
-        name: value
-        for name, value in (
-            ("use_cases", use_case),
-            ("publisher", publisher),
-            ("price_model", price_model),
-            ("layers", data),
-            ("origin", origin),
-            ("approval", approval),
-        )
-        if value
-    }
+    filters = filters_from(
+        use_case=use_case,
+        publisher=publisher,
+        price_model=price_model,
+        data=data,
+        origin=origin,
+        approval=approval,
+    )
     results = service.find(db, caller, q, filters, limit, offset)
     if wants_html(request):
         return page(
@@ -105,7 +89,7 @@ def search(
             results=results,
             query=q,
             base=_base(request),
-            facet_params=_FACET_PARAMS,
+            facet_params=FACET_PARAMS,
         )
     return {
         "total": results.total,
@@ -182,7 +166,7 @@ def fit(
             report=report,
             colours=_COLOURS,
         )
-    return _fit(report)
+    return report.as_json()
 
 
 @router.post("/apps", status_code=201, summary="Publish a signed app package (.twapp body)")
@@ -224,7 +208,7 @@ async def install(
     )
     return {
         "installation": done.installation.as_json(),
-        "fit": _fit(done.report),
+        "fit": done.report.as_json(),
         "test_run": {"run": done.validation.run_id, "status": done.validation.status},
         "warnings": done.warnings,
     }

@@ -18,6 +18,7 @@ from tweeling.errors import InvalidInput
 from tweeling.services import federation as federation_service
 from tweeling.services import store as service
 from tweeling.settings import StorageSettings
+from tweeling.store import search
 from tweeling.store.catalogue import Version
 from tweeling.store.fit import FitReport
 from tweeling.store.pages import render_markdown
@@ -100,16 +101,9 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Search the store's listings, best first."""
-    filters = {
-        name: value
-        for name, value in (
-            ("use_cases", use_case),
-            ("publisher", publisher),
-            ("price_model", price),
-            ("layers", data),
-        )
-        if value
-    }
+    filters = search.filters_from(
+        use_case=use_case, publisher=publisher, price_model=price, data=data
+    )
     db = database()
     results = service.find(db, caller(db), query, filters, limit)
     if as_json:

@@ -78,6 +78,20 @@ class Mesh:
         unit: npt.NDArray[np.float64] = np.divide(n, length, out=np.zeros_like(n), where=length > 0)
         return unit
 
+    def roofs_and_walls(
+        self, min_roof_normal_z: float = 0.1
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Which triangles are roof and which are wall: by their semantic surface type where
+        the data gives one, else by their slope (faces whose normal points up by more than
+        ``min_roof_normal_z`` are roof, about 84° from vertical by default; near-vertical
+        ones are wall). Decided per triangle, since one model can mix LoD2 buildings with
+        semantics and blocks without (a proposed building drawn as LoD1 among measured ones)."""
+        up = self.normals()[:, 2]
+        labelled = self.surfaces != ""
+        roof = np.where(labelled, self.surfaces == "RoofSurface", up > min_roof_normal_z)
+        wall = np.where(labelled, self.surfaces == "WallSurface", np.abs(up) <= min_roof_normal_z)
+        return roof, wall
+
     def areas(self) -> npt.NDArray[np.float64]:
         a, b, c = self.corners[:, 0], self.corners[:, 1], self.corners[:, 2]
         return np.asarray(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1), dtype=np.float64)

@@ -167,15 +167,21 @@ def _robustness(
     )
 
 
-def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: Path) -> Round:
-    """Run the automated checks on APP@VERSION and put them on record as a new round."""
-    db = runtime.db
-    authorize(db, principal, Action.update, STORE)
+def _version(db: Database, ref: str) -> catalogue.Version:
     app_id, number = catalogue.parse_ref(ref)
     if number is None:
         raise InvalidInput(f"{ref!r}: name the version (APP@VERSION)")
     with db.read() as conn:
-        version = catalogue.get_version(conn, app_id, number)
+        return catalogue.get_version(conn, app_id, number)
+
+
+def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: Path) -> Round:
+    """Run the automated checks on APP@VERSION and put them on record as a new round."""
+    db = runtime.db
+    authorize(db, principal, Action.update, STORE)
+    version = _version(db, ref)
+    app_id, number = version.app_id, version.version
+    with db.read() as conn:
         package = packages.load(conn, version.package_id)
     manifest = parse_manifest(version.manifest)
     reference_twin(db, samples)
@@ -248,11 +254,8 @@ def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: P
 
 def latest_round(db: Database, ref: str) -> Round | None:
     """The newest round of checks of APP@VERSION (public: it is part of the report)."""
-    app_id, number = catalogue.parse_ref(ref)
-    if number is None:
-        raise InvalidInput(f"{ref!r}: name the version (APP@VERSION)")
+    version = _version(db, ref)
     with db.read() as conn:
-        version = catalogue.get_version(conn, app_id, number)
         rows = conn.execute(
             select(accreditation_checks)
             .where(accreditation_checks.c.version_id == version.id)
@@ -266,15 +269,7 @@ def latest_round(db: Database, ref: str) -> Round | None:
         for r in rows
         if r.round == newest
     ]
-    return Round(app_id, number, newest, results)
-
-
-def _version(db: Database, ref: str) -> catalogue.Version:
-    app_id, number = catalogue.parse_ref(ref)
-    if number is None:
-        raise InvalidInput(f"{ref!r}: name the version (APP@VERSION)")
-    with db.read() as conn:
-        return catalogue.get_version(conn, app_id, number)
+    return Round(version.app_id, version.version, newest, results)
 
 
 def assign(db: Database, principal: Principal, ref: str, accreditors: list[str]) -> list[str]:

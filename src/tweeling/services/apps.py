@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pyproj import CRS
 from sqlalchemy import Connection, insert, select, text, update
 
 from tweeling.access.audit import acted, record
@@ -27,6 +26,7 @@ from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin, visible_twins
 from tweeling.storage.db import Database
 from tweeling.storage.schema import app_installations, app_packages, app_runs
+from tweeling.twin.crs import horizontal
 from tweeling.twin.twins import Twin, get_scenario, now
 from tweeling.twin.views import view_of
 
@@ -177,13 +177,6 @@ def _installed(conn: Connection, twin: Twin, app_id: str) -> Installation:
     return _installation(twin, row)
 
 
-def _horizontal_epsg(crs: str) -> int | None:
-    parsed = CRS.from_user_input(crs)
-    if parsed.is_compound:
-        parsed = parsed.sub_crs_list[0]
-    return parsed.to_epsg()
-
-
 def _fits(manifest: Manifest, twin: Twin, purpose: str | None) -> None:
     """Refuse a run the manifest rules out before any data is prepared."""
     if manifest.personal_data and not (purpose and purpose.strip()):
@@ -192,8 +185,8 @@ def _fits(manifest: Manifest, twin: Twin, purpose: str | None) -> None:
             "(--purpose / input 'purpose'), as the GDPR's purpose limitation requires"
         )
     if manifest.inputs.crs:
-        accepted = {_horizontal_epsg(c) for c in manifest.inputs.crs}
-        if _horizontal_epsg(twin.crs) not in accepted:
+        accepted = {horizontal(c).to_epsg() for c in manifest.inputs.crs}
+        if horizontal(twin.crs).to_epsg() not in accepted:
             raise InvalidInput(
                 f"app {manifest.id} works in {', '.join(manifest.inputs.crs)}; twin "
                 f"{twin.name!r} is in {twin.crs}"

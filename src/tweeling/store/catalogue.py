@@ -337,15 +337,18 @@ def beta_orgs(conn: Connection, version: Version) -> frozenset[int]:
     return frozenset(int(r) for r in rows.scalars())
 
 
+def plain(row: Any) -> dict[str, Any]:
+    """A database row as JSON-ready values (times as ISO 8601)."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
 def notifications(conn: Connection, org_id: int | None) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(store_notifications)
         .where(store_notifications.c.org_id == org_id)
         .order_by(store_notifications.c.id.desc())
     ).mappings()
-    return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows
-    ]
+    return [plain(r) for r in rows]
 
 
 def refresh_search(conn: Connection, app_id: str) -> None:

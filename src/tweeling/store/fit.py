@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import orjson
-from pyproj import CRS
 from sqlalchemy import Connection, text
 
 from tweeling.apps.manifest import LayerInput, Manifest
 from tweeling.store.pages import ProductPage
+from tweeling.twin.crs import horizontal
 from tweeling.twin.twins import Twin
 from tweeling.twin.views import View
 
@@ -185,13 +185,6 @@ def _layer_checks(spec: LayerInput, profile: LayerProfile, page: ProductPage) ->
     return checks
 
 
-def _epsg(crs: str) -> int | None:
-    parsed = CRS.from_user_input(crs)
-    if parsed.is_compound:
-        parsed = parsed.sub_crs_list[0]
-    return parsed.to_epsg()
-
-
 def extent_km2(conn: Connection, view: View) -> float:
     condition, params = view.visible("o")
     row = conn.execute(
@@ -241,8 +234,8 @@ def fit_report(
             )
         )
     if manifest.inputs.crs:
-        accepted = {_epsg(c) for c in manifest.inputs.crs}
-        ok = _epsg(twin.crs) in accepted
+        accepted = {horizontal(c).to_epsg() for c in manifest.inputs.crs}
+        ok = horizontal(twin.crs).to_epsg() in accepted
         report.checks.append(
             Check(
                 "coordinate reference system",

@@ -21,7 +21,7 @@ from tweeling.storage.schema import (
     store_abuse_reports,
     store_reviews,
 )
-from tweeling.store.catalogue import Version
+from tweeling.store.catalogue import Version, plain
 from tweeling.twin.twins import now
 
 MAX_TEXT = 5_000
@@ -163,9 +163,7 @@ def open_reports(conn: Connection) -> list[dict[str, Any]]:
         .where(store_abuse_reports.c.resolved_at.is_(None))
         .order_by(store_abuse_reports.c.id)
     ).mappings()
-    return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows
-    ]
+    return [plain(r) for r in rows]
 
 
 def of_versions(conn: Connection, versions: list[Version]) -> list[Review]:

@@ -19,6 +19,26 @@ from sqlalchemy import Connection, delete, insert, select, text
 from tweeling.storage.schema import store_facets, store_search
 
 FACETS = ("use_cases", "publisher", "price_model", "approval", "layers", "origin")
+# The query parameter (CLI option, HTTP parameter) that filters on each facet.
+FACET_PARAMS = {
+    "use_cases": "use_case",
+    "publisher": "publisher",
+    "price_model": "price_model",
+    "approval": "approval",
+    "layers": "data",
+    "origin": "origin",
+}
+
+
+def filters_from(**params: str | None) -> dict[str, str]:
+    """Facet filters from query parameters named as in ``FACET_PARAMS`` (unset ones ignored)."""
+    return {
+        facet: value
+        for facet, name in FACET_PARAMS.items()
+        if (value := params.get(name)) is not None and value != ""
+    }
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
