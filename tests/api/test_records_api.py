@@ -12,6 +12,7 @@ from owslib.ogcapi.records import Records
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF
 
 from tests.api.live import live_server
+from tests.store.listing import through_pipeline
 from tweeling.access import identity
 from tweeling.access.identity import Principal, Role
 from tweeling.api.app import create_app
@@ -27,15 +28,13 @@ def catalogue(db: Database, tmp_path: Path) -> Database:
     with db.begin() as conn:
         identity.bootstrap(conn)
         provider = identity.create_organisation(conn, "Stadslab BV", "provider", actor="test")
-        master = identity.get_organisation(conn, identity.MARKET_MASTER)
     packages.generate_key(tmp_path / "key.pem")
     key = packages.load_key(tmp_path / "key.pem")
     developer = Principal(0, "dev@stadslab.nl", provider, frozenset({Role.developer}))
-    admin = Principal(0, identity.FIRST_ADMIN, master, frozenset({Role.admin}))
     for app in ("solar-potential", "sun-hours-and-shade", "heat-stress"):
         store.publish(db, developer, packages.from_path(APPS / app, key))
-    for app in ("solar-potential", "sun-hours-and-shade"):  # heat-stress stays submitted
-        store.decide_version(db, admin, f"{app}@0.1.0", "approved", "intake passed")
+    for app in ("solar-potential", "sun-hours-and-shade"):  # heat-stress stays a draft
+        through_pipeline(db, f"{app}@0.1.0")
     return db
 
 

@@ -1,6 +1,7 @@
-"""The automated intake checks on the reference twin: the reference apps pass, and each
-deliberately bad app (kept as fixtures: the misbehaving app with another default) fails for
-its own reason, on record."""
+"""The accreditation pipeline on a real database: the automated checks on the reference
+twins (the reference app passes; each deliberately bad app — kept as fixtures: the
+misbehaving app with another default — fails for its own reason, on record), the review,
+the decision and the public report, spot checks and resubmission."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from tests.apps.conftest import MISBEHAVING
 from tweeling.access import identity
@@ -20,11 +22,11 @@ from tweeling.access.identity import Principal, Role
 from tweeling.api.app import create_app
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
-from tweeling.apps.packages import Package
 from tweeling.apps.runs import Runtime
-from tweeling.errors import Conflict, Forbidden, InvalidInput
+from tweeling.errors import Conflict, Forbidden, InputFileError, InvalidInput
 from tweeling.services import accreditation, store
 from tweeling.storage.db import Database
+from tweeling.storage.schema import app_packages
 from tweeling.store.accreditation import checks, criteria
 from tweeling.store.lifecycle import State
 
@@ -37,9 +39,17 @@ def _bad(folder: Path, behaviour: str) -> Path:
     shutil.copytree(MISBEHAVING, app, ignore=shutil.ignore_patterns("__pycache__"))
     manifest = app / "tweeling-app.toml"
     text = manifest.read_text().replace('id = "misbehaving"', f'id = "bad-{behaviour}"')
-    text = re.sub(r'default = "none"', f'default = "{behaviour}"', text)
+    if behaviour == "wrong-reference":  # behaves, but its own reference case expects 0.75
+        cases = app / "tweeling-reference-cases.toml"
+        cases.write_text(cases.read_text().replace("value = 0.5", "value = 0.75"))
+    elif behaviour not in ("unregistered-key", "tampered"):  # these behave; their package not
+        text = re.sub(r'default = "none"', f'default = "{behaviour}"', text)
     manifest.write_text(text)
     return app
+
+
+BAD = ("socket", "nondeterministic", "memory", "wrong-type", "undeclared-layer", "fragile",
+       "wrong-reference", "unregistered-key")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +62,24 @@ def pipeline(
         identity.bootstrap(conn)
         provider = identity.create_organisation(conn, "Stadslab BV", "provider", actor="t")
         master = identity.get_organisation(conn, identity.MARKET_MASTER)
-    packages.generate_key(folder / "key.pem")
+    public = packages.generate_key(folder / "key.pem")
     key = packages.load_key(folder / "key.pem")
+    packages.generate_key(folder / "stranger.pem")
+    stranger = packages.load_key(folder / "stranger.pem")
     developer = Principal(0, "dev@stadslab.nl", provider, frozenset({Role.developer}))
     admin = Principal(0, identity.FIRST_ADMIN, master, frozenset({Role.admin}))
+    # the publisher's key is registered by the market master's administrator
+    store.register_key(db, admin, public, "release key", "Stadslab BV")
+    with pytest.raises(Forbidden):  # a developer may not register keys for its organisation
+        store.register_key(db, developer, public, "mine", "Stadslab BV")
     sources = {"solar-potential": APPS / "solar-potential"}
-    for behaviour in (
-        "socket", "nondeterministic", "memory", "wrong-type", "undeclared-layer", "fragile"
-    ):  # fmt: skip
+    for behaviour in BAD:
         sources[f"bad-{behaviour}"] = _bad(folder, behaviour)
-    for path in sources.values():
-        store.publish(db, developer, packages.from_path(path, key))
+    for app, path in sources.items():
+        signer = stranger if app == "bad-unregistered-key" else key
+        version = store.publish(db, developer, packages.from_path(path, signer))
+        assert version.state == State.draft
+        accreditation.submit(db, developer, version.label)
     executor = LocalExecutor(slots=1)
     runtime = Runtime(db, executor, folder / "home")
     yield {"db": db, "runtime": runtime, "admin": admin, "samples": samples, "dev": developer}
@@ -85,7 +102,13 @@ def test_the_reference_app_passes_the_checks(pipeline: dict) -> None:  # type: i
     assert robustness.passed  # an empty buildings layer gives a clear error, not a crash
     assert robustness.evidence["empty layer"]["status"] == "failed"
     assert "no 3D geometry" in robustness.evidence["empty layer"]["message"]
-    assert verdicts["reference-cases"] is None  # not automated yet, said so
+    cases = next(r for r in done.results if r.check == "reference-cases")
+    assert cases.passed and cases.summary.startswith("1 case(s), 3 expected value(s) within")
+    roof = cases.evidence["cases"][0]["values"][0]
+    assert roof["output"] == "roof_irradiation_kwh_m2[lone-building]"
+    assert roof["got"] == pytest.approx(1032.3, rel=0.01)
+    conformance = next(r for r in done.results if r.check == "conformance")
+    assert set(conformance.evidence) == {"reference-delft", "reference-district"}
     resources = next(r for r in done.results if r.check == "resources")
     assert resources.evidence["declared"]["memory_mb"] == 3072
     assert 0 < resources.evidence["measured"]["peak_rss_mb"] < 3072
@@ -105,6 +128,8 @@ def test_the_reference_app_passes_the_checks(pipeline: dict) -> None:  # type: i
         ("bad-wrong-type", "conformance", "outputs do not match the manifest"),
         ("bad-undeclared-layer", "conformance", "reads data it does not declare"),
         ("bad-fragile", "robustness", "crashed on empty layer: the app failed: ZeroDivisionError"),
+        ("bad-wrong-reference", "reference-cases", "score[lone-building] off by 0.25 (allowed 0)"),
+        ("bad-unregistered-key", "integrity", "signed with a key the publisher has not registered"),
     ],
 )
 def test_each_bad_app_fails_for_its_own_reason(
@@ -118,30 +143,55 @@ def test_each_bad_app_fails_for_its_own_reason(
     assert check in failed, failed
     assert reason in failed[check]
     assert not done.passed
+    if app in ("bad-wrong-reference", "bad-unregistered-key"):
+        assert set(failed) == {check}  # it behaves otherwise: only this check fails
+    with pytest.raises(Conflict, match="failed automated checks"):
+        accreditation.assign(pipeline["db"], pipeline["admin"], f"{app}@1.0.0", ["x"])
+    report = accreditation.report(pipeline["db"], f"{app}@1.0.0")
+    assert f"automated checks failed: {', '.join(failed)}" in report["verdict"]["reasons"]
+    assert accreditation.decide(pipeline["db"], pipeline["admin"], f"{app}@1.0.0", "rejected",
+                                f"failed {check}") == "rejected"  # fmt: skip
 
 
-def test_integrity_catches_unsigned_and_tampered_packages(pipeline: dict) -> None:  # type: ignore[type-arg]
-    unsigned = packages.from_path(APPS / "solar-potential")
-    assert checks.integrity(unsigned).summary == "the package is not signed"
-    signed = packages.from_path(APPS / "solar-potential", packages.load_key(
-        next(Path(p) for p in [pipeline["runtime"].home.parent / "key.pem"])
-    ))  # fmt: skip
-    assert checks.integrity(signed).passed
+def _tampered(archive: bytes) -> bytes:
     changed = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(signed.archive)) as source,
-        zipfile.ZipFile(changed, "w") as target,
-    ):
+    with zipfile.ZipFile(io.BytesIO(archive)) as source, zipfile.ZipFile(changed, "w") as target:
         for item in source.infolist():
             data = source.read(item)
             if item.filename.endswith("app.py"):
                 data += b"\nimport socket  # a backdoor\n"
             target.writestr(item, data)
-    tampered = Package(signed.manifest, signed.content_hash, changed.getvalue(), signed.signature)
-    result = checks.integrity(tampered)
-    assert result.passed is False and "does not verify" in result.summary
-    foreign = checks.integrity(signed, registered_keys={"someone-else"})
-    assert foreign.passed is False and "not registered" in foreign.summary
+    return changed.getvalue()
+
+
+def test_unsigned_and_tampered_packages_are_refused(
+    pipeline: dict,
+    tmp_path: Path,  # type: ignore[type-arg]
+) -> None:
+    db, dev = pipeline["db"], pipeline["dev"]
+    key = packages.load_key(pipeline["runtime"].home.parent / "key.pem")
+    app = _bad(tmp_path, "tampered")
+    unsigned = packages.from_path(app)
+    with pytest.raises(InvalidInput, match="is not signed; the store takes signed packages only"):
+        store.publish(db, dev, unsigned)
+    assert checks.integrity(unsigned).summary == "the package is not signed"
+    signed = packages.from_path(app, key)
+    with pytest.raises(InputFileError, match="signature"):  # tampered on its way to the store
+        packages.read(_tampered(signed.archive), "uploaded package")
+    # tampered in the store's own storage, after publication: the integrity check finds it
+    version = store.publish(db, dev, signed)
+    accreditation.submit(db, dev, version.label)
+    with db.begin() as conn:
+        conn.execute(
+            update(app_packages)
+            .where(app_packages.c.content_hash == signed.content_hash)
+            .values(archive=_tampered(signed.archive))
+        )
+    done = _round(pipeline, version.label)
+    failed = {r.check: r.summary for r in done.failed}
+    assert list(failed) == ["integrity"]
+    assert failed["integrity"].startswith("the stored package does not verify")
+    assert all(r.passed is None for r in done.results if r.check != "integrity")
 
 
 def test_scored_review_decision_report_and_trust_score(pipeline: dict) -> None:  # type: ignore[type-arg]

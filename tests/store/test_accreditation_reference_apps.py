@@ -34,15 +34,19 @@ def test_the_reference_apps_are_accredited(db: Database, samples: Path, tmp_path
     developer = Principal(0, "dev@tweeling.nl", provider, frozenset({Role.developer}))
     admin = Principal(0, identity.FIRST_ADMIN, master, frozenset({Role.admin}))
     reviewer = Principal(0, "beoordelaar@keurmerk.nl", keur, frozenset({Role.reviewer}))
-    packages.generate_key(tmp_path / "key.pem")
+    public = packages.generate_key(tmp_path / "key.pem")
     key = packages.load_key(tmp_path / "key.pem")
+    store.register_key(db, admin, public, "release key", "Tweeling apps")
     executor = LocalExecutor(slots=1)
     runtime = Runtime(db, executor, tmp_path / "home")
     try:
         for app in REFERENCE:
             ref = f"{app}@0.1.0"
             store.publish(db, developer, packages.from_path(APPS / app, key))
+            accreditation.submit(db, developer, ref)
             done = accreditation.run_checks(runtime, admin, ref, samples)
+            cases = next(r for r in done.results if r.check == "reference-cases")
+            assert cases.passed, cases.summary
             assert done.passed, [(r.check, r.summary) for r in done.failed]
             accreditation.assign(db, admin, ref, [review["accreditor"]])
             for item in review["scores"].values():
@@ -58,9 +62,17 @@ def test_the_reference_apps_are_accredited(db: Database, samples: Path, tmp_path
     with TestClient(create_app(db, run_jobs=False)) as client:
         for app in REFERENCE:
             report = client.get(f"/store/apps/{app}/versions/0.1.0/accreditation").json()
-            assert report["state"] == State.approved.value
+            assert report["state"] == State.approved.value and report["accredited"]
             assert report["verdict"]["accreditable"] is True
             assert report["automated_checks"]["passed"] is True
             assert 80 <= report["trust"]["trust"] <= 100
             page = client.get(f"/store/apps/{app}").json()
             assert page["accreditation"]["trust"] == report["trust"]["trust"]
+            measured = page["accreditation"]["measured"]
+            assert 0 < measured["peak_memory_mb"] < measured["declared"]["memory_mb"]
+            html = client.get(
+                f"/store/apps/{app}/versions/0.1.0/accreditation", params={"f": "html"}
+            )
+            assert html.headers["content-type"].startswith("text/html")
+            assert "geaccrediteerd / accredited" in html.text
+            assert "reference-cases" in html.text and "Keurmerk Instituut" in html.text

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.live import live_server
+from tests.store.listing import through_pipeline
 from tweeling.access import identity
 from tweeling.access.identity import Principal, Role
 from tweeling.api.app import create_app
@@ -32,7 +33,7 @@ def _store(db: Database, key: object, apps: tuple[str, ...]) -> Principal:
     admin = Principal(0, identity.FIRST_ADMIN, master, frozenset({Role.admin}))
     for app in apps:
         store.publish(db, developer, packages.from_path(APPS / app, key))  # type: ignore[arg-type]
-        store.decide_version(db, admin, f"{app}@0.1.0", "approved", "ok")
+        through_pipeline(db, f"{app}@0.1.0")
     return admin
 
 

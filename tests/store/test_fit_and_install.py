@@ -23,6 +23,7 @@ from tweeling.services import store
 from tweeling.storage.db import Database
 from tweeling.twin.ingest import ingest
 
+from .listing import through_pipeline
 from .people import member
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
@@ -100,8 +101,7 @@ def delft(
     }
     for app_id, path in apps.items():
         store.publish(db, provider, packages.from_path(path, key))
-        store.decide_version(db, master, f"{app_id}@{packages.from_path(path).manifest.version}",
-                             "approved", "for the tests")  # fmt: skip
+        through_pipeline(db, f"{app_id}@{packages.from_path(path).manifest.version}")
     executor = LocalExecutor(slots=1)
     yield {
         "db": db,
@@ -227,6 +227,6 @@ def test_paid_apps_are_acquired_from_their_publisher(delft: dict, tmp_path: Path
     packages.generate_key(tmp_path / "key.pem")
     key = packages.load_key(tmp_path / "key.pem")
     store.publish(delft["db"], delft["provider"], packages.from_path(paid, key))
-    store.decide_version(delft["db"], delft["master"], "noise-pro@0.1.0", "approved", "ok")
+    through_pipeline(delft["db"], "noise-pro@0.1.0")
     with pytest.raises(Conflict, match=r"subscription app: the store cannot take payments yet"):
         store.install(delft["runtime"], delft["admin"], "noise-pro", "delft", {})

@@ -11,22 +11,40 @@ from tweeling.apps import packages
 from tweeling.apps.manifest import load_manifest
 from tweeling.apps.scaffold import scaffold
 from tweeling.errors import Conflict, InvalidInput
-from tweeling.store.lifecycle import MARKET_MASTER, PUBLISHER, State, check_transition
+from tweeling.store.lifecycle import (
+    MARKET_MASTER,
+    PIPELINE,
+    PUBLISHER,
+    State,
+    check_transition,
+)
 from tweeling.store.pages import PAGE_FILE, page_of, parse_page, render_markdown
 
 SOLAR = Path(__file__).resolve().parents[2] / "apps" / "solar-potential"
 
 
 def test_who_moves_a_version_where() -> None:
-    check_transition(State.submitted, State.approved, MARKET_MASTER)
+    check_transition(State.draft, State.submitted, PUBLISHER)
+    check_transition(State.under_review, State.approved, PIPELINE)
     check_transition(State.approved, State.deprecated, PUBLISHER)
     check_transition(State.approved, State.withdrawn, MARKET_MASTER)  # may take their steps
+    check_transition(State.approved, State.suspended, PIPELINE)  # a failed spot check
+    # nobody approves by hand: the way into the store is the accreditation pipeline's
+    for who in (MARKET_MASTER, PUBLISHER):
+        with pytest.raises(Conflict, match="only through accreditation"):
+            check_transition(State.under_review, State.approved, who)
+        with pytest.raises(Conflict, match="only through accreditation"):
+            check_transition(State.submitted, State.approved, who)
+    with pytest.raises(Conflict, match="only through accreditation"):
+        check_transition(State.submitted, State.checks, MARKET_MASTER)
     with pytest.raises(Conflict, match="only the market master may move"):
-        check_transition(State.submitted, State.approved, PUBLISHER)
+        check_transition(State.approved, State.suspended, PUBLISHER)
     with pytest.raises(Conflict, match="cannot become approved; it can become"):
         check_transition(State.rejected, State.approved, MARKET_MASTER)
     with pytest.raises(Conflict, match="it can become nothing else"):
         check_transition(State.withdrawn, State.approved, PUBLISHER)
+    with pytest.raises(Conflict, match="cannot become deprecated"):
+        check_transition(State.under_review, State.deprecated, PIPELINE)
 
 
 def test_markdown_is_rendered_and_sanitised() -> None:

@@ -20,6 +20,7 @@ from tweeling.storage.db import Database
 from tweeling.store.lifecycle import State
 from tweeling.twin.ingest import ingest
 
+from .listing import through_pipeline
 from .people import member
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
@@ -48,15 +49,13 @@ def _publish_all(world: dict) -> None:  # type: ignore[type-arg]
     for app in REFERENCE:
         package = packages.from_path(APPS / app, world["key"])
         version = store.publish(world["db"], world["provider"], package)
-        assert version.state == State.submitted
+        assert version.state == State.draft
         assert version.publisher == "Stadslab BV"
 
 
 def _approve_all(world: dict) -> None:  # type: ignore[type-arg]
     for app in REFERENCE:
-        store.decide_version(
-            world["db"], world["master"], f"{app}@0.1.0", "approved", "intake passed"
-        )
+        through_pipeline(world["db"], f"{app}@0.1.0")
 
 
 def test_publish_approve_search_show(world: dict) -> None:  # type: ignore[type-arg]
@@ -70,10 +69,14 @@ def test_publish_approve_search_show(world: dict) -> None:  # type: ignore[type-
     assert store.find(db, world["delft"], "").total == 0  # nothing is listed before approval
     with pytest.raises(NotFound):
         store.show(db, world["delft"], "solar-potential")
-    with pytest.raises(Conflict, match="only the market master may move"):
+    with pytest.raises(Conflict, match="draft cannot become approved; it can become submitted"):
         store.decide_version(db, world["provider"], "solar-potential@0.1.0", "approved", "me")
     with pytest.raises(InvalidInput, match="needs a reason"):
-        store.decide_version(db, world["master"], "solar-potential@0.1.0", "approved", " ")
+        store.decide_version(db, world["provider"], "solar-potential@0.1.0", "submitted", " ")
+    store.decide_version(db, world["provider"], "solar-potential@0.1.0", "submitted", "ready")
+    # nobody approves by hand, not even the market master: only accreditation lists a version
+    with pytest.raises(Conflict, match="from submitted to approved only through accreditation"):
+        store.decide_version(db, world["master"], "solar-potential@0.1.0", "approved", "ok")
     _approve_all(world)
 
     everything = store.find(db, world["delft"], "")
@@ -99,8 +102,10 @@ def test_publish_approve_search_show(world: dict) -> None:  # type: ignore[type-
     view = store.show(db, world["leiden"], "solar-potential")
     assert view.current.version == "0.1.0" and view.current.state == State.approved
     steps = view.decisions["0.1.0"]
-    assert [s["to"] for s in steps] == ["submitted", "approved"]
-    assert steps[1]["reason"] == "intake passed" and steps[1]["by"] == identity.FIRST_ADMIN
+    assert [s["to"] for s in steps] == [
+        "draft", "submitted", "checks", "under-review", "approved"
+    ]  # fmt: skip
+    assert steps[1]["reason"] == "ready" and steps[1]["by"] == "dev@stadslab.nl"
     with db.read() as conn:
         actions = conn.execute(
             text("SELECT action FROM audit_log WHERE action LIKE 'store.%' ORDER BY seq")
@@ -124,9 +129,7 @@ def test_versions_are_immutable_and_betas_private(world: dict, tmp_path: Path) -
     manifest = changed / "tweeling-app.toml"
     manifest.write_text(manifest.read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
     store.publish(db, world["provider"], packages.from_path(changed, world["key"]))
-    store.decide_version(
-        db, world["master"], "solar-potential@0.2.0", "beta", "try it", ["Gemeente Delft"]
-    )
+    through_pipeline(db, "solar-potential@0.2.0", State.beta, ("Gemeente Delft",))
     delft = store.show(db, world["delft"], "solar-potential")
     assert [v.version for v in delft.versions] == ["0.2.0", "0.1.0"]
     assert delft.current.version == "0.1.0"  # the listed one, not the beta
@@ -134,7 +137,7 @@ def test_versions_are_immutable_and_betas_private(world: dict, tmp_path: Path) -
     assert [v.version for v in leiden.versions] == ["0.1.0"]
     with pytest.raises(NotFound):
         store.show(db, world["leiden"], "solar-potential@0.2.0")
-    store.decide_version(db, world["master"], "solar-potential@0.2.0", "approved", "beta done")
+    through_pipeline(db, "solar-potential@0.2.0")
     hit = store.find(db, world["leiden"], "solar").hits[0]
     assert hit.facets["version"] == "0.2.0"  # the search follows the newest listed version
 
@@ -173,7 +176,7 @@ def test_deprecation_reaches_the_organisations_that_installed(
     manifest = newer / "tweeling-app.toml"
     manifest.write_text(manifest.read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
     store.publish(db, world["provider"], packages.from_path(newer, world["key"]))
-    store.decide_version(db, world["master"], "solar-potential@0.2.0", "approved", "faster")
+    through_pipeline(db, "solar-potential@0.2.0")
     latest = store.notices(db, admin)[0]
     assert latest["kind"] == "upgrade" and "solar-potential@0.2.0 is available" in latest["message"]
     assert store.notices(db, world["leiden"]) == []

@@ -32,6 +32,7 @@ class Kind(StrEnum):
     listing = "listing"  # an app in the DT-repository, owned by its publisher
     store = "store"  # the store's own decisions (approval, suspension), the market master's
     review = "review"  # an organisation's review of an app version it used
+    assessment = "assessment"  # an accreditor's assessment of an app version assigned to it
 
 
 class Action(StrEnum):
@@ -55,6 +56,8 @@ _READ = {(k, Action.read) for k in (Kind.twin, Kind.dataset, Kind.scenario, Kind
 _PUBLISH = {(Kind.listing, a) for a in (Action.read, Action.create, Action.update)}
 # Reviewing, for the organisation, an app version it used.
 _REVIEW = {(Kind.review, a) for a in (Action.read, Action.create, Action.update)}
+# Assessing, for an accreditor organisation, an app version assigned to it.
+_ASSESS = {(Kind.assessment, a) for a in (Action.read, Action.create, Action.update)}
 
 # What each role may do to resources of its own organisation.
 ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
@@ -66,6 +69,7 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
         | {(Kind.audit, Action.read)}
         | _PUBLISH
         | _REVIEW
+        | _ASSESS
     ),
     Role.editor: frozenset(
         _READ
@@ -79,7 +83,7 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
     ),
     Role.viewer: frozenset(_READ),
     Role.developer: frozenset(_READ | _PUBLISH),
-    Role.reviewer: frozenset(_READ),
+    Role.reviewer: frozenset(_READ | _ASSESS),
 }
 
 # What the market master's admins may do across the platform.
@@ -158,6 +162,15 @@ def decide(
             True,
             f"only the market master's administrators may {action.value} "
             f"this {resource.kind.value}",
+        )
+    if resource.owner_org_id is None and resource.kind == Kind.assessment:
+        # an assessment exists only for the accreditors assigned to it (the resource then
+        # names the caller's organisation as its owner)
+        return Decision(
+            False,
+            True,
+            f"only reviewers of an accreditor assigned to {resource.label.partition(':')[2]} "
+            f"may {action.value} its assessment",
         )
     reachable = [s for s in resource.shares if s.grantee_org_id in (None, principal.org.id)]
     if resource.public:

@@ -15,6 +15,7 @@ from tweeling.apps import packages
 from tweeling.errors import UnsupportedMediaType
 from tweeling.services import accreditation as accreditation_service
 from tweeling.services import store as service
+from tweeling.store.accreditation.criteria import Assessment
 from tweeling.store.catalogue import Version
 from tweeling.store.pages import render_markdown
 from tweeling.store.search import FACET_PARAMS, filters_from
@@ -111,6 +112,8 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
         accreditation = {
             **report["trust"],
             "accreditable": report["verdict"]["accreditable"],
+            "accredited": report["accredited"],
+            "measured": report["measured"],
             "report": str(
                 request.url_for(
                     "accreditation_report", app=view.app_id, version=view.current.version
@@ -246,14 +249,70 @@ def report(
     return {"report": service.report_abuse(db, caller, review_id, reason)}
 
 
+_MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not run", "#b35900")}
+
+
 @router.get(
     "/apps/{app}/versions/{version}/accreditation",
     name="accreditation_report",
     summary="The accreditation report: checks, scores with evidence, verdict, trust score",
 )
-def accreditation_report(app: str, version: str, db: DB, caller: Caller) -> dict[str, Any]:
+def accreditation_report(request: Request, app: str, version: str, db: DB, caller: Caller) -> Any:
     ref = f"{app}@{version}"
     service.show(db, caller, ref)  # public once listed; before that, publisher and market master
+    report = accreditation_service.report(db, ref)
+    if wants_html(request):
+        return page(
+            "store_accreditation.html",
+            title=f"Accreditation report: {app} {version}",
+            crumbs=_crumbs(request),
+            report=report,
+            marks=_MARKS,
+        )
+    return report
+
+
+@router.post(
+    "/apps/{app}/versions/{version}/submission",
+    summary="Submit a draft version for accreditation (its publisher)",
+)
+def submit(
+    app: str, version: str, db: DB, caller: SignedIn, note: Annotated[str, Body(embed=True)] = ""
+) -> dict[str, Any]:
+    return _version(accreditation_service.submit(db, caller, f"{app}@{version}", note))
+
+
+@router.post(
+    "/apps/{app}/versions/{version}/accreditation/scores",
+    summary="An assigned accreditor's scores with evidence (all recorded, or none)",
+)
+def scores(
+    app: str,
+    version: str,
+    db: DB,
+    caller: SignedIn,
+    scores: Annotated[list[Assessment], Body(embed=True)],
+    framework: Annotated[str | None, Body(embed=True)] = None,
+) -> dict[str, Any]:
+    ref = f"{app}@{version}"
+    count = accreditation_service.score_many(db, caller, ref, scores, framework)
+    return {"scored": count, "verdict": accreditation_service.report(db, ref)["verdict"]}
+
+
+@router.post(
+    "/apps/{app}/versions/{version}/accreditation/decision",
+    summary="The market master's decision: accredited (when the report allows it) or rejected",
+)
+def accreditation_decision(
+    app: str,
+    version: str,
+    db: DB,
+    caller: SignedIn,
+    outcome: Annotated[str, Body()],
+    reason: Annotated[str, Body()],
+) -> dict[str, Any]:
+    ref = f"{app}@{version}"
+    accreditation_service.decide(db, caller, ref, outcome, reason)
     return accreditation_service.report(db, ref)
 
 

@@ -1,8 +1,10 @@
-"""``tweeling accredit``: the accreditation of store apps — the criteria framework and the
-automated intake checks (scoring by accreditors and the public report to come)."""
+"""``tweeling accredit``: the accreditation of store apps, the store's gate — submit, the
+automated checks (and spot checks later), beta, assignment, scores, decision and the public
+report."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -16,9 +18,20 @@ from tweeling.cli.demo import samples_dir
 from tweeling.errors import InvalidInput
 from tweeling.services import accreditation as service
 from tweeling.settings import StorageSettings
-from tweeling.store.accreditation.criteria import framework
+from tweeling.store.accreditation.criteria import framework, parse_review
 
-app = typer.Typer(help="Accreditation: the criteria apps are assessed on.")
+app = typer.Typer(help="Accreditation: how an app version enters the store.")
+
+
+@app.command("submit")
+def submit_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION, published as a draft")],
+    note: Annotated[str, typer.Option(help="what changed, for the accreditors")] = "",
+) -> None:
+    """Submit a draft version for accreditation (the publisher's step)."""
+    db = database()
+    version = service.submit(db, caller(db), ref, note)
+    console.print(f"{version.label} is {version.state.value}", highlight=False)
 
 
 @app.command("criteria")
@@ -49,8 +62,9 @@ def checks_cmd(
     ref: Annotated[str, typer.Argument(help="APP@VERSION in the repository")],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Run the automated intake checks in the sandbox on the reference twin (exit 4 when one
-    fails); the round goes on record and the version to state 'checks'."""
+    """Run the automated checks in the sandbox on the reference twins (exit 4 when one
+    fails). On the way in the version moves to 'checks'; on an accredited version this is
+    a spot check, and a failure suspends it."""
     samples = samples_dir()
     if samples is None:
         raise InvalidInput("the reference data (../shared/data or $TWEELING_SAMPLES) is not here")
@@ -63,13 +77,25 @@ def checks_cmd(
     if as_json:
         typer.echo(orjson.dumps(done.as_json(), option=orjson.OPT_INDENT_2).decode())
     else:
-        console.print(f"[bold]{ref}[/bold], automated checks round {done.round}")
+        console.print(f"[bold]{ref}[/bold], automated checks round {done.round} ({done.kind})")
         table = Table("check", "verdict", "why")
         for result in done.results:
             table.add_row(result.check, _MARKS[result.passed], result.summary)
         console.print(table)
     if done.failed:
         raise typer.Exit(4)
+
+
+@app.command("beta")
+def beta_cmd(
+    ref: Annotated[str, typer.Argument(help="APP@VERSION that passed its checks")],
+    org: Annotated[list[str], typer.Option(help="organisation admitted (repeatable)")],
+    reason: Annotated[str, typer.Option(help="why, on record")],
+) -> None:
+    """Open a beta before the review: the named organisations may install and try it."""
+    db = database()
+    version = service.open_beta(db, caller(db), ref, org, reason)
+    console.print(f"{version.label} is {version.state.value}", highlight=False)
 
 
 @app.command("assign")
@@ -86,12 +112,31 @@ def assign_cmd(
 @app.command("score")
 def score_cmd(
     ref: Annotated[str, typer.Argument(help="APP@VERSION")],
-    criterion: Annotated[str, typer.Option(help="criterion id, e.g. TEC-2")],
-    score: Annotated[int, typer.Option(help="0 to 5")],
-    evidence: Annotated[str, typer.Option(help="what the score rests on")],
+    criterion: Annotated[str | None, typer.Option(help="criterion id, e.g. TEC-2")] = None,
+    score: Annotated[int | None, typer.Option(help="0 to 5")] = None,
+    evidence: Annotated[str | None, typer.Option(help="what the score rests on")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="a review file: every score with its evidence (TOML)")
+    ] = None,
 ) -> None:
-    """An assigned accreditor's score on one criterion, with written evidence."""
+    """An assigned accreditor's score on one criterion with written evidence, or a whole
+    review from a file (all recorded or none)."""
     db = database()
+    if file is not None:
+        if criterion or score is not None or evidence:
+            raise InvalidInput("give --file, or --criterion, --score and --evidence; not both")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{file}: cannot be read: {exc}") from None
+        review = parse_review(text, str(file))
+        count = service.score_many(
+            db, caller(db), ref, list(review.scores.values()), review.framework
+        )
+        console.print(f"{ref}: {count} criteria scored", highlight=False)
+        return
+    if criterion is None or score is None or evidence is None:
+        raise InvalidInput("give --criterion, --score and --evidence (or --file)")
     service.score(db, caller(db), ref, criterion, score, evidence)
     console.print(f"{ref} {criterion}: {score}/5", highlight=False)
 
@@ -120,6 +165,17 @@ def report_cmd(
         typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return
     trust = doc["trust"]
+    if doc["previous"]:
+        earlier = doc["previous"]
+        console.print(
+            f"follows {earlier['version']} ({earlier['state']}, trust {earlier['trust']}); "
+            f"changed: {', '.join(earlier['changed']) or 'nothing in the manifest'}",
+            highlight=False,
+        )
+    for done in doc["rounds"]:
+        outcome = "passed" if done["passed"] else f"failed {', '.join(done['failed'])}"
+        console.print(f"round {done['round']} ({done['kind']}, {done['run_at']}): {outcome}",
+                      highlight=False)  # fmt: skip
     console.print(
         f"[bold]{doc['app']} {doc['version']}[/bold] ({doc['state']}), framework "
         f"{doc['framework']['version']}: trust score {trust['trust']} (reliability "

@@ -9,6 +9,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from tweeling.access.keys import public_hex
 from tweeling.apps import packages
 from tweeling.apps.executors import executor_from_settings
 from tweeling.apps.parameters import parse_assignments
@@ -23,7 +24,9 @@ from tweeling.store.catalogue import Version
 from tweeling.store.fit import FitReport
 from tweeling.store.pages import render_markdown
 
-app = typer.Typer(help="The app store: publish, approve, search and read listings.")
+app = typer.Typer(help="The app store: publish, search, read and install listings.")
+keys_app = typer.Typer(help="Publishers' registered signing keys.")
+app.add_typer(keys_app, name="keys")
 
 
 def _version_json(version: Version) -> dict[str, Any]:
@@ -46,15 +49,17 @@ def publish_cmd(
         Path | None, typer.Option(help="sign a folder with this Ed25519 key (PEM) first")
     ] = None,
 ) -> None:
-    """Submit a signed app version to the repository (the market master then decides)."""
+    """Put a signed app version in the repository as a draft (then: tweeling accredit
+    submit APP@VERSION)."""
     if package.is_dir() and key is None:
         raise InvalidInput(f"{package} is a folder: give --key to sign it, or a signed .twapp")
     built = packages.from_path(package, packages.load_key(key) if key else None)
     db = database()
     version = service.publish(db, caller(db), built)
     console.print(
-        f"submitted {version.label} ({version.page.title}), state {version.state.value}; "
-        f"package {version.content_hash[:16]}…",
+        f"published {version.label} ({version.page.title}), state {version.state.value}; "
+        f"package {version.content_hash[:16]}…; submit it for accreditation with tweeling "
+        f"accredit submit {version.label}",
         highlight=False,
     )
 
@@ -65,7 +70,7 @@ def decide_cmd(
     state: Annotated[
         str,
         typer.Option(
-            help="approved, rejected, beta, suspended, deprecated, withdrawn, checks, under-review"
+            help="suspended, approved (reinstated), deprecated, withdrawn, beta (admit more)"
         ),
     ],
     reason: Annotated[str, typer.Option(help="why (kept on record, shown to the publisher)")],
@@ -73,20 +78,11 @@ def decide_cmd(
         list[str] | None, typer.Option(help="admit this organisation to the beta (repeatable)")
     ] = None,
 ) -> None:
-    """Move a version along its lifecycle, with a reason on record."""
+    """Move a version along its lifecycle, with a reason on record: the market master
+    suspends or reinstates, the publisher deprecates or withdraws. Entering the store goes
+    through accreditation (tweeling accredit)."""
     db = database()
     version = service.decide_version(db, caller(db), ref, state, reason, org)
-    console.print(f"{version.label} is {version.state.value}", highlight=False)
-
-
-@app.command("approve")
-def approve_cmd(
-    ref: Annotated[str, typer.Argument(help="APP@VERSION")],
-    reason: Annotated[str, typer.Option(help="why (kept on record)")],
-) -> None:
-    """The market master's approval: the version appears in the store."""
-    db = database()
-    version = service.decide_version(db, caller(db), ref, "approved", reason)
     console.print(f"{version.label} is {version.state.value}", highlight=False)
 
 
@@ -348,3 +344,49 @@ def notices_cmd() -> None:
     db = database()
     for notice in service.notices(db, caller(db)):
         console.print(f"{notice['created_at'][:19]}  {notice['message']}", highlight=False)
+
+
+@keys_app.command("add")
+def keys_add_cmd(
+    public_key: Annotated[
+        str, typer.Argument(help="the public key (hex, as app keygen prints it) or a key PEM")
+    ],
+    label: Annotated[str, typer.Option(help="what the key is for")] = "signing key",
+    org: Annotated[str | None, typer.Option(help="organisation (default: your own)")] = None,
+) -> None:
+    """Register a signing key as your organisation's: only packages signed with a registered
+    key pass accreditation's integrity check."""
+    path = Path(public_key)
+    if path.is_file():
+        public_key = public_hex(packages.load_key(path))
+    db = database()
+    key = service.register_key(db, caller(db), public_key, label, org)
+    console.print(f"registered {key}", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke_cmd(
+    public_key: Annotated[str, typer.Argument(help="the public key (hex)")],
+    org: Annotated[str | None, typer.Option(help="organisation (default: your own)")] = None,
+) -> None:
+    """Revoke a registered key: packages it signs no longer pass the integrity check."""
+    db = database()
+    service.revoke_key(db, caller(db), public_key, org)
+    console.print(f"revoked {public_key}", highlight=False)
+
+
+@keys_app.command("list")
+def keys_list_cmd(
+    org: Annotated[str | None, typer.Option(help="organisation (default: your own)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The registered keys, revoked ones included."""
+    db = database()
+    found = service.list_keys(db, caller(db), org)
+    if as_json:
+        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("public key", "label", "registered", "revoked")
+    for k in found:
+        table.add_row(k["public_key"], k["label"], k["registered_at"], k["revoked_at"] or "")
+    console.print(table)

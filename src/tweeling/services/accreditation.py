@@ -1,35 +1,31 @@
-"""Running the automated intake checks of a submitted app version (the market master's, or
-an accreditor's, action), and reading their results.
-
-The version runs in the sandbox on a reference twin — the Delft sample, kept as a twin of the
-market master's organisation — twice, without storing results: once to judge conformance,
-sandbox behaviour, resources and provenance, once more for determinism. Each check's verdict
-and evidence go on record as one round; the version moves to ``checks`` with a summary.
+"""The accreditation pipeline, step by step, each through the policy point and on the audit
+log: the publisher submits a version; the market master runs the automated checks in the
+sandbox (again at any time later, as a spot check), optionally opens a beta, and assigns
+accreditors without a conflict of interest; they score every criterion with evidence; the
+market master decides, and only an approval the report supports goes through. The public
+report brings it together, with the previous version's outcome as context.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
+import semver
 from sqlalchemy import delete, func, insert, select
 
 from tweeling.access.audit import acted, record
-from tweeling.access.identity import (
-    MARKET_MASTER,
-    OrgKind,
-    Principal,
-    Role,
-    get_organisation,
-)
-from tweeling.access.policy import Action, authorize
+from tweeling.access.identity import OrgKind, Principal, get_organisation
+from tweeling.access.policy import Action, Kind, Resource, authorize
+from tweeling.access.policy import decide as policy_decide
 from tweeling.apps import packages, runs
-from tweeling.apps.manifest import Manifest, parse_manifest
-from tweeling.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tweeling.services import apps as app_service
-from tweeling.services.store import STORE
+from tweeling.apps.manifest import parse_manifest
+from tweeling.errors import Conflict, InvalidInput, TweelingError
+from tweeling.services import reference_runs
+from tweeling.services.store import STORE, listing_resource
 from tweeling.storage.db import Database
 from tweeling.storage.schema import (
     accreditation_assignments,
@@ -38,18 +34,15 @@ from tweeling.storage.schema import (
     organisations,
     store_listings,
 )
-from tweeling.store import catalogue
+from tweeling.store import catalogue, keys
 from tweeling.store.accreditation import checks, criteria, scoring
-from tweeling.store.lifecycle import MARKET_MASTER as AS_MARKET_MASTER
-from tweeling.store.lifecycle import State
-from tweeling.twin.ingest import DatasetInfo, ingest
-from tweeling.twin.model import CityObject
-from tweeling.twin.scenarios import Changes, create_scenario, edit
-from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios, now
-from tweeling.twin.views import iter_objects, view_of
+from tweeling.store.lifecycle import LISTED, MARKET_MASTER, PIPELINE, PUBLISHER, State
+from tweeling.twin.twins import now
 
-REFERENCE_TWIN = "reference-delft"
-PURPOSE = "accreditation: automated intake checks"
+INTAKE = "intake"
+SPOT_CHECK = "spot-check"
+# The states in which checks are part of the way in; in any later state they are spot checks.
+ON_THE_WAY_IN = frozenset({State.submitted, State.checks, State.beta, State.under_review})
 
 
 @dataclass(frozen=True)
@@ -58,6 +51,9 @@ class Round:
     version: str
     round: int
     results: list[checks.CheckResult]
+    kind: str = INTAKE
+    run_by: str = ""
+    run_at: datetime | None = None
 
     @property
     def passed(self) -> bool:
@@ -72,99 +68,12 @@ class Round:
             "app": self.app,
             "version": self.version,
             "round": self.round,
+            "kind": self.kind,
+            "run_by": self.run_by,
+            "run_at": self.run_at.isoformat() if self.run_at else None,
             "passed": self.passed,
             "checks": [r.as_json() for r in self.results],
         }
-
-
-def reference_twin(db: Database, samples: Path) -> str:
-    """The reference twin the checks run on, imported once from the Delft sample."""
-    with db.read() as conn:
-        if find_twin(conn, REFERENCE_TWIN) is not None:
-            return REFERENCE_TWIN
-        try:
-            owner: int | None = get_organisation(conn, MARKET_MASTER).id
-        except NotFound:  # a platform not yet set up (the local operator at work)
-            owner = None
-    source = samples / "delft.city.json"
-    if not source.is_file():
-        raise InvalidInput(f"the reference data {source} is not there")
-    info = DatasetInfo(source="cjio test data (TU Delft), reference twin for accreditation")
-    ingest(db, source, REFERENCE_TWIN, info=info, author="accreditation", owner_org_id=owner)
-    return REFERENCE_TWIN
-
-
-def _run(
-    runtime: runs.Runtime,
-    principal: Principal,
-    package: packages.Package,
-    scenario: str = "current",
-) -> runs.RunRecord:
-    run_id = app_service.submit(
-        runtime, principal, REFERENCE_TWIN, scenario=scenario, package=package, purpose=PURPOSE
-    )
-    return runs.execute(runtime, run_id, store=False, use_cache=False)
-
-
-def _degraded(db: Database, name: str, changes: Changes, why: str) -> str:
-    """A scenario of the reference twin with its inputs degraded (made once, then reused)."""
-    with db.read() as conn:
-        twin = get_twin(conn, REFERENCE_TWIN)
-        if any(s.name == name for s in list_scenarios(conn, twin)):
-            return name
-    create_scenario(db, REFERENCE_TWIN, name, label=why, author="accreditation")
-    edit(db, REFERENCE_TWIN, name, changes, reason=why, author="accreditation")
-    return name
-
-
-def _robustness(
-    runtime: runs.Runtime, principal: Principal, package: packages.Package, manifest: Manifest
-) -> checks.CheckResult:
-    """Degraded inputs — declared attributes missing, the first layer empty — must give a
-    clear error (AppError) or flagged results, never a crash or invalid output."""
-    db = runtime.db
-    spec = manifest.inputs.layers[0] if manifest.inputs.layers else None
-    if spec is None:
-        return checks.CheckResult("robustness", True, "reads no layers: nothing to degrade")
-    with db.read() as conn:
-        view = view_of(conn, get_scenario(conn, get_twin(conn, REFERENCE_TWIN), "current"))
-        objects = [
-            (o.object_id, o.object_type)
-            for o in iter_objects(conn, view, layer=spec.layer)
-            if not spec.object_types or o.object_type in spec.object_types
-        ]
-    cases = {
-        "empty layer": _degraded(
-            db,
-            f"degraded-empty-{spec.layer}",
-            Changes(delete=[oid for oid, _ in objects]),
-            f"accreditation: layer {spec.layer} emptied",
-        )
-    }
-    if spec.attributes:
-        blank = dict.fromkeys(spec.attributes)
-        cases["missing attributes"] = _degraded(
-            db,
-            "degraded-" + "-".join(sorted(spec.attributes))[:40],
-            Changes(
-                modify=[CityObject(id=oid, type=otype, attributes=blank) for oid, otype in objects]
-            ),
-            f"accreditation: {', '.join(spec.attributes)} removed from {spec.layer}",
-        )
-    outcomes = {}
-    for case, scenario in cases.items():
-        run = _run(runtime, principal, package, scenario)
-        outcomes[case] = {"status": run.status, "message": run.message, "run": run.run_id}
-        if run.status not in ("successful", "failed"):
-            return checks.CheckResult(
-                "robustness", False, f"{run.status} on {case}: {run.message}", outcomes
-            )
-    return checks.CheckResult(
-        "robustness",
-        True,
-        "; ".join(f"{case}: {o['status']}" for case, o in outcomes.items()),
-        outcomes,
-    )
 
 
 def _version(db: Database, ref: str) -> catalogue.Version:
@@ -175,34 +84,97 @@ def _version(db: Database, ref: str) -> catalogue.Version:
         return catalogue.get_version(conn, app_id, number)
 
 
+def _market_master(principal: Principal) -> bool:
+    return policy_decide(principal, Action.update, STORE).allowed
+
+
+def submit(db: Database, principal: Principal, ref: str, note: str = "") -> catalogue.Version:
+    """The publisher submits a draft version for accreditation. A new version of an app
+    already assessed re-enters here, and its report carries the previous one as context."""
+    version = _version(db, ref)
+    by = MARKET_MASTER if _market_master(principal) else PUBLISHER
+    if by == PUBLISHER:
+        authorize(db, principal, Action.update, listing_resource(version))
+    earlier = previous(db, version)
+    reason = "submitted for accreditation"
+    if earlier is not None:
+        trust = earlier["trust"]
+        reason += (
+            f"; follows {earlier['version']} ({earlier['state']}"
+            + (f", trust score {trust}" if trust is not None else "")
+            + "), changed: "
+            + (", ".join(earlier["changed"]) or "nothing in the manifest")
+        )
+    if note.strip():
+        reason += f"; {note.strip()}"
+    with db.begin() as conn:
+        moved = catalogue.move(conn, version, State.submitted, by, principal.actor, reason)
+        record(conn, acted(principal, "accreditation.submit", f"app:{version.app_id}",
+                           {"version": version.version, "previous": earlier and
+                            earlier["version"]}))  # fmt: skip
+    return moved
+
+
+def _registered_keys(db: Database, version: catalogue.Version) -> set[str]:
+    with db.read() as conn:
+        return keys.valid(conn, version.publisher_org_id)
+
+
+def _judge(
+    runtime: runs.Runtime, principal: Principal, version: catalogue.Version, samples: Path
+) -> list[checks.CheckResult]:
+    """Every automated check of one round, in the order of the report."""
+    db = runtime.db
+    try:
+        with db.read() as conn:
+            package = packages.load(conn, version.package_id)
+    except TweelingError as exc:  # the stored archive no longer matches its hash or signature
+        evidence = {"content_hash": version.content_hash}
+        broken = checks.CheckResult(
+            "integrity", False, f"the stored package does not verify: {exc.message}", evidence
+        )
+        return [broken] + [
+            checks.CheckResult(name, None, "not run: the package does not verify")
+            for name in criteria.CHECKS
+            if name != "integrity"
+        ]
+    manifest = parse_manifest(version.manifest)
+    twins = reference_runs.reference_twins(db, samples)
+    results = [checks.integrity(package, _registered_keys(db, version))]
+    first = [(twin, reference_runs.run(runtime, principal, package, twin)) for twin in twins]
+    delft = first[0][1]
+    results += [
+        checks.conformance(first),
+        checks.sandbox(delft),
+        checks.resources(delft, manifest),
+    ]
+    second = (
+        reference_runs.run(runtime, principal, package, twins[0])
+        if delft.status == "successful"
+        else delft
+    )
+    results.append(checks.determinism(delft, second))
+    results.append(checks.provenance(delft))
+    results.append(checks.privacy(manifest, version.page))
+    results.append(checks.licence(manifest, version.page))
+    results.append(reference_runs.robustness(runtime, principal, package, manifest))
+    results.append(reference_runs.reference_case_check(runtime, principal, package))
+    return results
+
+
 def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: Path) -> Round:
-    """Run the automated checks on APP@VERSION and put them on record as a new round."""
+    """Run the automated checks on APP@VERSION and put them on record as a new round: on
+    the way in, the version moves to ``checks``; later, it is a spot check, and a listed
+    version that now fails one is suspended at once (its installations are told)."""
     db = runtime.db
     authorize(db, principal, Action.update, STORE)
     version = _version(db, ref)
-    app_id, number = version.app_id, version.version
-    with db.read() as conn:
-        package = packages.load(conn, version.package_id)
-    manifest = parse_manifest(version.manifest)
-    reference_twin(db, samples)
-    results = [checks.integrity(package)]
-    first = _run(runtime, principal, package)
-    results += [
-        checks.conformance(first, REFERENCE_TWIN),
-        checks.sandbox(first),
-        checks.resources(first, manifest),
-    ]
-    second = _run(runtime, principal, package) if first.status == "successful" else first
-    results.append(checks.determinism(first, second))
-    results.append(checks.provenance(first))
-    results.append(checks.privacy(manifest, version.page))
-    results.append(checks.licence(manifest, version.page))
-    results.append(_robustness(runtime, principal, package, manifest))
-    results.append(
-        checks.CheckResult("reference-cases", None, "not automated yet: publisher cases to come")
-    )
+    if version.state == State.draft:
+        raise Conflict(f"{version.label} is a draft: its publisher submits it first")
+    kind = INTAKE if version.state in ON_THE_WAY_IN else SPOT_CHECK
+    results = _judge(runtime, principal, version, samples)
     with db.begin() as conn:
-        number_ = (
+        number = (
             int(
                 conn.execute(
                     select(func.coalesce(func.max(accreditation_checks.c.round), 0)).where(
@@ -218,7 +190,8 @@ def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: P
             [
                 {
                     "version_id": version.id,
-                    "round": number_,
+                    "round": number,
+                    "kind": kind,
                     "check_name": r.check,
                     "passed": r.passed,
                     "summary": r.summary,
@@ -229,55 +202,97 @@ def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: P
                 for r in results
             ],
         )
-        done = Round(app_id, number, number_, results)
+        done = Round(version.app_id, version.version, number, results, kind, principal.actor,
+                     stamp)  # fmt: skip
         failed = ", ".join(r.check for r in done.failed) or "none"
-        if version.state == State.submitted:
-            catalogue.move(
-                conn,
-                version,
-                State.checks,
-                AS_MARKET_MASTER,
-                principal.actor,
-                f"automated checks, round {number_}: failed {failed}",
-            )
+        current = catalogue.get_version(conn, version.app_id, version.version)
+        if current.state == State.submitted:
+            catalogue.move(conn, current, State.checks, PIPELINE, principal.actor,
+                           f"automated checks, round {number}: failed {failed}")  # fmt: skip
+        elif kind == SPOT_CHECK and done.failed and current.state == State.approved:
+            catalogue.move(conn, current, State.suspended, PIPELINE, principal.actor,
+                           f"spot check, round {number}: failed {failed}")  # fmt: skip
         record(
             conn,
             acted(
                 principal,
-                "accreditation.checks",
-                f"app:{app_id}",
-                {"version": number, "round": number_, "failed": [r.check for r in done.failed]},
+                f"accreditation.{'checks' if kind == INTAKE else 'spot-check'}",
+                f"app:{version.app_id}",
+                {"version": version.version, "round": number,
+                 "failed": [r.check for r in done.failed]},
             ),
-        )
+        )  # fmt: skip
     return done
 
 
-def latest_round(db: Database, ref: str) -> Round | None:
-    """The newest round of checks of APP@VERSION (public: it is part of the report)."""
-    version = _version(db, ref)
+def _rounds(db: Database, version: catalogue.Version) -> list[Round]:
     with db.read() as conn:
         rows = conn.execute(
             select(accreditation_checks)
             .where(accreditation_checks.c.version_id == version.id)
-            .order_by(accreditation_checks.c.round.desc(), accreditation_checks.c.id)
+            .order_by(accreditation_checks.c.round, accreditation_checks.c.id)
         ).all()
-    if not rows:
-        return None
-    newest = rows[0].round
-    results = [
-        checks.CheckResult(r.check_name, r.passed, r.summary, r.evidence)
-        for r in rows
-        if r.round == newest
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.round, []).append(row)
+    return [
+        Round(
+            version.app_id,
+            version.version,
+            number,
+            [checks.CheckResult(r.check_name, r.passed, r.summary, r.evidence) for r in items],
+            items[0].kind,
+            items[0].run_by,
+            items[0].run_at,
+        )
+        for number, items in grouped.items()
     ]
-    return Round(version.app_id, version.version, newest, results)
+
+
+def latest_round(db: Database, ref: str) -> Round | None:
+    """The newest round of checks of APP@VERSION (public: it is part of the report)."""
+    found = _rounds(db, _version(db, ref))
+    return found[-1] if found else None
+
+
+def _checks_passed(db: Database, version: catalogue.Version) -> None:
+    found = _rounds(db, version)
+    if not found:
+        raise Conflict(f"{version.label} has had no automated checks (tweeling accredit checks)")
+    if found[-1].failed:
+        names = ", ".join(r.check for r in found[-1].failed)
+        raise Conflict(
+            f"{version.label} failed automated checks ({names}): reject it, or let its "
+            "publisher submit a corrected version"
+        )
+
+
+def open_beta(
+    db: Database, principal: Principal, ref: str, orgs: list[str], reason: str
+) -> catalogue.Version:
+    """After passing checks, let named organisations try the version before its review."""
+    authorize(db, principal, Action.update, STORE)
+    version = _version(db, ref)
+    _checks_passed(db, version)
+    if not orgs:
+        raise InvalidInput("name the organisations admitted to the beta (--org)")
+    with db.begin() as conn:
+        admitted = [get_organisation(conn, name).id for name in orgs]
+        moved = catalogue.move(conn, version, State.beta, PIPELINE, principal.actor, reason)
+        catalogue.admit_to_beta(conn, moved, admitted)
+        record(conn, acted(principal, "accreditation.beta", f"app:{version.app_id}",
+                           {"version": version.version, "organisations": orgs}))  # fmt: skip
+    return moved
 
 
 def assign(db: Database, principal: Principal, ref: str, accreditors: list[str]) -> list[str]:
-    """The market master assigns accreditor organisations to a version, none with a conflict
-    of interest: not the publisher itself, and not an organisation that publishes apps in this
-    store (a competitor). The version goes under review."""
+    """The market master assigns accreditor organisations to a version that passed its
+    checks, none with a conflict of interest: not the publisher itself, and not an
+    organisation that publishes apps in this store (a competitor). It goes under review."""
     authorize(db, principal, Action.update, STORE)
     version = _version(db, ref)
+    if version.state in ON_THE_WAY_IN - {State.under_review}:
+        _checks_passed(db, version)
     with db.begin() as conn:
         names = []
         for name in accreditors:
@@ -303,66 +318,89 @@ def assign(db: Database, principal: Principal, ref: str, accreditors: list[str])
                 )
             )
             names.append(name)
-        if version.state in (State.submitted, State.checks, State.beta):
-            catalogue.move(
-                conn,
-                version,
-                State.under_review,
-                AS_MARKET_MASTER,
-                principal.actor,
-                f"assigned to {', '.join(names)}",
-            )
+        if version.state in (State.checks, State.beta):
+            catalogue.move(conn, version, State.under_review, PIPELINE, principal.actor,
+                           f"assigned to {', '.join(names)}")  # fmt: skip
         record(conn, acted(principal, "accreditation.assign", f"app:{version.app_id}",
                            {"version": version.version, "accreditors": names}))  # fmt: skip
     return names
 
 
-def score(
-    db: Database, principal: Principal, ref: str, criterion: str, value: int, evidence: str
-) -> None:
-    """An assigned accreditor scores one criterion (0-5) with written evidence."""
-    version = _version(db, ref)
-    framework = criteria.framework()
-    known = {c.id for c in framework.criteria}
-    if criterion not in known:
-        raise InvalidInput(f"no criterion {criterion!r} in framework {framework.version}")
-    if not framework.scale.min <= value <= framework.scale.max:
-        raise InvalidInput(f"a score is {framework.scale.min} to {framework.scale.max}")
-    if not evidence.strip():
-        raise InvalidInput("a score needs written evidence (--evidence)")
-    with db.begin() as conn:
+def _assessment(db: Database, principal: Principal, version: catalogue.Version) -> Resource:
+    """The assessment as the policy point sees it: owned by the caller's organisation when
+    that is assigned to the version, else by nobody (and so closed to the caller)."""
+    with db.read() as conn:
         assigned = conn.execute(
             select(accreditation_assignments.c.org_id).where(
                 accreditation_assignments.c.version_id == version.id,
                 accreditation_assignments.c.org_id == principal.org.id,
             )
         ).first()
-        if assigned is None or not (principal.roles & {Role.admin, Role.reviewer}):
-            raise Forbidden(
-                f"only reviewers of an accreditor assigned to {version.label} may score it"
-            )
-        conn.execute(
-            delete(accreditation_scores).where(
-                accreditation_scores.c.version_id == version.id,
-                accreditation_scores.c.org_id == principal.org.id,
-                accreditation_scores.c.criterion == criterion,
-            )
+    owner = principal.org.id if assigned is not None else None
+    return Resource(Kind.assessment, f"assessment:{version.label}", owner_org_id=owner)
+
+
+def score(
+    db: Database, principal: Principal, ref: str, criterion: str, value: int, evidence: str
+) -> None:
+    """An assigned accreditor scores one criterion (0-5) with written evidence."""
+    score_many(db, principal, ref, [criteria.Assessment(criterion=criterion, score=value,
+                                                        evidence=evidence)])  # fmt: skip
+
+
+def score_many(
+    db: Database,
+    principal: Principal,
+    ref: str,
+    assessments: list[criteria.Assessment],
+    framework_version: str | None = None,
+) -> int:
+    """Scores on several criteria at once (a review file): all recorded, or none."""
+    version = _version(db, ref)
+    framework = criteria.framework()
+    if framework_version is not None and framework_version != framework.version:
+        raise InvalidInput(
+            f"the scores are for framework {framework_version}; this store assesses against "
+            f"{framework.version}"
         )
-        conn.execute(
-            insert(accreditation_scores).values(
-                version_id=version.id,
-                org_id=principal.org.id,
-                framework=framework.version,
-                criterion=criterion,
-                score=value,
-                evidence=evidence,
-                scored_by=principal.actor,
-                scored_at=now(),
+    known = {c.id for c in framework.criteria}
+    for item in assessments:
+        if item.criterion not in known:
+            raise InvalidInput(f"no criterion {item.criterion!r} in framework {framework.version}")
+        if not framework.scale.min <= item.score <= framework.scale.max:
+            raise InvalidInput(
+                f"{item.criterion}: a score is {framework.scale.min} to {framework.scale.max}"
             )
-        )
+        if not item.evidence.strip():
+            raise InvalidInput(f"{item.criterion}: a score needs written evidence (--evidence)")
+    authorize(db, principal, Action.update, _assessment(db, principal, version))
+    if version.state != State.under_review:
+        raise Conflict(f"{version.label} is {version.state.value}, not under review")
+    with db.begin() as conn:
+        for item in assessments:
+            conn.execute(
+                delete(accreditation_scores).where(
+                    accreditation_scores.c.version_id == version.id,
+                    accreditation_scores.c.org_id == principal.org.id,
+                    accreditation_scores.c.criterion == item.criterion,
+                )
+            )
+            conn.execute(
+                insert(accreditation_scores).values(
+                    version_id=version.id,
+                    org_id=principal.org.id,
+                    framework=framework.version,
+                    criterion=item.criterion,
+                    score=item.score,
+                    evidence=item.evidence,
+                    scored_by=principal.actor,
+                    scored_at=now(),
+                )
+            )
         record(conn, acted(principal, "accreditation.score", f"app:{version.app_id}",
-                           {"version": version.version, "criterion": criterion,
-                            "score": value}))  # fmt: skip
+                           {"version": version.version,
+                            "scores": {a.criterion: a.score for a in assessments}}))  # fmt: skip
+    return len(assessments)
 
 
 def _scores(db: Database, version: catalogue.Version) -> list[dict[str, Any]]:
@@ -376,17 +414,74 @@ def _scores(db: Database, version: catalogue.Version) -> list[dict[str, Any]]:
         return [dict(r) for r in rows]
 
 
-def report(db: Database, ref: str) -> dict[str, Any]:
-    """The public accreditation report of APP@VERSION: checks, scores with evidence per
-    criterion and dimension, the verdict and the trust score with its formula."""
-    version = _version(db, ref)
-    framework = criteria.framework()
-    rows = _scores(db, version)
+def _means(
+    db: Database, version: catalogue.Version
+) -> tuple[dict[str, float], dict[str, list[dict[str, Any]]]]:
     by_criterion: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in _scores(db, version):
         by_criterion.setdefault(row["criterion"], []).append(row)
     means = {cid: mean(r["score"] for r in items) for cid, items in by_criterion.items()}
-    latest = latest_round(db, ref)
+    return means, by_criterion
+
+
+def previous(db: Database, version: catalogue.Version) -> dict[str, Any] | None:
+    """The outcome of the newest earlier version that went through accreditation, and
+    which parts of the manifest changed since — the context a resubmission is judged in."""
+    with db.read() as conn:
+        found = catalogue.versions(conn, version.app_id)
+    mine = semver.Version.parse(version.version)
+    earlier = [
+        v for v in found if semver.Version.parse(v.version) < mine and v.state not in (State.draft,)
+    ]
+    for candidate in earlier:  # newest first
+        rounds = _rounds(db, candidate)
+        means, _ = _means(db, candidate)
+        if not rounds and not means:
+            continue
+        results = rounds[-1].results if rounds else []
+        framework = criteria.framework()
+        judged = scoring.verdict(framework, means, results)
+        changed = sorted(
+            key
+            for key in set(candidate.manifest) | set(version.manifest)
+            if key != "version" and candidate.manifest.get(key) != version.manifest.get(key)
+        )
+        return {
+            "version": candidate.version,
+            "state": candidate.state.value,
+            "trust": scoring.trust_score(means, results)["trust"] if rounds else None,
+            "failed_checks": [r.check for r in results if r.passed is False],
+            "reasons": judged.reasons(),
+            "changed": changed,
+        }
+    return None
+
+
+def _measured(rounds: list[Round]) -> dict[str, Any] | None:
+    """The resources measured in the newest round (shown on the product page)."""
+    for done in reversed(rounds):
+        for result in done.results:
+            if result.check == "resources" and result.evidence.get("measured"):
+                measured = result.evidence["measured"]
+                return {
+                    "peak_memory_mb": measured.get("peak_rss_mb"),
+                    "runtime_s": measured.get("wall_s"),
+                    "declared": result.evidence.get("declared"),
+                    "twin": reference_runs.DELFT,
+                    "round": done.round,
+                }
+    return None
+
+
+def report(db: Database, ref: str) -> dict[str, Any]:
+    """The public accreditation report of APP@VERSION: checks (every round, spot checks
+    included), scores with evidence per criterion and dimension, the verdict, the trust
+    score with its formula, and the previous version's outcome as context."""
+    version = _version(db, ref)
+    framework = criteria.framework()
+    means, by_criterion = _means(db, version)
+    rounds = _rounds(db, version)
+    latest = rounds[-1] if rounds else None
     results = latest.results if latest else []
     judged = scoring.verdict(framework, means, results)
     with db.read() as conn:
@@ -396,8 +491,21 @@ def report(db: Database, ref: str) -> dict[str, Any]:
         "version": version.version,
         "publisher": version.publisher,
         "state": version.state.value,
+        "accredited": version.state in LISTED,
         "framework": {"id": framework.id, "version": framework.version},
         "automated_checks": latest.as_json() if latest else None,
+        "rounds": [
+            {
+                "round": r.round,
+                "kind": r.kind,
+                "run_by": r.run_by,
+                "run_at": r.run_at.isoformat() if r.run_at else None,
+                "passed": r.passed,
+                "failed": [f.check for f in r.failed],
+            }
+            for r in rounds
+        ],
+        "measured": _measured(rounds),
         "criteria": [
             {
                 "id": c.id,
@@ -417,13 +525,14 @@ def report(db: Database, ref: str) -> dict[str, Any]:
         ],
         "verdict": {"accreditable": judged.accreditable, "reasons": judged.reasons()},
         "trust": {**scoring.trust_score(means, results), "formula": scoring.FORMULA},
+        "previous": previous(db, version),
         "decisions": history,
     }
 
 
 def decide(db: Database, principal: Principal, ref: str, outcome: str, reason: str) -> str:
     """The market master's decision: accredited (only when the report allows it; the version
-    enters the store) or rejected."""
+    enters the store) or rejected (at any step on the way in)."""
     authorize(db, principal, Action.update, STORE)
     if outcome not in ("accredited", "rejected"):
         raise InvalidInput("the outcome is accredited or rejected")
@@ -437,7 +546,7 @@ def decide(db: Database, principal: Principal, ref: str, outcome: str, reason: s
     trust = current["trust"]["trust"]
     with db.begin() as conn:
         catalogue.move(
-            conn, version, wanted, AS_MARKET_MASTER, principal.actor,
+            conn, version, wanted, PIPELINE, principal.actor,
             f"{outcome} (trust score {trust}): {reason}",
         )  # fmt: skip
         record(conn, acted(principal, "accreditation.decision", f"app:{version.app_id}",

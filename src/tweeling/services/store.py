@@ -24,7 +24,7 @@ from tweeling.services import apps as app_service
 from tweeling.services.apps import Installation
 from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
-from tweeling.store import catalogue, federation, reviews, search
+from tweeling.store import catalogue, federation, keys, reviews, search
 from tweeling.store.fit import FitReport, fit_report
 from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER, State
 from tweeling.store.pages import page_of
@@ -38,7 +38,7 @@ def _org_id(principal: Principal) -> int | None:
     return principal.org.id if principal.org.id > 0 else None
 
 
-def _resource(
+def listing_resource(
     version: catalogue.Version, beta: set[int] | frozenset[int] = frozenset()
 ) -> Resource:
     shares = tuple(Share(org) for org in sorted(beta)) if version.state in BETA else ()
@@ -119,7 +119,7 @@ def decide_version(
     if decide(principal, Action.update, STORE).allowed:
         by = MARKET_MASTER
     else:
-        authorize(db, principal, Action.update, _resource(version, beta))
+        authorize(db, principal, Action.update, listing_resource(version, beta))
         by = PUBLISHER
     if admitted and wanted != State.beta and version.state != State.beta:
         raise InvalidInput("organisations are admitted to a beta only (--state beta)")
@@ -192,7 +192,9 @@ def show(db: Database, principal: Principal, ref: str) -> ListingView:
         visible = [
             v
             for v in found
-            if decide(principal, Action.read, _resource(v, catalogue.beta_orgs(conn, v))).allowed
+            if decide(
+                principal, Action.read, listing_resource(v, catalogue.beta_orgs(conn, v))
+            ).allowed
         ]
         if number is not None:
             visible = [v for v in visible if v.version == number]
@@ -337,7 +339,7 @@ def respond(db: Database, principal: Principal, review_id: int, text: str) -> No
     with db.read() as conn:
         version_id = reviews.version_of_review(conn, review_id)
         version = catalogue.versions_by_id(conn, [version_id])[0]
-    authorize(db, principal, Action.update, _resource(version))
+    authorize(db, principal, Action.update, listing_resource(version))
     with db.begin() as conn:
         reviews.respond(conn, version, review_id, principal.actor, text)
         record(
@@ -349,7 +351,7 @@ def report_abuse(db: Database, principal: Principal, review_id: int, reason: str
     """Report a review to the market master (anyone who can see it may)."""
     with db.read() as conn:
         version = catalogue.versions_by_id(conn, [reviews.version_of_review(conn, review_id)])[0]
-    authorize(db, principal, Action.read, _resource(version))
+    authorize(db, principal, Action.read, listing_resource(version))
     with db.begin() as conn:
         report_id = reviews.report(conn, review_id, principal.actor, reason)
         record(
@@ -453,3 +455,43 @@ def screenshot(db: Database, principal: Principal, ref: str, name: str) -> bytes
         package = packages.load(conn, version.package_id)
     with zipfile.ZipFile(io.BytesIO(package.archive)) as archive:
         return archive.read(name)
+
+
+def _key_holder(db: Database, principal: Principal, org: str | None) -> int | None:
+    """The organisation whose keys are meant (the caller's own by default), once the caller
+    may manage them: its administrators, or the market master's."""
+    name = org or (principal.org.name if principal.org.id > 0 else None)
+    if name is None:
+        authorize(db, principal, Action.update, STORE)  # the platform's own keys
+        return None
+    with db.read() as conn:
+        found = get_organisation(conn, name)
+    target = Resource(Kind.organisation, f"organisation:{name}", owner_org_id=found.id)
+    authorize(db, principal, Action.update, target)
+    return found.id
+
+
+def register_key(
+    db: Database, principal: Principal, public_key: str, label: str, org: str | None = None
+) -> str:
+    """Register a publisher's signing key, so its packages can pass the integrity check."""
+    holder = _key_holder(db, principal, org)
+    with db.begin() as conn:
+        key = keys.register(conn, holder, public_key, label, principal.actor)
+        record(conn, acted(principal, "store.key.register", f"organisation:{org or '-'}",
+                           {"public_key": key, "label": label}))  # fmt: skip
+    return key
+
+
+def revoke_key(db: Database, principal: Principal, public_key: str, org: str | None = None) -> None:
+    holder = _key_holder(db, principal, org)
+    with db.begin() as conn:
+        keys.revoke(conn, holder, public_key)
+        record(conn, acted(principal, "store.key.revoke", f"organisation:{org or '-'}",
+                           {"public_key": keys.normalise(public_key)}))  # fmt: skip
+
+
+def list_keys(db: Database, principal: Principal, org: str | None = None) -> list[dict[str, Any]]:
+    holder = _key_holder(db, principal, org)
+    with db.read() as conn:
+        return keys.listed(conn, holder)

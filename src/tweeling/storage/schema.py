@@ -365,6 +365,23 @@ accreditation_checks = Table(
     Column("evidence", Json, nullable=False),
     Column("run_by", String(200), nullable=False),
     Column("run_at", DateTime(timezone=True), nullable=False),
+    # intake: the checks on the way in; spot-check: a re-run at any later time
+    Column("kind", String(16), nullable=False, server_default="intake"),
+)
+
+publisher_keys = Table(
+    # The signing keys an organisation registered as its own: the store's integrity check
+    # accepts a package only when one of them (not revoked) signed it.
+    "publisher_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # NULL: a key of the platform's own operator, for apps it publishes itself
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE")),
+    Column("public_key", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=False),
+    Column("registered_by", String(200), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
 )
 
 accreditation_assignments = Table(

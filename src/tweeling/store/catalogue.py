@@ -158,7 +158,8 @@ def submit(
     publisher_org_id: int | None,
     actor: str,
 ) -> Version:
-    """Enter a package into the repository as a submitted version of its app."""
+    """Enter a package into the repository as a draft version of its app (its publisher then
+    submits it for accreditation)."""
     manifest = package.manifest
     listing = conn.execute(
         select(store_listings.c.id, store_listings.c.publisher_org_id).where(
@@ -199,7 +200,7 @@ def submit(
             patch=parsed.patch,
             prerelease=parsed.prerelease or "",
             package_id=package_id,
-            state=State.submitted.value,
+            state=State.draft.value,
             page=page.model_dump(mode="json"),
             submitted_by=actor,
             submitted_at=stamp,
@@ -210,9 +211,9 @@ def submit(
         insert(store_decisions).values(
             version_id=version_id,
             from_state=None,
-            to_state=State.submitted.value,
+            to_state=State.draft.value,
             actor=actor,
-            reason="submitted by its publisher",
+            reason="published by its publisher",
             decided_at=stamp,
         )
     )
@@ -222,7 +223,8 @@ def submit(
 def move(
     conn: Connection, version: Version, wanted: State, by: str, actor: str, reason: str
 ) -> Version:
-    """Move a version to ``wanted`` (as ``by``: publisher or market master), on record."""
+    """Move a version to ``wanted`` (as ``by``: publisher, market master or the
+    accreditation pipeline), on record."""
     if not reason.strip():
         raise InvalidInput("a decision needs a reason (--reason)")
     check_transition(version.state, wanted, by)

@@ -1,11 +1,13 @@
 """The states an app version passes through, and who may move it from one to the next.
 
-    draft → submitted → checks → beta → under-review → approved | rejected
+    draft → submitted → checks → (beta) → under-review → approved | rejected
     approved → deprecated → withdrawn;  approved | beta → suspended → approved | withdrawn
 
-Until the accreditation pipeline exists, the market master decides: a submitted version may
-go straight to approved, rejected or beta with a recorded reason. The pipeline will take
-over the steps in between (automated checks, then scored review) without new states.
+A published package enters as a draft; its publisher submits it for accreditation. From
+there only the accreditation pipeline (``services.accreditation``) moves it towards the
+store: the automated checks, the optional beta, the assignment of accreditors and the
+decision. Nobody approves a version by hand — the market master decides through the
+pipeline, which refuses an approval its report does not support.
 """
 
 from __future__ import annotations
@@ -28,26 +30,25 @@ class State(StrEnum):
     withdrawn = "withdrawn"  # out of the store for good; installations are told
 
 
-# Who moves a version along each edge: the publisher or the market master.
+# Who moves a version along each edge: its publisher, the market master, or the
+# accreditation pipeline (which the market master drives, but only through its rules).
 PUBLISHER = "publisher"
 MARKET_MASTER = "market-master"
+PIPELINE = "accreditation"
 
 TRANSITIONS: dict[tuple[State, State], str] = {
     (State.draft, State.submitted): PUBLISHER,
-    (State.submitted, State.checks): MARKET_MASTER,
-    (State.submitted, State.beta): MARKET_MASTER,
-    (State.submitted, State.under_review): MARKET_MASTER,
-    (State.submitted, State.approved): MARKET_MASTER,
-    (State.submitted, State.rejected): MARKET_MASTER,
-    (State.checks, State.beta): MARKET_MASTER,
-    (State.checks, State.under_review): MARKET_MASTER,
-    (State.checks, State.rejected): MARKET_MASTER,
-    (State.beta, State.under_review): MARKET_MASTER,
-    (State.beta, State.approved): MARKET_MASTER,
-    (State.beta, State.rejected): MARKET_MASTER,
+    (State.draft, State.withdrawn): PUBLISHER,
+    (State.submitted, State.checks): PIPELINE,
+    (State.submitted, State.rejected): PIPELINE,
+    (State.checks, State.beta): PIPELINE,
+    (State.checks, State.under_review): PIPELINE,
+    (State.checks, State.rejected): PIPELINE,
+    (State.beta, State.under_review): PIPELINE,
+    (State.beta, State.rejected): PIPELINE,
     (State.beta, State.suspended): MARKET_MASTER,
-    (State.under_review, State.approved): MARKET_MASTER,
-    (State.under_review, State.rejected): MARKET_MASTER,
+    (State.under_review, State.approved): PIPELINE,
+    (State.under_review, State.rejected): PIPELINE,
     (State.approved, State.suspended): MARKET_MASTER,
     (State.approved, State.deprecated): PUBLISHER,
     (State.approved, State.withdrawn): PUBLISHER,
@@ -67,15 +68,25 @@ NOTIFY = frozenset({State.deprecated, State.withdrawn, State.suspended})
 
 def check_transition(current: State, wanted: State, by: str) -> None:
     """Raise Conflict naming the allowed next states when ``by`` may not move ``current`` to
-    ``wanted``; the market master may also take the publisher's steps."""
+    ``wanted``; the market master may also take the publisher's steps (and the pipeline may
+    suspend, when a spot check fails), but nobody takes the pipeline's."""
+    stands_in = {MARKET_MASTER: PUBLISHER, PIPELINE: MARKET_MASTER}
+
+    def may(actor: str) -> bool:
+        return actor in (by, stands_in.get(by))
+
     who = TRANSITIONS.get((current, wanted))
-    if who is not None and (who == by or by == MARKET_MASTER):
+    if who is not None and may(who):
         return
     allowed = sorted(
-        to.value
-        for (frm, to), actor in TRANSITIONS.items()
-        if frm == current and (actor == by or by == MARKET_MASTER)
+        to.value for (frm, to), actor in TRANSITIONS.items() if frm == current and may(actor)
     )
+    before_store = current in (State.submitted, State.checks, State.beta, State.under_review)
+    if who == PIPELINE or (who is None and wanted == State.approved and before_store):
+        raise Conflict(
+            f"a version goes from {current.value} to {wanted.value} only through accreditation "
+            "(tweeling accredit submit, checks, assign, score, decide)"
+        )
     if who is not None:
         raise Conflict(
             f"only the {who.replace('-', ' ')} may move a version from {current.value} to "

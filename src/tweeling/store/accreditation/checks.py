@@ -68,22 +68,28 @@ def _run_evidence(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def conformance(run: RunRecord, twin: str) -> CheckResult:
-    evidence = {"twin": twin, **_run_evidence(run)}
-    if run.status == "successful":
-        return CheckResult(
-            "conformance",
-            True,
-            f"ran on {twin}; outputs match the declared names, types and ranges",
-            evidence,
-        )
-    if run.status == "invalid-output":
-        reason = f"outputs do not match the manifest: {run.message}"
-    elif "no input layer" in (run.message or "") or "has no attribute" in (run.message or ""):
-        reason = f"reads data it does not declare: {run.message}"
-    else:
-        reason = f"the run on {twin} ended {run.status}: {run.message}"
-    return CheckResult("conformance", False, reason, evidence)
+def conformance(runs: list[tuple[str, RunRecord]]) -> CheckResult:
+    """Every reference twin ran to a successful end, and the outputs matched the manifest
+    (the platform checks names, types, units' ranges and objects after each run)."""
+    evidence = {twin: _run_evidence(run) for twin, run in runs}
+    for twin, run in runs:
+        message = run.message or ""
+        if run.status == "successful":
+            continue
+        if run.status == "invalid-output":
+            reason = f"outputs do not match the manifest on {twin}: {message}"
+        elif "no input layer" in message or "has no attribute" in message:
+            reason = f"reads data it does not declare: {message}"
+        else:
+            reason = f"the run on {twin} ended {run.status}: {message}"
+        return CheckResult("conformance", False, reason, evidence)
+    twins = " and ".join(twin for twin, _ in runs)
+    return CheckResult(
+        "conformance",
+        True,
+        f"ran on {twins}; outputs match the declared names, types and ranges",
+        evidence,
+    )
 
 
 def sandbox(run: RunRecord) -> CheckResult:

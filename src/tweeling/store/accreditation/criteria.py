@@ -129,3 +129,29 @@ def framework(version: str | None = None) -> Framework:
     if version not in known:
         raise NotFound(f"no criteria framework {version!r} (known: {', '.join(sorted(known))})")
     return known[version]
+
+
+class Assessment(_Strict):
+    criterion: str
+    score: int
+    evidence: str
+
+
+class ReviewFile(_Strict):
+    """An accreditor's scores filed at once: ``framework``, optionally ``accreditor``, and
+    one ``[scores.<any name>]`` table per criterion with criterion, score and evidence."""
+
+    framework: str
+    accreditor: str | None = None
+    scores: dict[str, Assessment] = Field(min_length=1)
+
+
+def parse_review(text: str, where: str) -> ReviewFile:
+    try:
+        return ReviewFile.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{where}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        place = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{where}: {place}: {first['msg']}") from None
