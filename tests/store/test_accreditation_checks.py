@@ -19,6 +19,7 @@ from sqlalchemy import update
 from tests.apps.conftest import MISBEHAVING
 from tweeling.access import identity
 from tweeling.access.identity import Principal, Role
+from tweeling.access.keys import public_hex
 from tweeling.api.app import create_app
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
@@ -254,3 +255,54 @@ def test_scored_review_decision_report_and_trust_score(pipeline: dict) -> None: 
         assert hidden.status_code == 404  # not in the store: not public
     last = store.show(db, admin, ref).decisions["0.1.0"][-1]
     assert last["to"] == "approved" and last["reason"].startswith("accredited (trust score")
+
+
+def test_spot_checks_beta_and_a_new_version(pipeline: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """After accreditation (the test above): a spot check that passes changes nothing; once
+    the publisher's key is revoked, the next one fails integrity and suspends the version. A
+    new version re-enters at submitted with the previous outcome as context, passes its
+    checks, has a beta, then goes under review."""
+    db, admin, dev = pipeline["db"], pipeline["admin"], pipeline["dev"]
+    ref = "solar-potential@0.1.0"
+    assert store.show(db, admin, ref).versions[-1].state == State.approved
+    again = _round(pipeline, ref)
+    assert again.kind == "spot-check" and again.passed
+    assert store.show(db, admin, ref).versions[-1].state == State.approved
+    old_key = packages.load_key(pipeline["runtime"].home.parent / "key.pem")
+    store.revoke_key(db, admin, public_hex(old_key), "Stadslab BV")
+    failed = _round(pipeline, ref)
+    assert [r.check for r in failed.failed] == ["integrity"]
+    view = store.show(db, admin, ref)
+    assert view.versions[-1].state == State.suspended
+    assert (
+        view.decisions["0.1.0"][-1]["reason"]
+        == f"spot check, round {failed.round}: failed integrity"
+    )
+    report = accreditation.report(db, ref)
+    assert [r["kind"] for r in report["rounds"]][-2:] == ["spot-check", "spot-check"]
+    assert report["accredited"] is False
+
+    public = packages.generate_key(tmp_path / "new.pem")
+    store.register_key(db, admin, public, "release key 2", "Stadslab BV")
+    newer = tmp_path / "solar"
+    shutil.copytree(APPS / "solar-potential", newer, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = newer / "tweeling-app.toml"
+    text = manifest.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1)
+    manifest.write_text(text.replace("memory_mb = 3072", "memory_mb = 2048"))
+    store.publish(db, dev, packages.from_path(newer, packages.load_key(tmp_path / "new.pem")))
+    with pytest.raises(Conflict, match="is a draft: its publisher submits it first"):
+        _round(pipeline, "solar-potential@0.2.0")
+    submitted = accreditation.submit(db, dev, "solar-potential@0.2.0", "less memory")
+    reason = store.show(db, admin, "solar-potential@0.2.0").decisions["0.2.0"][-1]["reason"]
+    assert reason.startswith("submitted for accreditation; follows 0.1.0 (suspended, trust score")
+    assert reason.endswith("changed: resources; less memory")
+    assert submitted.state == State.submitted
+    earlier = accreditation.report(db, "solar-potential@0.2.0")["previous"]
+    assert earlier["version"] == "0.1.0" and earlier["failed_checks"] == ["integrity"]
+    with pytest.raises(Conflict, match="has had no automated checks"):
+        accreditation.open_beta(db, admin, "solar-potential@0.2.0", ["Keurmerk Instituut"], "x")
+    assert _round(pipeline, "solar-potential@0.2.0").passed
+    beta = accreditation.open_beta(db, admin, "solar-potential@0.2.0", ["Stadslab BV"], "try it")
+    assert beta.state == State.beta
+    accreditation.assign(db, admin, "solar-potential@0.2.0", ["Keurmerk Instituut"])
+    assert store.show(db, admin, "solar-potential@0.2.0").versions[0].state == State.under_review
