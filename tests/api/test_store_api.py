@@ -1,28 +1,37 @@
 """The whole store path over HTTP, with tokens of real people in real organisations: a
-provider publishes a signed package, the market master approves it, a municipality finds it,
-reads its product page and fit report, installs it with a calibration (after a test run on
-its own data) and reviews it; the provider answers."""
+provider publishes a signed package and submits it; the market master runs the automated
+checks (on the platform's machine) and assigns an accreditor, whose reviewer files the scores
+over HTTP; the market master accredits it; a municipality finds it, reads its product page,
+accreditation report and fit report, installs it with a calibration (after a test run on its
+own data) and reviews it; the provider answers."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import as_
+from tests.store.listing import through_pipeline
 from tweeling.access import identity
 from tweeling.api.app import create_app
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
 from tweeling.apps.runs import Runtime
 from tweeling.apps.scaffold import scaffold
+from tweeling.services import accreditation, store
 from tweeling.storage.db import Database
 
 SOLAR = Path(__file__).resolve().parents[2] / "apps" / "solar-potential"
 PROVIDER = "dev@stadslab.nl"
+REVIEWER = "beoordelaar@keurmerk.nl"
+REVIEW = Path(__file__).resolve().parents[1] / "store" / "fixtures" / "reference-review.toml"
 
 
-def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: Path) -> None:
+def test_the_whole_store_path(
+    platform: dict[str, str], db: Database, samples: Path, tmp_path: Path
+) -> None:
     with db.begin() as conn:
         identity.create_organisation(conn, "Stadslab BV", "provider", actor="test")
         identity.add_member(conn, PROVIDER, "Stadslab BV", "developer", actor="test")
@@ -31,7 +40,14 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
         platform[master] = identity.create_token(
             conn, master, identity.MARKET_MASTER, actor="test"
         ).secret
-    packages.generate_key(tmp_path / "key.pem")
+        identity.create_organisation(conn, "Keurmerk Instituut", "accreditor", actor="test")
+        identity.add_member(conn, REVIEWER, "Keurmerk Instituut", "reviewer", actor="test")
+        platform[REVIEWER] = identity.create_token(
+            conn, REVIEWER, "Keurmerk Instituut", actor="t"
+        ).secret
+        admin = identity.authenticate_token(conn, platform[master])
+    public = packages.generate_key(tmp_path / "key.pem")
+    store.register_key(db, admin, public, "release key", "Stadslab BV")
     archive = packages.from_path(SOLAR, packages.load_key(tmp_path / "key.pem")).archive
     executor = LocalExecutor(slots=1)
     runtime = Runtime(db, executor, tmp_path / "home")
@@ -48,16 +64,39 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
                 "/store/apps", content=archive, headers={**kind, **as_(platform, PROVIDER)}
             )
             assert r.status_code == 201, r.text
-            assert r.json()["state"] == "submitted"
+            assert r.json()["state"] == "draft"
             assert client.get("/store/search", params={"q": "zonnepanelen"}).json()["total"] == 0
 
+            base = "/store/apps/solar-potential/versions/0.1.0"
             decision = {"state": "approved", "reason": "intake passed"}
-            url = "/store/apps/solar-potential/versions/0.1.0/decisions"
-            assert (
-                client.post(url, json=decision, headers=as_(platform, PROVIDER)).status_code == 409
-            )
-            r = client.post(url, json=decision, headers=as_(platform, master))
-            assert r.status_code == 200 and r.json()["state"] == "approved"
+            for who in (PROVIDER, master):  # nobody approves by hand
+                r = client.post(f"{base}/decisions", json=decision, headers=as_(platform, who))
+                assert r.status_code == 409 and "only through accreditation" in r.text
+            r = client.post(f"{base}/submission", json={"note": "first release"},
+                            headers=as_(platform, PROVIDER))  # fmt: skip
+            assert r.status_code == 200 and r.json()["state"] == "submitted", r.text
+            done = accreditation.run_checks(runtime, admin, "solar-potential@0.1.0", samples)
+            assert done.passed, [(c.check, c.summary) for c in done.failed]
+            accreditation.assign(db, admin, "solar-potential@0.1.0", ["Keurmerk Instituut"])
+            review = tomllib.loads(REVIEW.read_text())
+            scores = {"framework": review["framework"], "scores": list(review["scores"].values())}
+            r = client.post(f"{base}/accreditation/scores", json=scores,
+                            headers=as_(platform, PROVIDER))  # fmt: skip
+            assert r.status_code == 403  # the publisher does not score its own app
+            r = client.post(f"{base}/accreditation/scores", json=scores,
+                            headers=as_(platform, REVIEWER))  # fmt: skip
+            assert r.status_code == 200 and r.json()["scored"] == 20, r.text
+            assert r.json()["verdict"] == {"accreditable": True, "reasons": []}
+            outcome = {"outcome": "accredited", "reason": "meets every norm"}
+            r = client.post(f"{base}/accreditation/decision", json=outcome,
+                            headers=as_(platform, REVIEWER))  # fmt: skip
+            assert r.status_code == 403
+            r = client.post(f"{base}/accreditation/decision", json=outcome,
+                            headers=as_(platform, master))  # fmt: skip
+            assert r.status_code == 200 and r.json()["accredited"] is True, r.text
+            public_report = client.get(f"{base}/accreditation")  # anonymous: it is public
+            assert public_report.status_code == 200
+            assert public_report.json()["automated_checks"]["passed"] is True
 
             found = client.get("/store/search", params={"q": "zonnepanelen"}).json()
             assert found["total"] == 1 and found["hits"][0]["app_id"] == "solar-potential"
@@ -73,7 +112,8 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
             product = client.get("/store/apps/solar-potential", params={"f": "html"}).text
             assert "<strong>annual solar irradiation</strong>" in product  # sanitised Markdown
             assert "Without 3D geometry the app refuses to run" in product  # data needs
-            assert "intake passed" in product  # the decision on record
+            assert "meets every norm" in product  # the decision on record
+            assert "accreditation report" in product and "Trust score" in product
 
             analyst = as_(platform, "analyst@delft.nl")
             fit = client.get(
@@ -146,8 +186,7 @@ def test_the_whole_store_path(platform: dict[str, str], db: Database, tmp_path: 
             signed = packages.from_path(shots, packages.load_key(tmp_path / "key.pem")).archive
             headers = {**kind, **as_(platform, PROVIDER)}
             assert client.post("/store/apps", content=signed, headers=headers).status_code == 201
-            url = "/store/apps/shots/versions/0.1.0/decisions"
-            assert client.post(url, json=decision, headers=as_(platform, master)).status_code == 200
+            through_pipeline(db, "shots@0.1.0")  # its accreditation is not the point here
             image = client.get("/store/apps/shots/screenshots/screen.png")
             assert image.content == png and image.headers["content-type"] == "image/png"
             assert client.get("/store/apps/shots/screenshots/other.png").status_code == 404

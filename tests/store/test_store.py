@@ -69,7 +69,7 @@ def test_publish_approve_search_show(world: dict) -> None:  # type: ignore[type-
     assert store.find(db, world["delft"], "").total == 0  # nothing is listed before approval
     with pytest.raises(NotFound):
         store.show(db, world["delft"], "solar-potential")
-    with pytest.raises(Conflict, match="draft cannot become approved; it can become submitted"):
+    with pytest.raises(Conflict, match="from draft to approved only through accreditation"):
         store.decide_version(db, world["provider"], "solar-potential@0.1.0", "approved", "me")
     with pytest.raises(InvalidInput, match="needs a reason"):
         store.decide_version(db, world["provider"], "solar-potential@0.1.0", "submitted", " ")

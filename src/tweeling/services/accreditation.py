@@ -373,6 +373,11 @@ def score_many(
             )
         if not item.evidence.strip():
             raise InvalidInput(f"{item.criterion}: a score needs written evidence (--evidence)")
+    if principal.operator:  # scores carry an accreditor's name: the operator has none
+        raise InvalidInput(
+            "scores come from a reviewer of an assigned accreditor: act with their token "
+            "(TWEELING_TOKEN)"
+        )
     authorize(db, principal, Action.update, _assessment(db, principal, version))
     if version.state != State.under_review:
         raise Conflict(f"{version.label} is {version.state.value}, not under review")

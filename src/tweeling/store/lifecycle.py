@@ -81,7 +81,13 @@ def check_transition(current: State, wanted: State, by: str) -> None:
     allowed = sorted(
         to.value for (frm, to), actor in TRANSITIONS.items() if frm == current and may(actor)
     )
-    before_store = current in (State.submitted, State.checks, State.beta, State.under_review)
+    before_store = current in (
+        State.draft,
+        State.submitted,
+        State.checks,
+        State.beta,
+        State.under_review,
+    )
     if who == PIPELINE or (who is None and wanted == State.approved and before_store):
         raise Conflict(
             f"a version goes from {current.value} to {wanted.value} only through accreditation "
