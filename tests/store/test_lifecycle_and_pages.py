@@ -11,6 +11,7 @@ from tweeling.apps import packages
 from tweeling.apps.manifest import load_manifest
 from tweeling.apps.scaffold import scaffold
 from tweeling.errors import Conflict, InvalidInput
+from tweeling.store.accreditation import cases
 from tweeling.store.lifecycle import (
     MARKET_MASTER,
     PIPELINE,
@@ -94,3 +95,30 @@ def test_the_page_travels_signed_in_the_package(tmp_path: Path) -> None:
         page_of(packages.from_path(app))
     (app / "shot.png").write_bytes(b"\x89PNG")
     assert page_of(packages.from_path(app)).screenshots == ["shot.png"]
+
+
+def test_reference_cases_are_validated_and_compared(tmp_path: Path) -> None:
+
+    found, data = cases.load(packages.from_path(SOLAR))
+    assert found is not None and found.case[0].data in data
+    expectation = found.case[0].expect[0]
+    near = {"attributes": {"roof_irradiation_kwh_m2": {"lone-building": 1040.0}}}
+    assert cases.compare(expectation, near)["ok"]  # within 1 %
+    far = cases.compare(
+        expectation, {"attributes": {"roof_irradiation_kwh_m2": {"lone-building": 900}}}
+    )
+    assert not far["ok"] and far["why"].startswith("off by 132.3 (allowed 10.3")
+    missing = cases.compare(expectation, {"attributes": {}})
+    assert missing["why"] == "not in the outputs"
+    app = scaffold("cased", tmp_path)
+    (app / cases.CASES_FILE).write_text(
+        '[[case]]\nname = "x"\ndata = "nowhere.city.json"\n'
+        'source = "y"\n[[case.expect]]\noutput = "n"\nvalue = 1\n'
+    )
+    with pytest.raises(InvalidInput, match=r"nowhere\.city\.json is not in the package"):
+        cases.load(packages.from_path(app))
+    (app / cases.CASES_FILE).write_text('[[case]]\nname = "x"\ndata = "a.city.json"\n')
+    with pytest.raises(
+        InvalidInput, match=r"tweeling-reference-cases.toml: case.0.source: Field required"
+    ):
+        cases.load(packages.from_path(app))

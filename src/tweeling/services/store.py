@@ -25,6 +25,7 @@ from tweeling.services.apps import Installation
 from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
 from tweeling.store import catalogue, federation, keys, reviews, search
+from tweeling.store.accreditation import cases as reference_cases
 from tweeling.store.fit import FitReport, fit_report
 from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER, State
 from tweeling.store.pages import page_of
@@ -60,6 +61,7 @@ def publish(db: Database, principal: Principal, package: Package) -> catalogue.V
             "only (tweeling app package DIR --key KEY.pem)"
         )
     page = page_of(package)  # a page that does not validate is refused before anything else
+    reference_cases.load(package)  # so are malformed reference cases
     with db.read() as conn:
         publisher = catalogue.listing_publisher(conn, manifest.id)
     if publisher is False:
