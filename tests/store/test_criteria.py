@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tweeling.errors import InvalidInput, NotFound
+from tweeling.store.accreditation.checks import CheckResult
 from tweeling.store.accreditation.criteria import CHECKS, DIMENSIONS, framework, parse_framework
+from tweeling.store.accreditation.scoring import trust_score
 
 
 def test_the_shipped_framework_covers_every_dimension_and_check() -> None:
@@ -65,3 +67,22 @@ def test_broken_frameworks_are_refused_with_the_reason() -> None:
         parse_framework(_all(legal=_criterion("ABC-9", "legal", norm=7)), "f.toml")
     with pytest.raises(InvalidInput, match=r"f\.toml: not valid TOML"):
         parse_framework("id = ", "f.toml")
+
+
+def test_trust_score_follows_its_formula() -> None:
+    names = ("conformance", "determinism", "robustness", "resources", "reference-cases",
+             "provenance", "integrity")  # fmt: skip
+    scores = dict.fromkeys(("TEC-2", "TEC-3", "TEC-4", "TEC-5", "TEC-7", "SOC-1", "MAN-1"), 5.0)
+    perfect = trust_score(scores, [CheckResult(n, True, "") for n in names])
+    assert perfect == {"reliability": 1.0, "traceability": 1.0, "trust": 100.0}
+    # one of five reliability checks failing costs ½·⅕ of reliability; a check not run counts
+    # as not passed; an unscored criterion counts as 0
+    failed = [CheckResult(n, n != "reference-cases", "") for n in names]
+    assert trust_score(scores, failed)["reliability"] == 0.9
+    not_run = [CheckResult(n, None if n == "integrity" else True, "") for n in names]
+    assert trust_score(scores, not_run)["traceability"] == 0.75
+    del scores["MAN-1"]
+    assert trust_score(scores, [CheckResult(n, True, "") for n in names])["traceability"] == (
+        round(0.5 * (2 / 3) + 0.5, 3)
+    )
+    assert trust_score({}, [])["trust"] == 0.0

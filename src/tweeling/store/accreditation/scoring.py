@@ -18,13 +18,16 @@ from statistics import mean
 from tweeling.store.accreditation.checks import CheckResult
 from tweeling.store.accreditation.criteria import Framework
 
-RELIABILITY = (("TEC-2", "TEC-3", "TEC-4", "TEC-5"),
-               ("conformance", "determinism", "robustness", "resources"))  # fmt: skip
+RELIABILITY = (
+    ("TEC-2", "TEC-3", "TEC-4", "TEC-5"),
+    ("conformance", "determinism", "robustness", "resources", "reference-cases"),
+)
 TRACEABILITY = (("TEC-7", "SOC-1", "MAN-1"), ("provenance", "integrity"))
 FORMULA = (
     "reliability = ½·mean(score/5 of TEC-2, TEC-3, TEC-4, TEC-5) + ½·share passed of the "
-    "checks conformance, determinism, robustness, resources; traceability = ½·mean(score/5 of "
-    "TEC-7, SOC-1, MAN-1) + ½·share passed of the checks provenance, integrity; "
+    "checks conformance, determinism, robustness, resources, reference-cases; "
+    "traceability = ½·mean(score/5 of TEC-7, SOC-1, MAN-1) + ½·share passed of the checks "
+    "provenance, integrity; "
     "trust = 100·(reliability + traceability)/2"
 )
 
