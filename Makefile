@@ -66,6 +66,12 @@ bench-solar: install
 bench-store: install
 	$(BIN)/python benchmarks/store.py
 
+# Accreditation: a round of automated checks per reference app and a bad app, on a fresh
+# SQLite store (benchmarks/accreditation.py, ~3 minutes; --quick for solar potential only).
+.PHONY: bench-accredit
+bench-accredit: install
+	$(BIN)/python benchmarks/accreditation.py
+
 .PHONY: bench-ogc
 bench-ogc: install
 	$(BIN)/python benchmarks/ogc_peers.py

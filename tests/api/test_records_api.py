@@ -86,6 +86,10 @@ def test_dcat_ap_json_ld_parses_with_rdflib(catalogue: Database) -> None:
         assert (root, RDF.type, DCAT.Catalog) in catalogue_graph
         assert len(set(catalogue_graph.objects(root, DCAT.service))) == 2
 
+        item = client.get("/records/collections/apps/items/solar-potential").json()
+        report = next(link for link in item["links"] if link["rel"] == "describedby")
+        assert report["href"].endswith("/store/apps/solar-potential/versions/0.1.0/accreditation")
+        assert client.get(report["href"]).status_code == 200  # public with the record
         assert client.get("/records/collections/apps/items/heat-stress").status_code == 404
         assert client.get("/records/collections/nope/items").status_code == 404
         page = client.get("/records/collections/apps/items?limit=1").json()

@@ -6,7 +6,6 @@ the decision and the public report, spot checks and resubmission."""
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -14,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from tests.apps.conftest import MISBEHAVING
 from tweeling.access import identity
 from tweeling.access.identity import Principal, Role
 from tweeling.access.keys import public_hex
@@ -27,30 +25,19 @@ from tweeling.apps.runs import Runtime
 from tweeling.errors import Conflict, Forbidden, InputFileError, InvalidInput
 from tweeling.services import accreditation, store
 from tweeling.storage.db import Database
-from tweeling.storage.schema import app_packages
+from tweeling.storage.schema import app_packages, audit_log
 from tweeling.store.accreditation import checks, criteria
 from tweeling.store.lifecycle import State
+
+from .bad_apps import bad_app
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
-def _bad(folder: Path, behaviour: str) -> Path:
-    """The misbehaving fixture app as its own app that misbehaves by default."""
-    app = folder / f"bad-{behaviour}"
-    shutil.copytree(MISBEHAVING, app, ignore=shutil.ignore_patterns("__pycache__"))
-    manifest = app / "tweeling-app.toml"
-    text = manifest.read_text().replace('id = "misbehaving"', f'id = "bad-{behaviour}"')
-    if behaviour == "wrong-reference":  # behaves, but its own reference case expects 0.75
-        cases = app / "tweeling-reference-cases.toml"
-        cases.write_text(cases.read_text().replace("value = 0.5", "value = 0.75"))
-    elif behaviour not in ("unregistered-key", "tampered"):  # these behave; their package not
-        text = re.sub(r'default = "none"', f'default = "{behaviour}"', text)
-    manifest.write_text(text)
-    return app
-
-
-BAD = ("socket", "nondeterministic", "memory", "wrong-type", "undeclared-layer", "fragile",
-       "wrong-reference", "unregistered-key")  # fmt: skip
+BAD = (
+    "socket", "write", "spawn", "nondeterministic", "memory", "wrong-type", "undeclared-layer",
+    "fragile", "wrong-reference", "unregistered-key",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +62,7 @@ def pipeline(
         store.register_key(db, developer, public, "mine", "Stadslab BV")
     sources = {"solar-potential": APPS / "solar-potential"}
     for behaviour in BAD:
-        sources[f"bad-{behaviour}"] = _bad(folder, behaviour)
+        sources[f"bad-{behaviour}"] = bad_app(folder, behaviour)
     for app, path in sources.items():
         signer = stranger if app == "bad-unregistered-key" else key
         version = store.publish(db, developer, packages.from_path(path, signer))
@@ -124,6 +111,8 @@ def test_the_reference_app_passes_the_checks(pipeline: dict) -> None:  # type: i
     ("app", "check", "reason"),
     [
         ("bad-socket", "sandbox", "refused 1 attempt(s) (network)"),
+        ("bad-write", "sandbox", "(write-outside-workdir)"),
+        ("bad-spawn", "sandbox", "(spawn-process)"),
         ("bad-nondeterministic", "determinism", "two runs on the same data gave different"),
         ("bad-memory", "resources", "beyond its declaration: ran out of its memory limit"),
         ("bad-wrong-type", "conformance", "outputs do not match the manifest"),
@@ -171,7 +160,7 @@ def test_unsigned_and_tampered_packages_are_refused(
 ) -> None:
     db, dev = pipeline["db"], pipeline["dev"]
     key = packages.load_key(pipeline["runtime"].home.parent / "key.pem")
-    app = _bad(tmp_path, "tampered")
+    app = bad_app(tmp_path, "tampered")
     unsigned = packages.from_path(app)
     with pytest.raises(InvalidInput, match="is not signed; the store takes signed packages only"):
         store.publish(db, dev, unsigned)
@@ -219,6 +208,13 @@ def test_scored_review_decision_report_and_trust_score(pipeline: dict) -> None: 
     reviewer = Principal(0, "beoordelaar@keurmerk.nl", tno, frozenset({Role.reviewer}))
     with pytest.raises(Forbidden, match="only reviewers of an accreditor assigned"):
         accreditation.score(db, pipeline["dev"], ref, "TEC-2", 5, "my own app is great")
+    with db.read() as conn:  # the policy point put the refusal on the audit log
+        denied = conn.execute(
+            select(audit_log.c.actor, audit_log.c.target).where(
+                audit_log.c.action == "assessment.update", audit_log.c.outcome == "denied"
+            )
+        ).all()
+    assert [tuple(r) for r in denied] == [("dev@stadslab.nl", f"assessment:{ref}")]
     with pytest.raises(InvalidInput, match="written evidence"):
         accreditation.score(db, reviewer, ref, "TEC-2", 4, " ")
     with pytest.raises(Conflict, match="criteria not scored"):
@@ -306,3 +302,21 @@ def test_spot_checks_beta_and_a_new_version(pipeline: dict, tmp_path: Path) -> N
     assert beta.state == State.beta
     accreditation.assign(db, admin, "solar-potential@0.2.0", ["Keurmerk Instituut"])
     assert store.show(db, admin, "solar-potential@0.2.0").versions[0].state == State.under_review
+
+
+def test_a_stochastic_app_with_a_declared_seed_is_deterministic(
+    pipeline: dict,
+    tmp_path: Path,  # type: ignore[type-arg]
+) -> None:
+    app = bad_app(tmp_path, "seeded")
+    manifest = app / "tweeling-app.toml"
+    manifest.write_text(manifest.read_text().replace('id = "bad-seeded"', 'id = "seeded-random"'))
+    key = packages.load_key(pipeline["runtime"].home.parent / "key.pem")
+    version = store.publish(pipeline["db"], pipeline["dev"], packages.from_path(app, key))
+    accreditation.submit(pipeline["db"], pipeline["dev"], version.label)
+    done = _round(pipeline, version.label)
+    determinism = next(r for r in done.results if r.check == "determinism")
+    assert determinism.passed, determinism.summary
+    assert determinism.summary == "two runs gave identical outputs under the declared seed 7"
+    privacy = next(r for r in done.results if r.check == "privacy")
+    assert privacy.evidence["reads"] == {"buildings": {"object_types": [], "attributes": []}}

@@ -18,6 +18,7 @@ from tweeling.api.deps import DB, Caller
 from tweeling.errors import NotFound
 from tweeling.services import store as service
 from tweeling.store import search
+from tweeling.store.catalogue import Version
 from tweeling.store.records import (
     dcat,
     dcat_catalogue,
@@ -148,13 +149,17 @@ def items(
         "features": [
             remote_record(e, f"{base}/{e['key']}")
             if isinstance(e, dict)
-            else record(e, f"{base}/{e.app_id}")
+            else record(e, f"{base}/{e.app_id}", report_url=_report(request, e))
             for e in entries
         ],
         "links": links,
         "tweeling:facets": results.facets,
     }
     return JSONResponse(body, media_type=GEOJSON)
+
+
+def _report(request: Request, version: Version) -> str:
+    return str(request.url_for("accreditation_report", app=version.app_id, version=version.version))
 
 
 @router.get("/collections/{collection_id}/items/{record_id}", summary="One app's record")
@@ -179,4 +184,4 @@ def item(
         raise NotFound(f"no record {record_id!r} in the catalogue")
     if _wants_jsonld(request, f):
         return JSONResponse(dcat_document(dcat(version, url)), media_type=JSONLD)
-    return JSONResponse(record(version, url, rating), media_type=GEOJSON)
+    return JSONResponse(record(version, url, rating, _report(request, version)), media_type=GEOJSON)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,11 @@ def extract(package: Package, folder: Path) -> Path:
     target = folder / package.content_hash
     if (target / MANIFEST).exists():
         return target
-    partial = folder / f".{package.content_hash}.{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    # a folder of its own per call: two job threads of one process may extract the same
+    # package at once, and must not write into (or rename away) each other's half
+    partial = Path(tempfile.mkdtemp(prefix=f".{package.content_hash}.", dir=folder))
+    partial.chmod(0o755)  # as a plain mkdir would make it (mkdtemp makes it owner-only)
     with zipfile.ZipFile(io.BytesIO(package.archive)) as zf:
         for name in zf.namelist():
             if name == SIGNATURE or name.endswith("/"):

@@ -153,7 +153,7 @@ def _judge(
         if delft.status == "successful"
         else delft
     )
-    results.append(checks.determinism(delft, second))
+    results.append(checks.determinism(delft, second, manifest))
     results.append(checks.provenance(delft))
     results.append(checks.privacy(manifest, version.page))
     results.append(checks.licence(manifest, version.page))

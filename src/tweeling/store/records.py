@@ -26,8 +26,11 @@ CONTEXT = {
 }
 
 
-def record(version: Version, item_url: str, rating: float | None = None) -> dict[str, Any]:
-    """A record-core GeoJSON feature of an app version (no geometry: apps have no place)."""
+def record(
+    version: Version, item_url: str, rating: float | None = None, report_url: str | None = None
+) -> dict[str, Any]:
+    """A record-core GeoJSON feature of an app version (no geometry: apps have no place),
+    linked to its public accreditation report when given."""
     manifest, page = version.manifest, version.page
     use_cases = list(manifest.get("use_cases", []))
     properties: dict[str, Any] = {
@@ -69,6 +72,18 @@ def record(version: Version, item_url: str, rating: float | None = None) -> dict
                 "title": "DCAT-AP",
                 "href": f"{item_url}?f=jsonld",
             },
+            *(
+                [
+                    {
+                        "rel": "describedby",
+                        "type": "application/json",
+                        "title": "accreditation report",
+                        "href": report_url,
+                    }
+                ]
+                if report_url
+                else []
+            ),
         ],
     }
 

@@ -123,14 +123,24 @@ def resources(run: RunRecord, manifest: Manifest) -> CheckResult:
     return CheckResult("resources", run.status == "successful", summary, evidence)
 
 
-def determinism(first: RunRecord, second: RunRecord) -> CheckResult:
-    evidence = {"first": first.output_hash, "second": second.output_hash, "run": second.run_id}
+def determinism(first: RunRecord, second: RunRecord, manifest: Manifest) -> CheckResult:
+    """Two runs on the same data hash identically. A stochastic app declares a ``seed``
+    parameter: both runs get the same (default) seed, and must then agree too."""
+    seed = (manifest.parameters.schema_.get("properties") or {}).get("seed")
+    evidence: dict[str, Any] = {
+        "first": first.output_hash,
+        "second": second.output_hash,
+        "run": second.run_id,
+        "seed": first.parameters.get("seed") if seed is not None else None,
+    }
     if first.status != "successful" or second.status != "successful":
         return CheckResult("determinism", None, "needs two successful runs", evidence)
+    under = f" under the declared seed {evidence['seed']}" if seed is not None else ""
     if first.output_hash == second.output_hash:
-        return CheckResult("determinism", True, "two runs gave identical outputs", evidence)
+        return CheckResult("determinism", True, f"two runs gave identical outputs{under}",
+                           evidence)  # fmt: skip
     return CheckResult(
-        "determinism", False, "two runs on the same data gave different outputs", evidence
+        "determinism", False, f"two runs on the same data gave different outputs{under}", evidence
     )
 
 
@@ -148,9 +158,16 @@ def provenance(run: RunRecord) -> CheckResult:
 
 
 def privacy(manifest: Manifest, page: ProductPage) -> CheckResult:
+    """Personal data only with a privacy statement and a lawful basis. Data minimisation is
+    the platform's: an app receives only the layers, object types and attributes it declares
+    (``apps.inputs``), so the evidence lists exactly what it can read."""
+    reads = {
+        spec.layer: {"object_types": spec.object_types, "attributes": spec.attributes}
+        for spec in manifest.inputs.layers
+    }
     evidence = {
         "personal_data": manifest.personal_data,
-        "layers": [spec.layer for spec in manifest.inputs.layers],
+        "reads": reads,
         "lawful_basis": page.privacy.lawful_basis,
     }
     if manifest.personal_data and not (page.privacy.statement and page.privacy.lawful_basis):
@@ -158,8 +175,13 @@ def privacy(manifest: Manifest, page: ProductPage) -> CheckResult:
             "privacy", False, "processes personal data without a privacy statement", evidence
         )
     what = "personal data with a lawful basis" if manifest.personal_data else "no personal data"
+    attributes = sum(len(spec.attributes) for spec in manifest.inputs.layers)
     return CheckResult(
-        "privacy", True, f"{what}; reads only its declared layers (platform-enforced)", evidence
+        "privacy",
+        True,
+        f"{what}; receives only its {len(reads)} declared layer(s) and {attributes} declared "
+        "attribute(s) (platform-enforced)",
+        evidence,
     )
 
 
