@@ -249,7 +249,7 @@ def report(
     return {"report": service.report_abuse(db, caller, review_id, reason)}
 
 
-_MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not run", "#b35900")}
+_MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not judged", "#b35900")}
 
 
 @router.get(

@@ -54,7 +54,11 @@ def criteria_cmd(
         console.print(table)
 
 
-_MARKS = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[yellow]not run[/yellow]"}
+_MARKS = {
+    True: "[green]pass[/green]",
+    False: "[red]FAIL[/red]",
+    None: "[yellow]not judged[/yellow]",
+}
 
 
 @app.command("checks")

@@ -20,7 +20,7 @@ from tweeling.errors import InvalidInput, NotFound, TweelingError
 from tweeling.services import apps as app_service
 from tweeling.storage.db import Database
 from tweeling.store.accreditation import cases as reference_cases
-from tweeling.store.accreditation.checks import CheckResult
+from tweeling.store.accreditation.checks import CheckResult, elsewhere
 from tweeling.twin.ingest import DatasetInfo, ingest
 from tweeling.twin.model import CityObject
 from tweeling.twin.scenarios import Changes, create_scenario, edit
@@ -135,9 +135,13 @@ def robustness(
     for case, scenario in cases.items():
         done = run(runtime, principal, package, DELFT, scenario)
         outcomes[case] = {"status": done.status, "message": done.message, "run": done.run_id}
-        if done.status not in ("successful", "failed"):
-            return CheckResult("robustness", False, f"{done.status} on {case}: {done.message}",
-                               outcomes)  # fmt: skip
+        if done.status in ("successful", "failed"):  # results, or a clear AppError
+            continue
+        unjudged = elsewhere(done.status, "robustness")
+        if unjudged and done.status != "invalid-output":  # nonsense on bad data is ours
+            return CheckResult("robustness", None, f"{unjudged} on {case}", outcomes)
+        return CheckResult("robustness", False, f"{done.status} on {case}: {done.message}",
+                           outcomes)  # fmt: skip
     return CheckResult(
         "robustness",
         True,
@@ -174,7 +178,8 @@ def reference_case_check(
             f"the package has no reference cases ({reference_cases.CASES_FILE})",
         )
     evidence: dict[str, Any] = {"cases": []}
-    failures = []
+    failures: list[str] = []
+    skipped: list[str] = []
     for case in found.case:
         item: dict[str, Any] = {"name": case.name, "source": case.source, "data": case.data}
         try:
@@ -186,7 +191,11 @@ def reference_case_check(
             evidence["cases"].append(item)
             continue
         item.update(run=done.run_id, status=done.status)
-        if done.status != "successful":
+        unjudged = elsewhere(done.status, "reference-cases")
+        if unjudged:
+            item.update(ok=None, why=unjudged)
+            skipped.append(f"{case.name}: {unjudged}")
+        elif done.status != "successful":
             item.update(ok=False, why=f"the run ended {done.status}: {done.message}")
             failures.append(f"{case.name}: the run ended {done.status}: {done.message}")
         else:
@@ -199,6 +208,8 @@ def reference_case_check(
         return CheckResult(
             "reference-cases", False, "expected values not met: " + "; ".join(failures), evidence
         )
+    if skipped:
+        return CheckResult("reference-cases", None, "; ".join(skipped), evidence)
     values = sum(len(c.expect) for c in found.case)
     return CheckResult(
         "reference-cases",

@@ -21,6 +21,23 @@ from tweeling.store.pages import PriceModel, ProductPage
 
 SANDBOX_STATUSES = {"sandbox-violation"}
 RESOURCE_STATUSES = {"memory-limit", "timeout", "cpu-limit"}
+# Which check answers for a run that ended this way. Every other check leaves such a run
+# unjudged (passed None), so a report names each problem once, under its own check.
+OWNER = {
+    **dict.fromkeys(SANDBOX_STATUSES, "sandbox"),
+    **dict.fromkeys(RESOURCE_STATUSES, "resources"),
+    "invalid-output": "conformance",
+}
+
+
+def elsewhere(status: str, check: str) -> str | None:
+    """Why ``check`` does not judge a run that ended ``status`` (None: it does)."""
+    owner = OWNER.get(status)
+    if owner is None or owner == check:
+        return None
+    return f"not judged: the run ended {status} (see the {owner} check)"
+
+
 BUSINESS_MODELS = set(PriceModel.__args__)  # type: ignore[attr-defined]
 
 
@@ -76,6 +93,9 @@ def conformance(runs: list[tuple[str, RunRecord]]) -> CheckResult:
         message = run.message or ""
         if run.status == "successful":
             continue
+        unjudged = elsewhere(run.status, "conformance")
+        if unjudged:
+            return CheckResult("conformance", None, f"{unjudged} on {twin}", evidence)
         if run.status == "invalid-output":
             reason = f"outputs do not match the manifest on {twin}: {message}"
         elif "no input layer" in message or "has no attribute" in message:
@@ -114,13 +134,16 @@ def resources(run: RunRecord, manifest: Manifest) -> CheckResult:
     evidence = {"declared": declared, **_run_evidence(run)}
     if run.status in RESOURCE_STATUSES:
         return CheckResult("resources", False, f"beyond its declaration: {run.message}", evidence)
+    if run.status != "successful":
+        return CheckResult("resources", None, f"not judged: the run ended {run.status}",
+                           evidence)  # fmt: skip
     peak = float(run.measured.get("peak_rss_mb", 0.0))
     wall = float(run.measured.get("wall_s", 0.0))
     summary = (
         f"peak {peak:.0f} MB of {declared['memory_mb']} MB declared (plus the runtime), "
         f"{wall:.1f} s of {declared['max_runtime_s']} s"
     )
-    return CheckResult("resources", run.status == "successful", summary, evidence)
+    return CheckResult("resources", True, summary, evidence)
 
 
 def determinism(first: RunRecord, second: RunRecord, manifest: Manifest) -> CheckResult:
@@ -145,6 +168,9 @@ def determinism(first: RunRecord, second: RunRecord, manifest: Manifest) -> Chec
 
 
 def provenance(run: RunRecord) -> CheckResult:
+    if run.status != "successful":
+        return CheckResult("provenance", None, f"not judged: the run ended {run.status}",
+                           {"run": run.run_id})  # fmt: skip
     if run.prov is None:
         return CheckResult("provenance", False, "the run has no PROV record", {"run": run.run_id})
     document = load_json(run.prov)
