@@ -8,8 +8,8 @@ The store is made from scratch in a temporary folder: a provider whose signing k
 registered publishes each reference app, submits it, and the market master runs the checks
 (``services.accreditation.run_checks``, the code behind ``tweeling accredit checks``). The
 first round also imports the two reference twins (Delft, the synthetic district); that import
-is timed on its own. Each round is then timed twice (a cold one after publication and a
-second as a spot check), with the number of sandboxed runs it made and each check's verdict.
+is timed on its own. Each app's round is then timed twice (the first after submission, the
+second a re-check), with the number of sandboxed runs it made and each check's verdict.
 No peer platform accredits apps, so there is no ratio to report. Results go to
 benchmarks/out/accreditation.json.
 """
