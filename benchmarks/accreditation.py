@@ -91,6 +91,7 @@ def measure(quick: bool) -> dict[str, Any]:
                     done = accreditation.run_checks(runtime, admin, ref, SAMPLES)
                     wall = time.perf_counter() - started
                     measured = next(r for r in done.results if r.check == "resources").evidence
+                    cases = next(r for r in done.results if r.check == "reference-cases")
                     rounds.append(
                         {
                             "kind": done.kind,
@@ -99,6 +100,11 @@ def measure(quick: bool) -> dict[str, Any]:
                             "passed": done.passed,
                             "failed": [r.check for r in done.failed],
                             "delft_run": measured.get("measured", {}),
+                            "reference_cases": [
+                                {k: v[k] for k in ("output", "expected", "got", "ok")}
+                                for case in cases.evidence.get("cases", [])
+                                for v in case.get("values", [])
+                            ],
                         }
                     )
                     print(f"{ref}: round {done.round} ({done.kind}) {wall:.1f} s, "
@@ -128,6 +134,14 @@ def report(results: dict[str, Any]) -> str:
                 f"| {app} | {n} ({r['kind']}) | {r['wall_s']} | {r['sandboxed_runs']} | "
                 f"{verdict} | {shown} |"
             )
+    lines += ["", "| app | reference value | expected | got | within tolerance |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for app, rounds in results["apps"].items():
+        for value in rounds[0]["reference_cases"]:
+            got = value["got"]
+            shown = f"{got:.4g}" if isinstance(got, int | float) else str(got)
+            lines.append(f"| {app} | {value['output']} | {value['expected']} | {shown} | "
+                         f"{'yes' if value['ok'] else 'no'} |")  # fmt: skip
     return "\n".join(lines)
 
 

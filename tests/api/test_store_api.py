@@ -87,6 +87,14 @@ def test_the_whole_store_path(
                             headers=as_(platform, REVIEWER))  # fmt: skip
             assert r.status_code == 200 and r.json()["scored"] == 20, r.text
             assert r.json()["verdict"] == {"accreditable": True, "reasons": []}
+            queue = client.get("/store/accreditation/queue", headers=as_(platform, REVIEWER))
+            assert [(q["app"], q["scored"], q["next"]) for q in queue.json()["queue"]] == [
+                ("solar-potential", "20/20", "the market master decides")
+            ]
+            others = client.get(
+                "/store/accreditation/queue", headers=as_(platform, "analyst@delft.nl")
+            )
+            assert others.json() == {"queue": []}  # Delft has no part in it
             outcome = {"outcome": "accredited", "reason": "meets every norm"}
             r = client.post(f"{base}/accreditation/decision", json=outcome,
                             headers=as_(platform, REVIEWER))  # fmt: skip

@@ -44,6 +44,10 @@ def test_store_journey(
     assert r.returncode != 0 and "only through accreditation" in r.stderr
     ref = "solar-potential@0.1.0"
     assert run(["accredit", "submit", ref], home, db_url).returncode == 0
+    waiting = orjson.loads(run(["accredit", "queue", "--json"], home, db_url).stdout)
+    assert [(w["app"], w["state"], w["next"]) for w in waiting] == [
+        ("solar-potential", "submitted", "the market master runs the automated checks")
+    ]
     r = run(["accredit", "checks", ref, "--json"], home, db_url)
     assert r.returncode == 4  # the key is not registered yet
     assert "integrity" in [

@@ -272,6 +272,11 @@ def accreditation_report(request: Request, app: str, version: str, db: DB, calle
     return report
 
 
+@router.get("/accreditation/queue", summary="Versions on their way in that you have a part in")
+def accreditation_queue(db: DB, caller: SignedIn) -> dict[str, Any]:
+    return {"queue": accreditation_service.queue(db, caller)}
+
+
 @router.post(
     "/apps/{app}/versions/{version}/submission",
     summary="Submit a draft version for accreditation (its publisher)",

@@ -90,6 +90,29 @@ def checks_cmd(
         raise typer.Exit(4)
 
 
+@app.command("queue")
+def queue_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The versions on their way in that you have a part in, and what comes next for each."""
+    db = database()
+    found = service.queue(db, caller(db))
+    if as_json:
+        typer.echo(orjson.dumps(found, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("version", "state", "checks", "accreditors", "scored", "next")
+    for item in found:
+        checks = item["checks"]
+        shown = "-" if checks is None else (
+            f"round {checks['round']}: " + (", ".join(checks["failed"]) or "passed")
+        )  # fmt: skip
+        table.add_row(f"{item['app']}@{item['version']}", item["state"], shown,
+                      ", ".join(item["accreditors"]), item["scored"], item["next"])  # fmt: skip
+    console.print(table)
+    if not found:
+        console.print("nothing waiting")
+
+
 @app.command("beta")
 def beta_cmd(
     ref: Annotated[str, typer.Argument(help="APP@VERSION that passed its checks")],

@@ -255,6 +255,63 @@ def latest_round(db: Database, ref: str) -> Round | None:
     return found[-1] if found else None
 
 
+def queue(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    """The versions on their way in that the caller has a part in: all of them for the
+    market master, those assigned to its organisation for an accreditor, its own for a
+    publisher — each with where it stands."""
+    master = _market_master(principal)
+    framework = criteria.framework()
+    with db.read() as conn:
+        waiting = catalogue.in_states(conn, ON_THE_WAY_IN)
+        assigned_rows = conn.execute(
+            select(accreditation_assignments.c.version_id, organisations.c.name, organisations.c.id)
+            .join(organisations, organisations.c.id == accreditation_assignments.c.org_id)
+            .where(accreditation_assignments.c.version_id.in_([v.id for v in waiting]))
+        ).all()
+    assigned: dict[int, list[tuple[int, str]]] = {}
+    for row in assigned_rows:
+        assigned.setdefault(row.version_id, []).append((row.id, row.name))
+    mine = principal.org.id
+    out = []
+    for version in waiting:
+        accreditors = assigned.get(version.id, [])
+        if not (
+            master
+            or version.publisher_org_id == mine
+            or any(org_id == mine for org_id, _ in accreditors)
+        ):
+            continue
+        rounds = _rounds(db, version)
+        means, _ = _means(db, version)
+        out.append(
+            {
+                "app": version.app_id,
+                "version": version.version,
+                "state": version.state.value,
+                "publisher": version.publisher,
+                "checks": None
+                if not rounds
+                else {"round": rounds[-1].round, "failed": [r.check for r in rounds[-1].failed]},
+                "accreditors": sorted(name for _, name in accreditors),
+                "scored": f"{len(means)}/{len(framework.criteria)}",
+                "next": _next_step(version.state, rounds, len(means), len(framework.criteria)),
+            }
+        )
+    return out
+
+
+def _next_step(state: State, rounds: list[Round], scored: int, criteria_count: int) -> str:
+    if state == State.submitted:
+        return "the market master runs the automated checks"
+    if state in (State.checks, State.beta):
+        if rounds and rounds[-1].failed:
+            return "the market master rejects it (failed checks)"
+        return "the market master assigns accreditors"
+    if scored < criteria_count:
+        return "the accreditors score every criterion"
+    return "the market master decides"
+
+
 def _checks_passed(db: Database, version: catalogue.Version) -> None:
     found = _rounds(db, version)
     if not found:

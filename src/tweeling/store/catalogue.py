@@ -128,6 +128,12 @@ def versions(
     return [_version(row) for row in conn.execute(query)]
 
 
+def in_states(conn: Connection, states: frozenset[State]) -> list[Version]:
+    """Every app's versions in ``states`` (the accreditation's work queue)."""
+    query = _query().where(store_versions.c.state.in_([s.value for s in states]))
+    return [_version(row) for row in conn.execute(query)]
+
+
 def versions_by_id(conn: Connection, ids: list[int]) -> list[Version]:
     return [_version(row) for row in conn.execute(_query().where(store_versions.c.id.in_(ids)))]
 
