@@ -11,7 +11,7 @@ import pytest
 import shapely
 from prov.model import ProvDocument
 
-from tweeling.apps import packages
+from tweeling.apps import packages, runs
 from tweeling.apps.executors import DaskExecutor
 from tweeling.apps.provenance import load_json
 from tweeling.apps.runs import Runtime
@@ -324,3 +324,20 @@ def test_results_appear_in_3d_tiles(runtime: Runtime, first_run) -> None:  # typ
     schema = gltf["extensions"]["EXT_structural_metadata"]["schema"]
     properties = {name for cls in schema["classes"].values() for name in cls["properties"]}
     assert {"footprints_footprint_m2", "footprints_large"} <= properties
+
+
+def test_a_synchronous_run_is_never_handed_to_the_job_runner(
+    runtime: Runtime, footprints_app: Path
+) -> None:
+    """A run its caller executes at once is taken at acceptance, so the background job
+    runner — which starts every accepted run — cannot start it a second time meanwhile (the
+    race behind a failed OGC sync execution while the runner was polling)."""
+    package = packages.from_path(footprints_app)
+    queued = service.submit(runtime, OPERATOR, "delft", package=package, purpose="tests")
+    mine = service.submit(runtime, OPERATOR, "delft", package=package, purpose="tests", claim=True)
+    waiting = runs.accepted_runs(runtime.db)
+    assert queued in waiting and mine not in waiting
+    assert not runs.claim(runtime.db, mine)  # a runner's attempt to take it fails
+    done = runs.execute(runtime, mine)
+    assert done.status == "successful" and done.run_id == mine
+    assert runs.execute(runtime, queued).status == "successful"

@@ -220,6 +220,7 @@ async def execute(
     purpose = given.get("purpose", purpose)
     overrides = {k: v for k, v in given.items() if k not in _RESERVED}
     runtime: runs.Runtime = request.app.state.runtime
+    asynchronous = bool(prefer and "respond-async" in prefer.replace(" ", ""))
     run_id = await run_in_threadpool(
         service.submit,
         runtime,
@@ -229,10 +230,11 @@ async def execute(
         app_id=process_id,
         overrides=overrides,
         purpose=purpose,
+        claim=not asynchronous,  # a synchronous run is this request's, not the job runner's
     )
     root = _root(request, twin)
     location = f"{root}/jobs/{run_id}"
-    if prefer and "respond-async" in prefer.replace(" ", ""):
+    if asynchronous:
         runner = getattr(request.app.state, "job_runner", None)
         if runner is not None:
             runner.wake()

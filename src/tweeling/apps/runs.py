@@ -234,8 +234,11 @@ def accept(
     as_of_seq: int | None = None,
     recipe_run_id: str | None = None,
     step: int | None = None,
+    claimed: bool = False,
 ) -> str:
-    """Record a run to be carried out; returns its id."""
+    """Record a run to be carried out; returns its id. A run the caller will execute at once
+    (``claimed``) is taken by this process from the start, so the background job runner,
+    which takes accepted runs, cannot start it a second time meanwhile."""
     run_id = str(uuid.uuid4())
     seq = as_of_seq if as_of_seq is not None else get_twin(conn, twin.name).last_seq
     conn.execute(
@@ -250,7 +253,9 @@ def accept(
             purpose=purpose,
             actor=actor,
             org_id=org_id,
-            status=ACCEPTED,
+            status=RUNNING if claimed else ACCEPTED,
+            started_at=now() if claimed else None,
+            claimed_by=_WHO if claimed else None,
             progress=0,
             executor=executor,
             as_of_seq=seq,

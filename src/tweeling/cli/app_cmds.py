@@ -197,6 +197,7 @@ def run_cmd(
             package=package,
             overrides=overrides,
             purpose=purpose,
+            claim=True,
         )
         record = _progress_run(runtime, run_id)
     finally:

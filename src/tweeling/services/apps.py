@@ -205,9 +205,11 @@ def submit(
     purpose: str | None = None,
     recipe_run_id: str | None = None,
     step: int | None = None,
+    claim: bool = False,
 ) -> str:
     """Accept a run of an installed app (``app_id``) or of a package not installed (a
-    developer's own run, ``package``); returns the run id. Nothing is executed yet."""
+    developer's own run, ``package``); returns the run id. Nothing is executed yet; with
+    ``claim`` the caller executes it itself, right after (synchronous runs)."""
     db = runtime.db
     authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     twin = authorised_twin(db, principal, twin_name, Kind.scenario, Action.update, purpose)
@@ -237,6 +239,7 @@ def submit(
             executor=runtime.executor.name,
             recipe_run_id=recipe_run_id,
             step=step,
+            claimed=claim,
         )
 
 
@@ -244,7 +247,7 @@ def run(
     runtime: runs.Runtime, principal: Principal, twin_name: str, **kwargs: Any
 ) -> runs.RunRecord:
     """Accept a run and carry it out now (synchronous execution)."""
-    run_id = submit(runtime, principal, twin_name, **kwargs)
+    run_id = submit(runtime, principal, twin_name, claim=True, **kwargs)
     return runs.execute(runtime, run_id)
 
 
@@ -327,6 +330,7 @@ def replay(runtime: runs.Runtime, principal: Principal, run_id: str) -> Replay:
             purpose=original.purpose,
             executor=runtime.executor.name,
             as_of_seq=original.as_of_seq,
+            claimed=True,
         )
     done = runs.execute(runtime, replay_id, store=False, use_cache=False)
     return Replay(original, done)

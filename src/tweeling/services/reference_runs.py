@@ -82,6 +82,7 @@ def run(
         package=package,
         overrides=parameters,
         purpose=PURPOSE,
+        claim=True,
     )
     return runs.execute(runtime, run_id, store=False, use_cache=False)
 

@@ -292,6 +292,7 @@ def install(
         package=package,
         overrides=calibration or None,
         purpose=f"test run of {version.label} before installation",
+        claim=True,
     )
     validation = runs.execute(runtime, run_id, store=False)
     if validation.status != runs.SUCCESSFUL:
