@@ -165,7 +165,7 @@ def test_unsigned_and_tampered_packages_are_refused(
     unsigned = packages.from_path(app)
     with pytest.raises(InvalidInput, match="is not signed; the store takes signed packages only"):
         store.publish(db, dev, unsigned)
-    assert checks.integrity(unsigned).summary == "the package is not signed"
+    assert checks.integrity(unsigned, set()).summary == "the package is not signed"
     signed = packages.from_path(app, key)
     with pytest.raises(InputFileError, match="signature"):  # tampered on its way to the store
         packages.read(_tampered(signed.archive), "uploaded package")

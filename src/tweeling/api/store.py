@@ -107,8 +107,8 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
     view = service.show(db, caller, ref)
     found, mean = service.reviews_of(db, caller, ref)
     accreditation = None
-    if accreditation_service.latest_round(db, view.current.label) is not None:
-        report = accreditation_service.report(db, view.current.label)
+    report = accreditation_service.report(db, view.current.label)
+    if report["automated_checks"] is not None:
         accreditation = {
             **report["trust"],
             "accreditable": report["verdict"]["accreditable"],

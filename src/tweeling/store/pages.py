@@ -10,17 +10,17 @@ sanitised (Ammonia, through nh3), so a page cannot carry scripts into the store.
 from __future__ import annotations
 
 import io
-import tomllib
 import zipfile
 from typing import Annotated, Any, Literal
 
 import nh3
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package
 from tweeling.errors import InvalidInput
+from tweeling.store.documents import toml, validated
 
 PAGE_FILE = "tweeling-listing.toml"
 
@@ -130,12 +130,7 @@ def default_page(manifest: Manifest) -> ProductPage:
 
 
 def parse_page(data: dict[str, Any], manifest: Manifest, where: str) -> ProductPage:
-    try:
-        page = ProductPage.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(page)"
-        raise InvalidInput(f"{where}: {field}: {first['msg']}") from None
+    page = validated(ProductPage, data, where, "(page)")
     _check_against_manifest(page, manifest, where)
     return page
 
@@ -148,10 +143,7 @@ def page_of(package: Package) -> ProductPage:
         names = set(archive.namelist())
         if PAGE_FILE not in names:
             return default_page(package.manifest)
-        try:
-            data = tomllib.loads(archive.read(PAGE_FILE).decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{where}: not valid TOML: {exc}") from None
+        data = toml(archive.read(PAGE_FILE), where)
     page = parse_page(data, package.manifest, where)
     for shot in page.screenshots:
         if shot not in names:

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import io
 import math
-import tomllib
 import zipfile
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tweeling.apps.packages import Package
 from tweeling.errors import InvalidInput
+from tweeling.store.documents import toml, validated
 
 CASES_FILE = "tweeling-reference-cases.toml"
 DATA_SUFFIXES = (".city.json", ".city.jsonl", ".json", ".jsonl")
@@ -81,16 +81,8 @@ def load(package: Package) -> tuple[ReferenceCases | None, dict[str, bytes]]:
         names = set(archive.namelist())
         if CASES_FILE not in names:
             return None, {}
-        try:
-            raw = tomllib.loads(archive.read(CASES_FILE).decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{where}: not valid TOML: {exc}") from None
-        try:
-            cases = ReferenceCases.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            place = ".".join(str(p) for p in first["loc"])
-            raise InvalidInput(f"{where}: {place}: {first['msg']}") from None
+        cases = validated(ReferenceCases, toml(archive.read(CASES_FILE), where), where,
+                          "(reference cases)")  # fmt: skip
         data: dict[str, bytes] = {}
         for case in cases.case:
             if case.data not in names:

@@ -52,9 +52,9 @@ class CheckResult:
         return asdict(self)
 
 
-def integrity(package: Package, registered_keys: set[str] | None = None) -> CheckResult:
-    """Signed, the content hash and signature verify, the manifest is valid (and, where the
-    publisher registered keys, signed by one of them)."""
+def integrity(package: Package, registered_keys: set[str]) -> CheckResult:
+    """Signed by one of the publisher's registered keys, the content hash and signature
+    verify, the manifest is valid."""
     evidence: dict[str, Any] = {"content_hash": package.content_hash}
     if package.signature is None:
         return CheckResult("integrity", False, "the package is not signed", evidence)
@@ -64,7 +64,7 @@ def integrity(package: Package, registered_keys: set[str] | None = None) -> Chec
         return CheckResult("integrity", False, f"the package does not verify: {exc}", evidence)
     key = (again.signature or {}).get("public_key")
     evidence["public_key"] = key
-    if registered_keys is not None and key not in registered_keys:
+    if key not in registered_keys:
         return CheckResult(
             "integrity",
             False,

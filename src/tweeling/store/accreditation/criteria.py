@@ -8,15 +8,15 @@ report always names the framework version it was scored against.
 
 from __future__ import annotations
 
-import tomllib
 from functools import cache
 from importlib.resources import files
 from typing import Literal
 
 import semver
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import NotFound
+from tweeling.store.documents import toml, validated
 
 Dimension = Literal["ethical", "legal", "social", "economic", "technical", "management"]
 DIMENSIONS: tuple[str, ...] = ("ethical", "legal", "social", "economic", "technical", "management")
@@ -100,14 +100,7 @@ class Framework(_Strict):
 
 
 def parse_framework(text: str, where: str) -> Framework:
-    try:
-        return Framework.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{where}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(framework)"
-        raise InvalidInput(f"{where}: {field}: {first['msg']}") from None
+    return validated(Framework, toml(text, where), where, "(framework)")
 
 
 @cache
@@ -147,11 +140,4 @@ class ReviewFile(_Strict):
 
 
 def parse_review(text: str, where: str) -> ReviewFile:
-    try:
-        return ReviewFile.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{where}: not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        place = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{where}: {place}: {first['msg']}") from None
+    return validated(ReviewFile, toml(text, where), where, "(review)")
