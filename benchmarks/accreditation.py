@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
-SAMPLES = ROOT.parent / "shared" / "data"
+SAMPLES = ROOT / "src" / "tweeling" / "samples" / "cities"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 

@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tweeling import samples as sample_data
 from tweeling.storage.db import Database, open_database
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "data"
-SCHEMAS = ROOT.parent / "shared" / "schemas" / "cityjson-2.0.2"
+SAMPLES = sample_data.CITIES
+SCHEMAS = sample_data.SCHEMAS
 
 # (file, CRS to pass because the file declares none)
 SAMPLE_FILES = [

@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from tests.store.listing import through_pipeline
+from tweeling import samples as sample_data
 from tweeling.access import identity
 from tweeling.apps.scaffold import scaffold
 from tweeling.storage.db import Database
@@ -111,7 +112,7 @@ def test_store_journey(
     assert r.returncode != 0 and "reviews come from organisations" in r.stderr
 
     # The fit report: exit 0 when nothing is red, 4 when the app will not run here.
-    bag = SOLAR.parents[2] / "shared" / "data" / "3dbag_multi_lod.city.json"
+    bag = sample_data.city("3dbag_multi_lod.city.json")
     r = run(["ingest", str(bag), "--twin", "bag", "--crs", "EPSG:7415"], home, db_url)
     assert r.returncode == 0, r.stderr
     r = run(["store", "fit", "solar-potential", "--twin", "bag", "--json"], home, db_url)

@@ -19,9 +19,10 @@ import pytest
 import shapely
 from shapely import Polygon, STRtree
 
+from tweeling import samples as sample_data
 from tweeling.twin import synth
 
-SCHEMAS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "schemas" / "cityjson-2.0.2"
+SCHEMAS = sample_data.SCHEMAS
 BUILDINGS = 300
 PAND_ID = re.compile(r"NL\.IMBAG\.Pand\.\d{16}")
 GEBRUIKSDOELEN = {

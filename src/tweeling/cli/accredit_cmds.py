@@ -71,7 +71,7 @@ def checks_cmd(
     a spot check, and a failure suspends it."""
     samples = samples_dir()
     if samples is None:
-        raise InvalidInput("the reference data (../shared/data or $TWEELING_SAMPLES) is not here")
+        raise InvalidInput("the reference data ($TWEELING_SAMPLES) holds no delft.city.json")
     db = database()
     runtime = Runtime(db, executor_from_settings(None), StorageSettings().home)
     try:

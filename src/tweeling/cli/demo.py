@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Connection, update
 
+from tweeling import samples as sample_data
 from tweeling.access import identity, keys
 from tweeling.apps.runs import RunRecord
 from tweeling.cli.common import byte_progress, console, count_progress, database
@@ -35,13 +36,11 @@ DELFT_SOURCE = "cjio test data (TU Delft 3D geoinformation), from BGT, BAG and A
 
 
 def samples_dir() -> Path | None:
-    """../shared/data next to the project (or $TWEELING_SAMPLES), when it is there."""
-    candidates = [os.environ.get("TWEELING_SAMPLES"), "../shared/data"]
-    candidates.append(str(Path(__file__).resolve().parents[3].parent / "shared" / "data"))
-    for c in candidates:
-        if c and (Path(c) / "delft.city.json").is_file():
-            return Path(c)
-    return None
+    """The sample city models: the operator's folder ($TWEELING_SAMPLES) when set, else the
+    ones shipped with the package; None when the operator's folder lacks Delft."""
+    configured = os.environ.get("TWEELING_SAMPLES")
+    folder = Path(configured) if configured else sample_data.CITIES
+    return folder if (folder / "delft.city.json").is_file() else None
 
 
 def demo(
@@ -67,7 +66,7 @@ def demo(
         twin_name, path = "synthetic", home / "demo-synthetic.city.jsonl"
         info = DatasetInfo(source="tweeling synth --buildings 2000 --seed 1", licence="CC0-1.0")
         console.print(
-            "[yellow]The sample data (../shared/data) is not here: generating a synthetic "
+            "[yellow]The sample data ($TWEELING_SAMPLES) holds no Delft: generating a synthetic "
             "district of 2,000 buildings instead.[/yellow]"
         )
         if not path.exists():
