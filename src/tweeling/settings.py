@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,10 +16,17 @@ class StorageSettings(BaseSettings):
     ``postgresql://`` URL means PostgreSQL + PostGIS.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TWEELING_")
+    model_config = SettingsConfigDict(env_prefix="TWEELING_", validate_default=True)
 
     home: Path = Path("var")
     database_url: str | None = None
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, home: Path) -> Path:
+        # Resolved once, at load, against the directory the command was started from: an app
+        # worker runs in its own work directory, and a relative home would point there.
+        return home.expanduser().resolve()
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -26,4 +34,4 @@ class StorageSettings(BaseSettings):
             if url.startswith("postgresql://") or url.startswith("postgres://"):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
-        return f"sqlite:///{(self.home / 'tweeling.db').resolve()}"
+        return f"sqlite:///{self.home / 'tweeling.db'}"
