@@ -88,7 +88,7 @@ def test_bad_archives_are_named(tmp_path: Path) -> None:
     sneaky = io.BytesIO()
     with zipfile.ZipFile(sneaky, "w") as zf:
         zf.writestr("../../etc/cron.d/x", "boom")
-    with pytest.raises(InputFileError, match="unsafe path"):
+    with pytest.raises(InputFileError, match="unsafe file name"):
         packages.read(sneaky.getvalue())
     (tmp_path / "k.pem").write_text("x")
     with pytest.raises(InvalidInput, match="never overwritten"):
