@@ -179,6 +179,10 @@ def _check_directory(entries: list[zipfile.ZipInfo], source: str, limit: int) ->
     total = 0
     for entry in entries:
         name = entry.filename
+        if entry.orig_filename != name:  # zipfile cut the stored name at a NUL byte
+            raise InputFileError(
+                source, f"unsafe file name {entry.orig_filename!r} in the package: a NUL byte"
+            )
         if entry.flag_bits & 0x1:
             raise InputFileError(source, f"{name!r} is encrypted; packages are not")
         if entry.compress_type not in _METHODS:

@@ -115,16 +115,42 @@ def package_cmd(
     console.print(f"content hash {package.content_hash}")
 
 
+def _warn_if_deprecated(package: packages.Package, source: object) -> None:
+    if package.deprecated:
+        err_console.print(
+            f"[yellow]warning[/yellow]: {source} is signed under the deprecated content-hash "
+            f"scheme {package.scheme}; ask its publisher to package and sign it again "
+            "(support for it will be removed)",
+            highlight=False,
+        )
+
+
 @app.command("install")
 def install_cmd(
     source: Annotated[Path, typer.Argument(help="app folder or package file")],
     twin: Annotated[str, typer.Option(help="twin to install it into")],
     param: Params = None,
+    accept_new_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-key",
+            help="let a package signed by another key replace a signed installation "
+            "(an unsigned package never replaces a signed one)",
+        ),
+    ] = False,
 ) -> None:
     """Install an app into a twin for the twin's organisation, with calibrated parameters."""
+    package = packages.from_path(source)  # a bad package is named before anything else
+    _warn_if_deprecated(package, source)
     db = database()
-    package = packages.from_path(source)
-    done = service.install(db, caller(db), twin, package, parse_assignments(param or []))
+    done = service.install(
+        db,
+        caller(db),
+        twin,
+        package,
+        parse_assignments(param or []),
+        accept_new_key=accept_new_key,
+    )
     signed = "signed" if done.signed else "unsigned"
     console.print(
         f"installed {done.app_id} {done.version} ({signed}, {done.package_hash[:12]}) "
@@ -188,6 +214,8 @@ def run_cmd(
     overrides = parse_assignments(param or [])
     try:
         package = packages.from_path(path) if path.exists() else None
+        if package is not None:
+            _warn_if_deprecated(package, path)
         run_id = service.submit(
             runtime,
             principal,

@@ -22,7 +22,7 @@ from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package
 from tweeling.apps.provenance import load_json
 from tweeling.apps.sandbox import SUCCESSFUL
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin, visible_twins
 from tweeling.storage.db import Database
 from tweeling.storage.schema import app_installations, app_packages, app_runs
@@ -50,24 +50,64 @@ def _org_id(principal: Principal, twin: Twin) -> int | None:
     return twin.owner_org_id if principal.operator else principal.org.id
 
 
+def _signer(signature: Any) -> str | None:
+    """The public key (hex) a stored package was signed with; None when unsigned."""
+    value = (
+        signature
+        if isinstance(signature, dict) or signature is None
+        else runs.json_value(signature)
+    )
+    return None if value is None else str(value.get("public_key"))
+
+
+def _may_replace(
+    app_id: str, twin: Twin, installed_key: str | None, package: Package, accept_new_key: bool
+) -> None:
+    """An unsigned package never replaces a signed installation; one signed by another key only
+    when the operator says so (a publisher's new key, or another publisher: a person decides)."""
+    if installed_key is None:
+        return
+    if package.signature is None:
+        raise Conflict(
+            f"app {app_id!r} is installed in twin {twin.name!r} from a package signed by key "
+            f"{installed_key[:16]}…; an unsigned package never replaces a signed installation "
+            "(install a package signed by that key)"
+        )
+    new_key = str(package.signature["public_key"])
+    if new_key != installed_key and not accept_new_key:
+        raise Conflict(
+            f"app {app_id!r} is installed in twin {twin.name!r} from a package signed by key "
+            f"{installed_key[:16]}…; this package is signed by another key ({new_key[:16]}…): "
+            "replace it only if you trust the new key (--accept-new-key)"
+        )
+
+
 def install(
     db: Database,
     principal: Principal,
     twin_name: str,
     package: Package,
     calibration: dict[str, Any],
+    *,
+    accept_new_key: bool = False,
 ) -> Installation:
-    """Install (or upgrade to) a package in a twin for its organisation, with its calibration."""
+    """Install (or upgrade to) a package in a twin for its organisation, with its calibration.
+    A signed installation is replaced only by a package signed by the same key, or by another
+    key with ``accept_new_key``; never by an unsigned package."""
     twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.update, None)
     parameters.resolve(package.manifest, calibration)  # refuse a calibration that cannot run
     with db.begin() as conn:
-        package_id = packages.register(conn, package, principal.actor)
         existing = conn.execute(
-            select(app_installations.c.id).where(
+            select(app_installations.c.id, app_packages.c.signature)
+            .join(app_packages, app_packages.c.id == app_installations.c.package_id)
+            .where(
                 app_installations.c.twin_id == twin.id,
                 app_installations.c.app_id == package.manifest.id,
             )
-        ).scalar()
+        ).first()
+        installed_key = None if existing is None else _signer(existing.signature)
+        _may_replace(package.manifest.id, twin, installed_key, package, accept_new_key)
+        package_id = packages.register(conn, package, principal.actor)
         values = {
             "package_id": package_id,
             "parameters": calibration,
@@ -83,22 +123,21 @@ def install(
             )
         else:
             conn.execute(
-                update(app_installations).where(app_installations.c.id == existing).values(**values)
+                update(app_installations)
+                .where(app_installations.c.id == existing.id)
+                .values(**values)
             )
-        record(
-            conn,
-            acted(
-                principal,
-                "app.install",
-                f"twin:{twin.name}",
-                {
-                    "app": f"{package.manifest.id}@{package.manifest.version}",
-                    "package_hash": package.content_hash,
-                    "signed": package.signed,
-                    "parameters": calibration,
-                },
-            ),
-        )
+        details: dict[str, Any] = {
+            "app": f"{package.manifest.id}@{package.manifest.version}",
+            "package_hash": package.content_hash,
+            "signed": package.signed,
+            "parameters": calibration,
+        }
+        if package.signature is not None:
+            details["key"] = package.signature["public_key"]
+            if installed_key not in (None, details["key"]):
+                details["replaced_key"] = installed_key
+        record(conn, acted(principal, "app.install", f"twin:{twin.name}", details))
     return Installation(
         twin.name,
         package.manifest.id,
