@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tweeling.apps import packages
+from tweeling.apps import isolation, packages
 from tweeling.apps.runs import Runtime
-from tweeling.apps.sandbox import namespace_prefix
 from tweeling.services import apps as service
 
 from .conftest import MISBEHAVING, OPERATOR, WELLBEHAVED
@@ -80,25 +79,39 @@ def test_harmless_probes_of_common_libraries_are_no_breach(runtime: Runtime) -> 
 
 
 def test_runs_get_their_own_network_namespace(runtime: Runtime) -> None:
-    if not namespace_prefix():
-        pytest.skip("this kernel refuses user namespaces: runs are flagged instead (next test)")
     record = _run(runtime, "none")
     assert record.status == "successful"
     assert record.outputs["indicators"]["interfaces"] == 0  # only loopback in there
-    assert "network-not-isolated" not in record.flags
+    assert "unsandboxed" not in record.flags
 
 
-def test_without_namespaces_sockets_are_still_refused_and_the_run_flagged(
+def test_without_bubblewrap_no_run_starts(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TWEELING_SANDBOX_NAMESPACES", "off")
-    assert namespace_prefix() == ()
-    breach = _run(runtime, "socket")
+    """Fail closed: where the sandbox cannot be set up, the app is never started."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    isolation._probe.cache_clear()
+    try:
+        record = _run(runtime, "nondeterministic")
+    finally:
+        monkeypatch.undo()
+        isolation._probe.cache_clear()
+    assert record.status == "sandbox-unavailable"
+    assert "bubblewrap is not installed" in (record.message or "")
+    assert record.outputs == {}
+    assert record.measured == {} or "wall_s" not in record.measured
+
+
+def test_a_developer_may_run_unsandboxed_with_the_hook_and_a_flag(
+    runtime: Runtime,
+) -> None:
+    loose = Runtime(runtime.db, runtime.executor, runtime.home, isolation="none")
+    breach = _run(loose, "socket")
     assert breach.status == "sandbox-violation"
-    assert "network-not-isolated" in breach.flags
-    fine = _run(runtime, "nondeterministic")  # a behaviour no other test here runs: not cached
+    assert "unsandboxed" in breach.flags
+    fine = _run(loose, "nondeterministic")  # a behaviour no other test here runs: not cached
     assert fine.status == "successful"
-    assert "network-not-isolated" in fine.flags
+    assert "unsandboxed" in fine.flags
     with open("/proc/net/dev") as handle:  # without its own namespace it sees the host's
         host = [line.split(":")[0].strip() for line in handle.readlines()[2:]]
     assert fine.outputs["indicators"]["interfaces"] == sum(1 for n in host if n != "lo")

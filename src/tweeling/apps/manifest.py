@@ -143,6 +143,9 @@ class Resources(_Strict):
     cpu: float = Field(default=1.0, gt=0, le=64, description="CPU cores")
     memory_mb: int = Field(default=1024, gt=0, le=262_144)
     max_runtime_s: int = Field(default=600, gt=0, le=86_400)
+    disk_mb: int = Field(
+        default=512, gt=0, le=65_536, description="the work directory's size in the sandbox"
+    )
     gpu: bool = False
 
 

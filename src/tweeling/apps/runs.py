@@ -37,9 +37,10 @@ from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.outputs import attribute_name, check_outputs, output_hash
 from tweeling.apps.provenance import as_json, run_document
+from tweeling.apps.sandbox import OS_SANDBOX, UNAVAILABLE, Limits, Outcome, RunSpec, release
 from tweeling.apps.sandbox import SUCCESSFUL as SUCCESSFUL
-from tweeling.apps.sandbox import Limits, Outcome, RunSpec, release
 from tweeling.errors import InvalidInput, NotFound, TweelingError
+from tweeling.settings import RunSettings
 from tweeling.storage.db import Database
 from tweeling.storage.schema import app_packages, app_runs, organisations, twins
 from tweeling.twin import scenarios as scenario_edits
@@ -63,6 +64,7 @@ FINISHED = frozenset(
         "memory-limit",
         "sandbox-violation",
         INVALID_OUTPUT,
+        UNAVAILABLE,
         DISMISSED,
     }
 )
@@ -83,6 +85,9 @@ class Runtime:
     executor: Executor
     home: Path
     keep_run_dirs: bool = False
+    # "os" (bubblewrap) for every run; only `tweeling app run FOLDER --unsandboxed`, a
+    # developer trying their own app, sets "none".
+    isolation: str = OS_SANDBOX
 
     @property
     def runs_dir(self) -> Path:
@@ -426,6 +431,8 @@ def limits_of(manifest: Manifest) -> Limits:
         memory_mb=resources.memory_mb,
         cpu_s=max(1, math.ceil(resources.max_runtime_s * resources.cpu)),
         wall_s=resources.max_runtime_s * 1.5 + 1.0,
+        work_mb=resources.disk_mb,
+        output_mb=RunSettings().max_output_mb,
     )
 
 
@@ -478,6 +485,7 @@ def execute(
                 manifest.entry_point,
                 run.parameters,
                 limits_of(manifest),
+                isolation=runtime.isolation,
             )
             outcome = runtime.executor.submit(spec, _ProgressWriter(db, run_id)).result()
         values: dict[str, Any] = {

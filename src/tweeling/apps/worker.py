@@ -1,13 +1,17 @@
-"""The process an app runs in: ``python -I -B -m tweeling.apps.worker RUN_DIR``.
+"""The process an app runs in: ``python -I -B -m tweeling.apps.worker`` inside the sandbox.
 
-Started by :mod:`tweeling.apps.sandbox` inside its own user and network namespace. Before any
-app code is imported it lowers its own limits (memory, CPU time, open files; inside the user
-namespace they cannot be raised again), opens the only files the runtime writes (result,
-progress, sandbox events), and installs an audit hook that refuses — and records — opening
-sockets, starting processes and writing anywhere but the run's work directory. Then it
-imports the app from its folder and calls its entry point. The hook is a second line behind
-the namespaces: Python code that steps around it (ctypes) still meets an empty network
-namespace and the limits.
+Started by :mod:`tweeling.apps.sandbox` under bubblewrap (:mod:`tweeling.apps.isolation`), it
+reads what to run from its standard input, lowers its own limits (memory, CPU time, processes,
+open files, file size; without capabilities they cannot be raised again), installs an audit
+hook that refuses — and reports — opening sockets, starting processes and writing anywhere
+but the work directory, then imports the app from its folder and calls its entry point.
+
+Everything this process says leaves through two pipes the platform reads: *events* (progress,
+refusals, how it ended; JSON lines, which the platform limits in rate and size) and *outputs*
+(one JSON document, which the platform caps in size and validates). Nothing here is trusted:
+once the app is imported it can rewrite this module, so the platform decides what happened
+from the exit status and its own checks, and the walls are the kernel's. The hook is a
+second line that names what an app tried.
 """
 
 from __future__ import annotations
@@ -25,10 +29,14 @@ from typing import Any
 
 import orjson
 
-from tweeling.apps.sandbox import high_water_kb
-
 # The runtime's own memory (interpreter, numpy, pyarrow) on top of what the app declares.
 BASELINE_MB = 256
+# Processes and threads a run may have at once (threads count: numba and BLAS pools).
+MAX_TASKS = 64
+MAX_OPEN_FILES = 256
+# Exit codes the platform reads (anything else: the app's process died or exited itself).
+EXIT_OK, EXIT_ERROR, EXIT_APP_ERROR, EXIT_MEMORY = 0, 1, 2, 3
+
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _SPAWN_EVENTS = (
     "subprocess.Popen",
@@ -64,15 +72,21 @@ _PATH_EVENTS = {  # event: index of the path argument that is changed
 }
 
 
-class _Sandbox:
-    def __init__(self, workdir: Path, events_fd: int) -> None:
-        self.workdir = str(workdir.resolve())
-        self.events_fd = events_fd
-        self.armed = False
+class _Channel:
+    """JSON lines to the platform over the events pipe."""
 
-    def _record(self, kind: str, detail: str) -> None:
-        line = orjson.dumps({"kind": kind, "detail": detail[:500], "at": time.time()})
-        os.write(self.events_fd, line + b"\n")
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, doc: dict[str, Any]) -> None:
+        _write_all(self.fd, orjson.dumps(doc) + b"\n")
+
+
+class _Sandbox:
+    def __init__(self, workdir: Path, channel: _Channel) -> None:
+        self.workdir = str(workdir.resolve())
+        self.channel = channel
+        self.armed = False
 
     def _inside(self, path: Any) -> bool:
         if isinstance(path, int):
@@ -95,6 +109,10 @@ class _Sandbox:
         elif event in _PATH_EVENTS:
             path = args[_PATH_EVENTS[event]] if len(args) > _PATH_EVENTS[event] else None
             if path is not None and not self._inside(path):
+                if event == "os.mkdir" and os.path.basename(os.fsdecode(path)) == "__pycache__":
+                    # numba (and others) probe for a cache beside the code, then fall back to
+                    # the cache folder in the work directory: a probe, not an attempt.
+                    raise PermissionError(f"read-only: {path!r}")
                 self._refuse("write-outside-workdir", f"{event}({path!r})")
         elif event.startswith(_SPAWN_EVENTS):
             self._refuse("spawn-process", f"{event}{_short(args)}")
@@ -104,9 +122,9 @@ class _Sandbox:
             self._refuse("network", f"{event}{_short(args)}")
 
     def _refuse(self, kind: str, detail: str) -> None:
-        self.armed = False  # recording must not trip the hook itself
+        self.armed = False  # reporting must not trip the hook itself
         try:
-            self._record(kind, detail)
+            self.channel.send({"kind": "violation", "what": kind, "detail": detail[:500]})
         finally:
             self.armed = True
         raise PermissionError(f"refused by the Tweeling sandbox: {kind}: {detail}")
@@ -132,35 +150,66 @@ def _apply_limits(limits: dict[str, Any]) -> None:
     memory = (int(limits["memory_mb"]) + BASELINE_MB) * 1024 * 1024
     _limit(resource.RLIMIT_DATA, memory)
     cpu = int(limits["cpu_s"])
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    _limit(resource.RLIMIT_NOFILE, 256)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    _limit(resource.RLIMIT_NOFILE, MAX_OPEN_FILES)
     _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_FSIZE, int(limits.get("work_mb", 1024)) * 1024 * 1024)
+    if limits.get("own_uid"):
+        # Counted per uid: with a uid of its own this is exactly the run's processes. An
+        # unsandboxed run shares the developer's uid, whose other processes count too.
+        _limit(resource.RLIMIT_NPROC, MAX_TASKS)
 
 
-def _open_for_runtime(run_dir: Path, name: str) -> int:
-    return os.open(run_dir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def high_water_kb(pid: int | str = "self") -> int:
+    """A process's peak resident memory (VmHWM, kB) since it last exec'd; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
-def _write(fd: int, doc: dict[str, Any]) -> None:
-    doc["peak_rss_mb"] = round(high_water_kb() / 1024, 1)
-    data = memoryview(orjson.dumps(doc))
-    while data:
-        data = data[os.write(fd, data) :]
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
-def main(run_dir: Path) -> int:
-    spec = orjson.loads((run_dir / "spec.json").read_bytes())
+def _end(channel: _Channel, status: str, message: str = "") -> None:
+    with contextlib.suppress(OSError):
+        channel.send(
+            {
+                "kind": "end",
+                "status": status,
+                "message": message[:2000],
+                "peak_rss_mb": round(high_water_kb() / 1024, 1),
+            }
+        )
+
+
+def main() -> int:
+    spec = orjson.loads(sys.stdin.buffer.read(16 * 1024 * 1024))
     _apply_limits(spec["limits"])
+    channel = _Channel(int(spec["events_fd"]))
+    outputs_fd = int(spec["outputs_fd"])
     workdir = Path(spec["workdir"])
-    result_fd = _open_for_runtime(run_dir, "result.json")
-    progress_fd = _open_for_runtime(run_dir, "progress.jsonl")
-    events_fd = _open_for_runtime(run_dir, "events.jsonl")
-    sandbox = _Sandbox(workdir, events_fd)
+    sandbox = _Sandbox(workdir, channel)
+    (workdir / "tmp").mkdir(exist_ok=True)
 
     from tweeling.sdk import AppError, Context, Inputs, Outputs
 
+    last_progress = 0.0
+
     def progress(fraction: float, message: str) -> None:
-        os.write(progress_fd, orjson.dumps({"fraction": fraction, "message": message}) + b"\n")
+        nonlocal last_progress
+        if time.monotonic() - last_progress < 0.1 and fraction < 1.0:
+            return  # the platform drops what comes faster anyway
+        last_progress = time.monotonic()
+        channel.send({"kind": "progress", "fraction": fraction, "message": message[:200]})
 
     def log(line: str) -> None:
         print(line, flush=True)
@@ -182,25 +231,24 @@ def main(run_dir: Path) -> int:
         if not isinstance(outputs, Outputs):
             raise AppError(f"the app returned {type(outputs).__name__}, not tweeling.sdk.Outputs")
         sandbox.armed = False
-        _write(result_fd, {"status": "ok", "outputs": outputs.as_json()})
-        return 0
+        _write_all(outputs_fd, orjson.dumps(outputs.as_json()))
+        os.close(outputs_fd)
+        _end(channel, "ok")
+        return EXIT_OK
     except MemoryError:
         sandbox.armed = False
-        _write(result_fd, {"status": "memory", "message": "the app ran out of its memory limit"})
-        return 3
+        _end(channel, "memory", "the app ran out of its memory limit")
+        return EXIT_MEMORY
     except AppError as exc:
         sandbox.armed = False
-        _write(result_fd, {"status": "app-error", "message": str(exc)})
-        return 2
+        _end(channel, "app-error", str(exc))
+        return EXIT_APP_ERROR
     except BaseException as exc:  # the app's defect, reported with its traceback in the log
         sandbox.armed = False
         traceback.print_exc()
-        _write(
-            result_fd,
-            {"status": "error", "message": f"{type(exc).__name__}: {exc}"[:2000]},
-        )
-        return 1
+        _end(channel, "error", f"{type(exc).__name__}: {exc}")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main())
