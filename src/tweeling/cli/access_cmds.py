@@ -16,7 +16,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.access import identity
+from tweeling.access import audit, identity
 from tweeling.cli.common import caller, console, database, err_console
 from tweeling.errors import InvalidInput
 from tweeling.services import organisations as orgs
@@ -111,18 +111,77 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="token id")]) -> N
     console.print(f"token {token_id} revoked")
 
 
+_HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _trust(anchor: Path | None, public_keys: list[str]) -> audit.Trust:
+    """What the verifier believes, from outside the database: the operator's keys, else the
+    audit key file's; and the operator's signed head."""
+    head = None
+    if anchor is not None:
+        try:
+            data = anchor.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"--anchor {anchor}: cannot read it ({exc.strerror})") from exc
+        head = audit.SignedHead.from_json(data, f"--anchor {anchor}")
+    for key in public_keys:
+        if not _HEX_KEY.match(key):
+            raise InvalidInput(
+                f"--public-key {key!r}: not an Ed25519 public key (64 hexadecimal digits)"
+            )
+    if public_keys:
+        return audit.Trust(frozenset(k.lower() for k in public_keys), anchor=head)
+    return audit.default_trust(head)
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the whole chain and every signed checkpoint; exit 1 at the first bad entry."""
+def audit_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(help="a signed head from 'tweeling audit anchor' that the log must contain"),
+    ] = None,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-key",
+            help="trusted audit public key, hex (repeatable; default: the audit key file's)",
+        ),
+    ] = None,
+) -> None:
+    """Check the chain, every signed checkpoint, that no checkpoint is missing, and (with
+    --anchor) that the log still holds the operator's signed head.
+
+    The trust anchor comes from outside the database. Exit 0: intact; 1: damaged (the first
+    bad entry and why); 2: a malformed --anchor or --public-key; 5: no trust anchor found.
+    """
     db = database()
-    result = orgs.verify_audit(db, caller(db))
+    result = orgs.verify_audit(db, caller(db), _trust(anchor, list(public_key or [])))
     if result.ok:
+        anchored = f"; contains the signed head of {result.anchored}" if result.anchored else ""
         console.print(
-            f"audit log intact: {result.entries} entries, {result.checkpoints} signed checkpoints"
+            f"audit log intact: {result.entries} entries, {result.checkpoints} signed "
+            f"checkpoints, {result.unsigned_tail} entries after the newest{anchored}"
         )
         return
     err_console.print(f"[red]audit log damaged at entry {result.first_bad}:[/red] {result.problem}")
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    output: Annotated[Path, typer.Option("--output", "-o", help="file to write the head to")],
+) -> None:
+    """Sign the log's head now and write it (count, last hash, time, signature, public key)
+    to a file; keep it away from this machine and check later with 'audit verify --anchor'."""
+    db = database()
+    head = orgs.checkpoint_audit(db, caller(db))
+    if head is None:
+        raise InvalidInput("the audit log is empty: there is no head to sign yet")
+    try:
+        output.write_bytes(head.to_json())
+    except OSError as exc:
+        raise InvalidInput(f"--output {output}: cannot write it ({exc.strerror})") from exc
+    console.print(f"wrote the signed head of {head.seq} entries to {output}")
 
 
 @audit_app.command("export")
@@ -146,10 +205,13 @@ def audit_export(
 
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign the newest entry now with the platform key (also done every 50 entries)."""
+    """Sign the newest entry now with the audit key (also done automatically: every
+    TWEELING_AUDIT_CHECKPOINT_ENTRIES entries and TWEELING_AUDIT_CHECKPOINT_MINUTES)."""
     db = database()
     signed = orgs.checkpoint_audit(db, caller(db))
-    console.print(f"signed checkpoint at entry {signed}" if signed else "the audit log is empty")
+    console.print(
+        f"signed checkpoint at entry {signed.seq}" if signed else "the audit log is empty"
+    )
 
 
 def share(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from tweeling.access import audit, identity, keys
+from tweeling.access import audit, identity
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.identity import IssuedToken, Organisation, Principal
 from tweeling.access.policy import Action, Kind, Resource, authorize, decide
@@ -143,10 +143,13 @@ def revoke_token(
         identity.revoke_token(conn, token_id, actor=principal.actor)
 
 
-def verify_audit(db: Database, principal: Principal) -> audit.Verification:
+def verify_audit(
+    db: Database, principal: Principal, trust: audit.Trust | None = None
+) -> audit.Verification:
+    """Verify the log against ``trust`` (default: the audit key file's public key)."""
     authorize(db, principal, Action.read, Resource(Kind.audit, "audit:log", owner_org_id=None))
     with db.read() as conn:
-        return audit.verify(conn)
+        return audit.verify(conn, trust)
 
 
 def export_audit(db: Database, principal: Principal) -> Iterator[bytes]:
@@ -155,8 +158,8 @@ def export_audit(db: Database, principal: Principal) -> Iterator[bytes]:
         yield from audit.export_lines(conn)
 
 
-def checkpoint_audit(db: Database, principal: Principal) -> int | None:
-    """Sign the newest audit entry with the platform key now."""
+def checkpoint_audit(db: Database, principal: Principal) -> audit.SignedHead | None:
+    """Sign the newest audit entry with the audit key now: the signed head (None: empty log)."""
     authorize(db, principal, Action.read, Resource(Kind.audit, "audit:log", owner_org_id=None))
     with db.begin() as conn:
-        return audit.checkpoint(conn, keys.load_or_create(conn))
+        return audit.checkpoint(conn)

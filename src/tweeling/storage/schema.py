@@ -478,6 +478,8 @@ users = Table(
     Column("password_hash", String(200)),
     Column("totp_secret", String(64)),
     Column("totp_enabled", Boolean, nullable=False, default=False),
+    # The newest TOTP time step accepted: a code of that step or an earlier one is refused.
+    Column("totp_last_step", BigInteger),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True)),
     Column("disabled", Boolean, nullable=False, default=False),
@@ -557,6 +559,9 @@ audit_head = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+    # The newest checkpoint, so each entry knows cheaply whether a checkpoint is due.
+    Column("checkpoint_seq", BigInteger, nullable=False, default=0),
+    Column("checkpoint_at", String(40)),
 )
 
 audit_checkpoints = Table(
@@ -567,6 +572,21 @@ audit_checkpoints = Table(
     Column("public_key", String(64), nullable=False),
     Column("signature", String(128), nullable=False),
     Column("at", String(40), nullable=False),
+    # Signed with the rest since revision 0012 (NULL in older checkpoints): the checkpoint
+    # before this one, and the rule (every N entries, every T minutes) it was made under.
+    Column("prev_seq", BigInteger),
+    Column("every_entries", Integer),
+    Column("every_minutes", Float),
+)
+
+# Anonymous denials are counted per hour, action and target instead of one audit entry each.
+audit_denial_counts = Table(
+    "audit_denial_counts",
+    metadata,
+    Column("hour", String(13), primary_key=True),  # e.g. 2026-12-07T19 (UTC)
+    Column("action", String(64), primary_key=True),
+    Column("target", String(400), primary_key=True),
+    Column("count", BigInteger, nullable=False),
 )
 
 platform_keys = Table(
