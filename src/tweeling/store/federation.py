@@ -11,9 +11,10 @@ what it had from that source: a record gone there is gone here.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import httpx
 from sqlalchemy import Connection, delete, insert, select, update
@@ -26,6 +27,26 @@ from tweeling.twin.twins import now
 MAX_PAGES = 500
 PAGE = 100
 TIMEOUT_S = 30.0
+MAX_URL = 2048
+
+
+def http_url(value: object) -> str | None:
+    """``value`` if it is an absolute http(s) URL with a host and no user info — one that is
+    safe to put in an href — else None. A harvested record is written by another store: its
+    links could be ``javascript:`` or ``data:`` URLs, or carry credentials."""
+    if not isinstance(value, str) or not value or len(value) > MAX_URL:
+        return None
+    if "\\" in value or any(c.isspace() or unicodedata.category(c)[0] == "C" for c in value):
+        return None
+    try:
+        parsed = urlparse(value)
+        host = parsed.hostname
+        parsed.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        return None
+    if parsed.scheme not in ("http", "https") or not host or "@" in parsed.netloc:
+        return None
+    return value
 
 
 def _get(client: httpx.Client, url: str) -> dict[str, Any]:
@@ -105,9 +126,11 @@ def _facets(record: dict[str, Any], key: str, origin: str) -> dict[str, Any]:
 
 
 def register_source(conn: Connection, url: str, interval_s: int, actor: str) -> int:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InvalidInput(f"{url!r} is not an http(s) URL of an OGC API – Records catalogue")
+    if http_url(url) is None:
+        raise InvalidInput(
+            f"{url!r} is not an http(s) URL of an OGC API – Records catalogue (with a host, "
+            "and no user name or password in it)"
+        )
     if interval_s < 60:
         raise InvalidInput("harvest at most once a minute (--every 60 or more seconds)")
     found = conn.execute(
@@ -132,7 +155,11 @@ def register_source(conn: Connection, url: str, interval_s: int, actor: str) -> 
 def store_records(
     conn: Connection, source_id: int, source_url: str, records: list[dict[str, Any]]
 ) -> int:
-    """Replace what this store holds from the source by ``records``; returns how many."""
+    """Replace what this store holds from the source by ``records``; returns how many. A
+    record's home is its own ``self`` link only when that is a safe http(s) URL; otherwise
+    it is made from the source's URL."""
+    if http_url(source_url) is None:
+        raise InvalidInput(f"{source_url!r} is not an http(s) URL to harvest")
     origin = f"{urlparse(source_url).scheme}://{urlparse(source_url).netloc}"
     old = conn.execute(
         select(store_listings.c.id).where(store_listings.c.source_id == source_id)
@@ -146,7 +173,9 @@ def store_records(
         if "tweeling:origin" in props or not record.get("id"):
             continue  # harvested there from elsewhere: its home store is not the source
         key = _listing_key(source_id, str(record["id"]))
-        home = _self_link(record) or f"{source_url.rstrip('/')}/items/{record['id']}"
+        home = http_url(_self_link(record)) or (
+            f"{source_url.rstrip('/')}/items/{quote(str(record['id']), safe='')}"
+        )
         listing_id = conn.execute(
             insert(store_listings).values(
                 app_id=key,

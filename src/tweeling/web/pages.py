@@ -9,10 +9,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from tweeling.store.federation import http_url
+
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
     autoescape=select_autoescape(["html"]),
 )
+# A link taken from another store's record is linked only when it is a plain http(s) URL
+# (autoescaping stops markup, not a javascript: href); otherwise it is shown as text.
+_env.filters["http_href"] = lambda value: http_url(value) or ""
 
 
 def wants_html(request: Request) -> bool:
