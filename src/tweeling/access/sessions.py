@@ -2,8 +2,11 @@
 
 Sessions are random secrets kept in an HttpOnly cookie and stored as SHA-256; each carries a
 CSRF token that state-changing requests must echo in a header. Five wrong attempts lock an
-account for fifteen minutes. Every sign-in, failure, lockout and 2FA change is audited —
-failures in their own transaction, so they stay recorded although the sign-in fails.
+account for fifteen minutes. A TOTP code is good once: the time step of the last accepted
+code is kept per person, and only a later step is accepted (so a code seen over a shoulder
+or replayed from a log is refused even within its thirty seconds). Every sign-in, failure,
+lockout and 2FA change is audited — failures in their own transaction, so they stay
+recorded although the sign-in fails.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.identity import (
@@ -103,7 +106,7 @@ def _check(
     ok = password_matches(user.password_hash, password)  # type: ignore[attr-defined]
     why = "password"
     if ok and user.totp_enabled:  # type: ignore[attr-defined]
-        ok = bool(totp) and pyotp.TOTP(user.totp_secret).verify(str(totp), valid_window=1)  # type: ignore[attr-defined]
+        ok = bool(totp) and use_totp_code(conn, uid, user.totp_secret, str(totp))  # type: ignore[attr-defined]
         why = "second factor"
     if not ok:
         failures = int(user.failed_logins) + 1  # type: ignore[attr-defined]
@@ -124,6 +127,29 @@ def _check(
         return org, None
     conn.execute(update(users).where(users.c.id == uid).values(failed_logins=0, locked_until=None))
     return None, open_session(conn, uid, email, org, bool(user.totp_enabled), "password")  # type: ignore[attr-defined]
+
+
+def use_totp_code(conn: Connection, user_id: int, secret: str | None, code: str) -> bool:
+    """Whether ``code`` is right for ``secret`` now (one step of clock drift either way) and
+    of a later time step than any code this person used before; if so, its step is taken.
+
+    Taking it is one conditional UPDATE, so of two requests racing with the same code only
+    one wins.
+    """
+    if not secret or not code.isdigit():
+        return False
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now())
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            taken = conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .where(or_(users.c.totp_last_step.is_(None), users.c.totp_last_step < step))
+                .values(totp_last_step=step)
+            )
+            return taken.rowcount == 1
+    return False
 
 
 def choose_organisation(
@@ -228,7 +254,9 @@ def start_totp(db: Database, principal: Principal) -> tuple[str, str]:
         if user.totp_enabled:
             raise InvalidInput("two-step verification is already on; turn it off first")
         conn.execute(
-            update(users).where(users.c.id == principal.user_id).values(totp_secret=secret)
+            update(users)
+            .where(users.c.id == principal.user_id)
+            .values(totp_secret=secret, totp_last_step=None)
         )
         record(conn, AuditEvent(principal.email, "2fa.setup", organisation=principal.org.name))
     uri = pyotp.TOTP(secret).provisioning_uri(name=principal.email, issuer_name=ISSUER)
@@ -238,7 +266,7 @@ def start_totp(db: Database, principal: Principal) -> tuple[str, str]:
 def confirm_totp(db: Database, principal: Principal, code: str, session_id: int | None) -> None:
     with db.begin() as conn:
         user = conn.execute(select(users).where(users.c.id == principal.user_id)).one()
-        if not user.totp_secret or not pyotp.TOTP(user.totp_secret).verify(code, valid_window=1):
+        if not use_totp_code(conn, principal.user_id, user.totp_secret, code):
             record(
                 conn,
                 AuditEvent(
@@ -260,7 +288,10 @@ def confirm_totp(db: Database, principal: Principal, code: str, session_id: int 
             record(conn, AuditEvent(principal.email, "2fa.enable", organisation=principal.org.name))
             ok = True
     if not ok:
-        raise InvalidInput("that code is not right; check the time on your device and try again")
+        raise InvalidInput(
+            "that code is not right or was used already; check the time on your device and "
+            "give the next code"
+        )
 
 
 def disable_totp(db: Database, principal: Principal, code: str) -> None:
@@ -268,7 +299,9 @@ def disable_totp(db: Database, principal: Principal, code: str) -> None:
         raise Forbidden(f"{principal.org.name} requires two-step verification")
     with db.begin() as conn:
         user = conn.execute(select(users).where(users.c.id == principal.user_id)).one()
-        ok = bool(user.totp_enabled) and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+        ok = bool(user.totp_enabled) and use_totp_code(
+            conn, principal.user_id, user.totp_secret, code
+        )
         if ok:
             conn.execute(
                 update(users)
@@ -285,4 +318,4 @@ def disable_totp(db: Database, principal: Principal, code: str) -> None:
             ),
         )
     if not ok:
-        raise InvalidInput("that code is not right")
+        raise InvalidInput("that code is not right or was used already")

@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from tweeling.access import oidc, sessions
-from tweeling.api.deps import DB, SESSION_COOKIE, SignedIn, session_caller
+from tweeling.api.deps import DB, SESSION_COOKIE, SignedIn, client_address, session_caller
+from tweeling.api.ratelimit import sign_in_limits
 from tweeling.errors import Unauthenticated
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -24,7 +25,7 @@ class Login(BaseModel):
 
 @router.post("/login", summary="Sign in; sets the session cookie, returns the CSRF token")
 def login(body: Login, response: Response, request: Request, db: DB) -> dict[str, Any]:
-    request.app.state.login_limiter.hit(request.client.host if request.client else "unknown")
+    sign_in_limits(request.app.state).hit(client_address(request), body.email)
     signed_in = sessions.login(
         db, body.email, body.password, totp=body.totp, organisation=body.organisation
     )

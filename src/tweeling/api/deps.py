@@ -1,7 +1,9 @@
-"""FastAPI dependencies: the database and who is calling."""
+"""FastAPI dependencies: the database, who is calling, and from which address."""
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
@@ -16,7 +18,8 @@ from tweeling.access.identity import (
     touch_token,
 )
 from tweeling.access.sessions import SessionCaller, authenticate_session, csrf_ok
-from tweeling.errors import Forbidden, Unauthenticated
+from tweeling.errors import Forbidden, NotConfigured, Unauthenticated
+from tweeling.settings import AccessSettings
 from tweeling.storage.db import Database
 
 SESSION_COOKIE = "tweeling_session"
@@ -38,6 +41,55 @@ ANONYMOUS = Principal(
 async def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def trusted_proxies(spec: str) -> tuple[Network, ...]:
+    """The networks in ``TWEELING_TRUSTED_PROXIES`` (comma-separated addresses or CIDRs)."""
+    networks = []
+    for part in spec.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise NotConfigured(f"TWEELING_TRUSTED_PROXIES: {part.strip()!r}: {exc}") from exc
+    return tuple(networks)
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from.
+
+    That is the connection's peer, unless the peer is one of the configured reverse proxies
+    (``TWEELING_TRUSTED_PROXIES``, default none): then X-Forwarded-For is read from the right,
+    skipping trusted proxies, and the first address that is not one is the client. A client
+    that sends X-Forwarded-For itself, directly or through a proxy that appends to it, only
+    adds entries left of the ones its proxies wrote, which are never reached.
+    """
+    peer = request.client.host if request.client else "unknown"
+    proxies = trusted_proxies(AccessSettings().trusted_proxies)
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    address = peer
+    for hop in reversed(hops):
+        if not _trusted(address, proxies):
+            break
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            break  # garbage in the header: the last proxy we trust is all we know
+    return address
 
 
 def session_caller(request: Request) -> SessionCaller | None:

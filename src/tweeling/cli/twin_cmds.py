@@ -245,7 +245,10 @@ def serve_cmd(
     console.print(f"Tweeling serves on http://{host}:{port}/ (API documentation at /docs)")
     if workers > 1:
         database()  # fails here, once, on a missing or outdated database, not in every worker
-        uvicorn.run("tweeling.api.asgi:app", host=host, port=port, workers=workers)
+        # X-Forwarded-For is read by the app itself, from TWEELING_TRUSTED_PROXIES only.
+        uvicorn.run(
+            "tweeling.api.asgi:app", host=host, port=port, workers=workers, proxy_headers=False
+        )
         return
     app = create_app(database())
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
