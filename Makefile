@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: install
+# A first run from the clone's folder: Delft loaded, the demo apps run in the sandbox, the
+# store filled with the accredited reference apps (minutes, once), then the service on :8000.
+demo: install system-deps
 	$(BIN)/tweeling demo
 
-# System tools the tests use as independent clients (GDAL's ogrinfo). Installed
-# through Debian's packages when we may; otherwise the tests that need them say why they skip.
+# Debian packages: bubblewrap (the app sandbox), gdal-bin (ogrinfo, an independent client in
+# the tests), postgresql and postgresql-15-postgis-3 (the tests' second backend). Installed
+# when we may (root with apt-get); otherwise the tests that need them skip and say why.
 system-deps:
 	@sh scripts/system-deps.sh
 
@@ -38,8 +41,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The suite on both backends: a throwaway PostgreSQL + PostGIS on loopback is started when
+# TWEELING_TEST_PG_URL is not set and the machine has it (scripts/pg-test-server.sh); without
+# it the PostgreSQL runs skip, or fail when TWEELING_REQUIRE_PG=1 (as in CI). The run ends
+# with a summary of what was skipped and why.
 pytest: install system-deps node-deps
-	$(BIN)/python -m pytest
+	@url="$${TWEELING_TEST_PG_URL:-}"; \
+	if [ -z "$$url" ]; then url="$$(sh scripts/pg-test-server.sh)" || url=""; fi; \
+	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; \
+	else echo "no PostgreSQL for the tests: its runs will skip"; fi; \
+	TWEELING_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 
 test: lint typecheck pytest
 

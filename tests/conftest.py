@@ -119,3 +119,24 @@ def module_db(
 def db_url(db: Database) -> str:
     """The URL of ``db`` for subprocesses (CLI tests), password included."""
     return db.engine.url.render_as_string(hide_password=False)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What was skipped and why, grouped by reason, largest group first: on a fresh clone
+    only a missing system tool (or a PostgreSQL server) may skip a test, and this says which."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        by_reason.setdefault(reason, []).append(report.nodeid)
+    terminalreporter.write_sep("=", f"skipped: {len(skipped)} tests, by reason")
+    for reason, nodeids in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        terminalreporter.write_line(f"{len(nodeids):5d}  {reason}")
+        for nodeid in nodeids[:3]:
+            terminalreporter.write_line(f"         {nodeid}")
+        if len(nodeids) > 3:
+            terminalreporter.write_line(f"         … and {len(nodeids) - 3} more")

@@ -215,27 +215,39 @@ def test_synth_is_reproducible_and_ingestible(tmp_path: Path) -> None:
     assert "300 Building" in r.stdout
 
 
-def test_demo_without_samples_generates_a_district(tmp_path: Path) -> None:
-    env_home = tmp_path / "home"
-    env = {**os.environ, "TWEELING_HOME": str(env_home), "TWEELING_SAMPLES": str(tmp_path / "none")}
-    # run from a directory where ../shared/data does not exist and hide the repo's samples
-    script = (
-        "import tweeling.cli.demo as d; d.samples_dir = lambda: None; "
-        "from tweeling.cli.main import main; import sys; sys.argv=['tweeling','demo','--no-serve']; main()"
-    )
+def test_demo_without_samples_refuses_and_a_synthetic_city_is_explicit(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "TWEELING_HOME": str(home), "TWEELING_SAMPLES": str(tmp_path / "none")}
     r = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-        check=False,
-    )
-    assert r.returncode == 0, r.stderr
-    assert "synthetic district" in r.stdout
-    assert "twin synthetic" in r.stdout
-    assert (env_home / "exports" / "synthetic-tower.city.json").is_file()
+        [TWEELING, "demo", "--no-serve", "--no-store"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "holds no delft.city.json" in r.stderr and "--synthetic 2000" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (home / "tweeling.db").exists()  # refused before anything was written
+
+    r = subprocess.run(
+        [TWEELING, "demo", "--no-serve", "--no-store", "--city", "amsterdam"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False,
+    )  # fmt: skip
+    assert r.returncode == 2 and "--city 'amsterdam': one of delft, rotterdam" in r.stderr
+
+    r = subprocess.run(
+        [TWEELING, "demo", "--no-serve", "--no-store", "--synthetic", "300"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "twin synthetic" in r.stdout and "300 Building" in r.stdout
+    assert (home / "exports" / "synthetic-tower.city.json").is_file()
+
+
+def test_demo_loads_another_sample_city(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    r = run(["demo", "--no-serve", "--no-store", "--city", "rotterdam"], home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "twin rotterdam (EPSG:7415)" in r.stdout
+    assert (home / "exports" / "rotterdam-tower.gpkg").is_file()
 
 
 def test_organisations_users_tokens_and_audit(tmp_path: Path) -> None:

@@ -18,21 +18,36 @@ from tweeling import samples as sample_data
 from tweeling.access import identity, keys
 from tweeling.apps.runs import RunRecord
 from tweeling.cli.common import byte_progress, console, count_progress, database
+from tweeling.cli.demo_store import REFERENCE_APPS, fill_store, signing_key
 from tweeling.cli.twin_cmds import print_report
-from tweeling.errors import NotFound
+from tweeling.errors import InvalidInput, NotFound
 from tweeling.settings import StorageSettings
 from tweeling.storage.db import Database
 from tweeling.storage.schema import twins
 from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, ingest
 from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
+from tweeling.twin.synth import write_cityjsonseq
 from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios
 from tweeling.twin.vector_io import feature_to_object
 from tweeling.twin.views import count_by_type, iter_objects, view_of
 
 DEMO_MUNICIPALITY = "Gemeente Delft"
-DELFT_LICENCE = "MIT"
-DELFT_SOURCE = "cjio test data (TU Delft 3D geoinformation), from BGT, BAG and AHN open data"
+SAMPLE_LICENCE = "MIT"
+SAMPLE_SOURCE = "cjio test data (TU Delft 3D geoinformation), from {origin}"
+# The sample cities a demo may load: file, the CRS to assume when the file declares none
+# (the Dutch ones are in RD New + NAP), owner, where the data comes from.
+CITIES: dict[str, tuple[str, str | None, str, str]] = {
+    "delft": ("delft.city.json", None, "Gemeente Delft", "BGT, BAG and AHN open data"),
+    "rotterdam": ("rotterdam_lod2.city.json", "EPSG:7415", "Gemeente Rotterdam",
+                  "the open 3D city model of Rotterdam"),
+    "denhaag": ("denhaag_buildingparts.city.json", "EPSG:7415", "Gemeente Den Haag",
+                "BAG open data"),
+    "3dbag": ("3dbag_multi_lod.city.json", "EPSG:7415", "3D BAG", "the 3D BAG open data"),
+    "zurich": ("zurich_lod2.city.json", None, "Stadt Zürich", "the open data of Zürich"),
+}  # fmt: skip
+ROOT = Path(__file__).resolve().parents[3]  # a source checkout's root (not in a wheel)
+REFERENCE_REVIEW = ROOT / "tests" / "store" / "fixtures" / "reference-review.toml"
 
 
 def samples_dir() -> Path | None:
@@ -43,35 +58,65 @@ def samples_dir() -> Path | None:
     return folder if (folder / "delft.city.json").is_file() else None
 
 
+def _city_source(
+    city: str, synthetic: int | None, home: Path
+) -> tuple[str, Path, str | None, DatasetInfo]:
+    """The twin to load: a sample city by name, or a synthetic district when asked for."""
+    if synthetic is not None:
+        if synthetic < 1:
+            raise InvalidInput(f"--synthetic {synthetic}: give a number of buildings, 1 or more")
+        path = home / f"demo-synthetic-{synthetic}.city.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            with count_progress("generating", synthetic) as progress:
+                write_cityjsonseq(path, synthetic, seed=1, on_progress=progress)
+        info = DatasetInfo(source=f"tweeling synth --buildings {synthetic} --seed 1",
+                           licence="CC0-1.0")  # fmt: skip
+        return "synthetic", path, None, info
+    if city not in CITIES:
+        raise InvalidInput(f"--city {city!r}: one of {', '.join(CITIES)}")
+    samples = samples_dir()
+    name, crs, owner, origin = CITIES[city]
+    if samples is None or not (samples / name).is_file():
+        where = os.environ.get("TWEELING_SAMPLES") or str(sample_data.CITIES)
+        raise InvalidInput(
+            f"the sample data ({where}) holds no {name}; point TWEELING_SAMPLES at the "
+            "shipped samples, or ask for a generated district with --synthetic 2000"
+        )
+    info = DatasetInfo(licence=SAMPLE_LICENCE, source=SAMPLE_SOURCE.format(origin=origin),
+                       owner=owner)  # fmt: skip
+    return city, samples / name, crs, info
+
+
 def demo(
+    city: Annotated[
+        str, typer.Option(help=f"the sample city to load: {', '.join(CITIES)}")
+    ] = "delft",
+    synthetic: Annotated[
+        int | None,
+        typer.Option(help="load a generated district of this many buildings instead"),
+    ] = None,
+    with_store: Annotated[
+        bool,
+        typer.Option(
+            "--store/--no-store",
+            help="fill the store with the reference apps, accredited (minutes, once)",
+        ),
+    ] = True,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="do not start the HTTP service")
     ] = False,
 ) -> None:
-    """Set up a database, load Delft (or a synthetic district), build a scenario, export."""
+    """Set up a database, load a sample city (Delft unless told otherwise), build a scenario,
+    run the demo apps on both, export, and fill the store with the accredited reference apps."""
+    home = StorageSettings().home
+    twin_name, path, crs, info = _city_source(city, synthetic, home)  # refused before any write
     db = database(require_current=False)
     db.migrate()
     with db.begin() as conn:
         keys.load_or_create(conn)
         first_password = identity.bootstrap(conn)
         municipality = _demo_municipality(conn)
-    home = StorageSettings().home
-    samples = samples_dir()
-    if samples:
-        twin_name, path = "delft", samples / "delft.city.json"
-        info = DatasetInfo(licence=DELFT_LICENCE, source=DELFT_SOURCE, owner="Gemeente Delft")
-    else:
-        from tweeling.twin.synth import write_cityjsonseq
-
-        twin_name, path = "synthetic", home / "demo-synthetic.city.jsonl"
-        info = DatasetInfo(source="tweeling synth --buildings 2000 --seed 1", licence="CC0-1.0")
-        console.print(
-            "[yellow]The sample data ($TWEELING_SAMPLES) holds no Delft: generating a synthetic "
-            "district of 2,000 buildings instead.[/yellow]"
-        )
-        if not path.exists():
-            with count_progress("generating", 2000) as progress:
-                write_cityjsonseq(path, 2000, seed=1, on_progress=progress)
     with db.read() as conn:
         exists = find_twin(conn, twin_name) is not None
     if exists:
@@ -82,6 +127,7 @@ def demo(
                 db,
                 path,
                 twin_name,
+                crs=crs,
                 info=info,
                 author="demo",
                 owner_org_id=municipality,
@@ -144,6 +190,7 @@ def demo(
             f"(`{_command_name()} run compare {before} {after}`)",
             highlight=False,
         )
+    accredited = _demo_store(db, home) if with_store else []
     console.print("\n[bold]Where to look[/bold]")
     console.print(f"  database      {db.url}")
     for out in written:
@@ -153,10 +200,28 @@ def demo(
         f"  commands      {cli} twins · {cli} datasets --twin {twin_name} · "
         f"{cli} scenario diff current tower --twin {twin_name}"
     )
+    if accredited:
+        app = accredited[-1]
+        console.print(
+            f"  store         {cli} store search zon · {cli} store fit {app} --twin {twin_name}"
+            f" · {cli} store install {app} --twin {twin_name} · "
+            f"{cli} app run {app} --twin {twin_name} · {cli} accredit report {app}@0.1.0",
+            highlight=False,
+        )
     if first_password:
         console.print(
             f"  first login   {identity.FIRST_ADMIN} (market master), password: {first_password}"
         )
+    failed = [r for r in app_runs if r.status != "successful"]
+    if failed:
+        console.print(
+            f"[red]{len(failed)} of {len(app_runs)} demo app runs did not succeed[/red] "
+            f"(`{cli} run show RUN` says why)"
+        )
+        raise typer.Exit(4)
+    if with_store and len(accredited) < len(REFERENCE_APPS):
+        console.print("[red]the store lacks accredited reference apps (see above)[/red]")
+        raise typer.Exit(4)
     if no_serve:
         return
     from tweeling.cli.twin_cmds import serve_cmd
@@ -166,9 +231,30 @@ def demo(
         f"HTML in a browser) · apps as OGC API – Processes http://127.0.0.1:8000/ogc/"
         f"{twin_name}/processes · 3D Tiles http://127.0.0.1:8000/ogc/{twin_name}/3dtiles/tower/"
         f"tileset.json · JSON API http://127.0.0.1:8000/twins/{twin_name} · "
-        "documentation http://127.0.0.1:8000/docs · stop with Ctrl-C"
+        "documentation http://127.0.0.1:8000/docs · home page http://127.0.0.1:8000/ · "
+        "stop with Ctrl-C"
     )
     serve_cmd(host="127.0.0.1", port=8000)
+
+
+def _demo_store(db: Database, home: Path) -> list[str]:
+    """Accredit the reference apps into the store (a source checkout's apps/ and review
+    fixture); the ids of those accredited, after a table of where each stands."""
+    apps = reference_apps_dir()
+    samples = samples_dir()
+    if apps is None or not REFERENCE_REVIEW.is_file() or samples is None:
+        console.print(
+            "[yellow]the store stays empty: the reference apps, their review and the Delft "
+            "sample come with a source checkout (apps/, tests/store/fixtures/)[/yellow]"
+        )
+        return []
+    outcomes = fill_store(db, home, apps, REFERENCE_REVIEW, samples)
+    table = Table("app", "version", "state", "", title="the store (accredited reference apps)")
+    for o in outcomes:
+        mark = "green" if o.accredited else "red"
+        table.add_row(o.app_id, o.version, f"[{mark}]{o.state}[/{mark}]", o.note)
+    console.print(table)
+    return [o.app_id for o in outcomes if o.accredited]
 
 
 def _demo_municipality(conn: Connection) -> int:
@@ -280,7 +366,8 @@ def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
     apps = ["footprints"]
     reference = reference_apps_dir()
     if reference is not None:
-        solar = packages.from_path(reference / "solar-potential")
+        key = packages.load_key(signing_key(home))
+        solar = packages.from_path(reference / "solar-potential", key)
         app_service.install(db, operator, twin_name, solar, {"pv_efficiency": 0.21})
         apps.append("solar-potential")
     runtime = Runtime(db, LocalExecutor(slots=1), home)
