@@ -109,7 +109,6 @@ def command(layout: Layout, seccomp_fd: int, info_fd: int, uid: int | None) -> l
         "--unshare-cgroup-try",
         "--hostname",
         "tweeling-app",
-        "--clearenv",
     ]
     if uid is None:
         args += ["--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000"]

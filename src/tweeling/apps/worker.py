@@ -29,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from tweeling.apps import landlock
+
 # The runtime's own memory (interpreter, numpy, pyarrow) on top of what the app declares.
 BASELINE_MB = 256
 # Processes and threads a run may have at once (threads count: numba and BLAS pools).
@@ -221,6 +223,12 @@ def main() -> int:
     # answers by running `uname -p`; answer it now, so that harmless question is no refused
     # process start inside the sandbox.
     platform.uname().processor  # noqa: B018
+    writable = [str(workdir), "/dev", *(["/tmp"] if spec["limits"].get("own_uid") else [])]
+    try:
+        landlock.restrict(writable)
+    except OSError as exc:  # the kernel offers it but refuses: run nothing rather than less
+        _end(channel, "error", f"the sandbox could not restrict itself (Landlock): {exc}")
+        return EXIT_ERROR
     sys.addaudithook(sandbox.hook)
     sandbox.armed = True
     try:
