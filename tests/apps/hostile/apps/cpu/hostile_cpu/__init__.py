@@ -1,0 +1,1 @@
+"""Hostile test app: spins the CPU past its limit, in threads and children, and raises its own limits."""

@@ -1,0 +1,1 @@
+"""Hostile test app: takes far more memory than it declares, by several allocators and by children."""

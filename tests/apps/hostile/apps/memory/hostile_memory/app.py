@@ -1,0 +1,78 @@
+"""Takes far more memory than the 64 MB it declares, by one route per run: Python objects,
+numpy, an anonymous mmap, libc's malloc, and six forked children of 200 MB each (each
+under a per-process limit, together far over the run's). Pages are touched, so they count.
+Every process names itself after the marker, so the test can add up their memory from
+outside; everything is bounded (1.5 GB per process, 3 s)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import mmap
+import os
+import time
+from typing import Any
+
+from tweeling.sdk import Context, Inputs, Outputs
+
+from . import tricks
+
+MB = 1 << 20
+HOLD_S = 3.0
+
+
+def _touch(address: int, size: int) -> None:
+    ctypes.memset(address, 1, size)
+
+
+def _hold(what: Any) -> None:
+    time.sleep(HOLD_S)
+    del what
+
+
+def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs:
+    plan = json.loads(parameters["plan"])
+    marker, route = plan["marker"], parameters["route"]
+    tricks.name_process(f"m{marker}")
+    journal = tricks.Journal()
+    if route == "bytearray":
+        hoard = [bytearray(16 * MB) for _ in range(96)]  # 1.5 GB
+        _hold(hoard)
+    elif route == "numpy":
+        import numpy as np
+
+        _hold(np.ones(1536 * MB, dtype=np.uint8))
+    elif route == "mmap":
+        area = mmap.mmap(-1, 1536 * MB)
+        area.write(b"\1" * (64 * MB))
+        for offset in range(64 * MB, 1536 * MB, 4096):
+            area[offset] = 1
+        _hold(area)
+    elif route == "malloc":
+        libc = ctypes.CDLL(None)
+        libc.malloc.restype = ctypes.c_void_p
+        address = libc.malloc(ctypes.c_size_t(1536 * MB))
+        if not address:
+            raise MemoryError("malloc refused 1.5 GB")
+        _touch(address, 1536 * MB)
+        _hold(address)
+    elif route == "children":
+        children = []
+        for _ in range(6):
+            child = tricks.fork()
+            if child == 0:
+                libc = ctypes.CDLL(None)
+                libc.malloc.restype = ctypes.c_void_p
+                address = libc.malloc(ctypes.c_size_t(200 * MB))
+                if address:
+                    _touch(address, 200 * MB)
+                    time.sleep(HOLD_S)
+                os._exit(0)
+            children.append(child)
+        for child in children:
+            os.waitpid(child, 0)
+    else:
+        raise ValueError(f"no route {route!r}")
+    out = Outputs()
+    out.indicator("loot", journal.text())
+    return out

@@ -1,0 +1,1 @@
+"""Hostile test app: reaches the network: loopback TCP, UDP, DNS, Unix sockets, the Dask scheduler."""

@@ -1,0 +1,1 @@
+"""An honest app whose extracted package a hostile run tries to change."""

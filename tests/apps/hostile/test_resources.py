@@ -1,0 +1,63 @@
+"""Hostile apps against the resource limits: memory by several allocators and by children,
+CPU loops in threads and children, and raising its own limits. Judged from /proc while the
+run goes on (memory of all its processes together, their limits) and after (nothing left)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tweeling.apps.worker import BASELINE_MB
+
+from .conftest import Target
+from .observe import Watch, survivors
+
+DECLARED_MB = 64  # the hostile memory app's manifest
+MEMORY_ROUTES = ("bytearray", "numpy", "mmap", "malloc", "children")
+
+
+@pytest.mark.parametrize("route", MEMORY_ROUTES)
+def test_memory_stays_within_the_declared_limit(target: Target, route: str) -> None:
+    marker = uuid.uuid4().hex[:10]
+    with Watch(f"m{marker}") as seen:
+        attack = target.attack("memory", route, marker=marker)
+    allowed = (DECLARED_MB + BASELINE_MB) * 1.1
+    assert seen.pids, "the run's processes were never seen"
+    assert seen.peak_rss_mb <= allowed, (
+        f"its processes held {seen.peak_rss_mb:.0f} MB together, over {allowed:.0f} MB "
+        f"({attack.record.status}: {attack.record.message})"
+    )
+    assert not survivors(marker)
+    if route == "bytearray":
+        assert attack.record.status == "memory-limit", attack.record.message
+
+
+CPU_ROUTES = ("loop", "thread", "children")
+
+
+@pytest.mark.parametrize("route", CPU_ROUTES)
+def test_a_cpu_loop_is_stopped(target: Target, route: str) -> None:
+    marker = uuid.uuid4().hex[:10]
+    attack = target.attack("cpu", route, marker=marker)
+    assert attack.record.status in ("cpu-limit", "timeout"), attack.record.message
+    left = survivors(marker)
+    assert not left, f"still spinning after the run ended: {left}"
+
+
+CPU_LIMIT_S = 3  # the hostile cpu app's manifest: 3 s on one core
+
+
+def test_an_app_cannot_raise_its_limits(target: Target) -> None:
+    marker = uuid.uuid4().hex[:10]
+    with Watch(f"c{marker}") as seen:
+        attack = target.attack("cpu", "rlimit-up", marker=marker)
+    journal = (attack.record.outputs.get("indicators") or {}).get("loot", attack.record.message)
+    assert seen.pids, "the run's process was never seen"
+    limits = seen.limits
+    unlimited = sorted(row for row, value in limits.items() if value == -1)
+    wanted = ("Max cpu time", "Max data size", "Max processes", "Max open files", "Max file size")
+    assert not [row for row in wanted if row in unlimited], f"unlimited: {unlimited}\n{journal}"
+    assert 0 < limits["Max cpu time"] <= CPU_LIMIT_S + 5, f"{limits}\n{journal}"
+    assert 0 < limits["Max data size"] <= (DECLARED_MB + BASELINE_MB) << 20, f"{limits}"
+    assert 0 < limits["Max open files"] <= 1024, f"{limits}"
