@@ -82,6 +82,11 @@ class Principal:
     def actor(self) -> str:
         return self.email
 
+    @property
+    def anonymous(self) -> bool:
+        """A caller with no credentials at all (no token, no session)."""
+        return self.user_id == 0 and not self.operator
+
 
 def local_operator(login: str) -> Principal:
     """Who runs ``tweeling`` commands on the platform's machine without a token."""

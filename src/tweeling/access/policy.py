@@ -3,19 +3,22 @@
 Decisions are made from data — which roles grant which (resource kind, action) within their
 own organisation, and what shares and public flags open to others — so the authorisation
 matrix can be generated and tested from these tables. Services call :func:`authorize`; it
-raises :class:`~tweeling.errors.NotFound` for what the principal may not even see (so nothing
-leaks that it exists) and :class:`~tweeling.errors.Forbidden` for what it sees but may not do,
-and writes every denial to the audit log.
+raises :class:`~tweeling.errors.NotFound` for what the principal may not even see (worded
+exactly as a lookup of something that does not exist, so nothing leaks that it exists) and
+:class:`~tweeling.errors.Forbidden` only for what it sees but may not do. Whether a resource
+is visible never depends on a token's scopes: a narrow token is told no more than its
+person would be. Every denial of a signed-in principal is an audit entry; an anonymous
+caller's denials are counted (:func:`~tweeling.access.audit.count_anonymous_denial`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from sqlalchemy import Connection
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import AuditEvent, count_anonymous_denial, record
 from tweeling.access.identity import OrgKind, Principal, Role
 from tweeling.errors import Forbidden, NotFound
 from tweeling.storage.db import Database
@@ -138,7 +141,14 @@ def decide(
             and "*" not in principal.scopes
         )
     ):
-        return Decision(False, True, f"the token's scopes do not include {wanted[0]}:{wanted[1]}")
+        # Visible or not as for the person behind the token: a 403 here for a resource the
+        # person could not see would tell the caller that it exists.
+        unscoped = decide(replace(principal, scopes=None), action, resource, purpose)
+        return Decision(
+            False,
+            unscoped.visible,
+            f"the token's scopes do not include {wanted[0]}:{wanted[1]}",
+        )
     if _platform_admin(principal) and wanted in PLATFORM_GRANTS:
         return Decision(True, True, "market master administrator")
     if resource.owner_org_id is not None and resource.owner_org_id == principal.org.id:
@@ -224,11 +234,15 @@ def _record_denial(
     purpose: str | None,
     decision: Decision,
 ) -> None:
+    action_name = f"{resource.kind.value}.{action.value}"
+    if principal.anonymous:
+        count_anonymous_denial(conn, action_name, resource.label)
+        return
     record(
         conn,
         AuditEvent(
             principal.actor,
-            f"{resource.kind.value}.{action.value}",
+            action_name,
             outcome="denied",
             organisation=principal.org.name,
             target=resource.label,

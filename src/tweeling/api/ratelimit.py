@@ -11,6 +11,7 @@ the least recently seen key goes.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict, deque
@@ -54,7 +55,7 @@ class SlidingWindow:
             while hits and hits[0] <= horizon:
                 hits.popleft()
             if len(hits) >= self.limit:
-                wait = int(hits[0] + self.seconds - now) + 1
+                wait = max(1, math.ceil(hits[0] + self.seconds - now))
                 raise TooManyAttempts(f"too many sign-in attempts {self.subject}; wait {wait} s")
             hits.append(now)
 
