@@ -19,7 +19,7 @@ from tweeling.apps.executors import executor_from_settings
 from tweeling.apps.parameters import parse_assignments
 from tweeling.apps.provenance import as_json
 from tweeling.apps.recipes import load_recipe
-from tweeling.apps.sandbox import SUCCESSFUL
+from tweeling.apps.sandbox import NO_SANDBOX, SUCCESSFUL
 from tweeling.apps.scaffold import scaffold
 from tweeling.cli.common import caller, console, database, err_console
 from tweeling.errors import InvalidInput, NotFound
@@ -205,12 +205,33 @@ def run_cmd(
     param: Params = None,
     purpose: Annotated[str | None, typer.Option(help="why the data is used")] = None,
     executor: Executor = None,
+    unsandboxed: Annotated[
+        bool,
+        typer.Option(
+            "--unsandboxed",
+            help="DEVELOPERS ONLY, for your own app folder: run without the OS sandbox "
+            "(the audit hook and limits stay; the run is flagged)",
+        ),
+    ] = False,
 ) -> None:
     """Run an app in the sandbox; prints the run id alone on its last line."""
+    path = Path(source)
+    if unsandboxed and not path.is_dir():
+        raise InvalidInput(
+            "--unsandboxed is only for an app folder of your own; installed and packaged "
+            "apps always run in the sandbox"
+        )
     db = database()
     runtime = _runtime(db, executor)
+    if unsandboxed:
+        runtime.isolation = NO_SANDBOX
+        console.print(
+            "[bold red]WARNING: running WITHOUT the operating-system sandbox.[/bold red] "
+            "The app can read and change whatever this user can. Use this only for your "
+            "own code; the run is flagged 'unsandboxed'.",
+            highlight=False,
+        )
     principal = caller(db)
-    path = Path(source)
     overrides = parse_assignments(param or [])
     try:
         package = packages.from_path(path) if path.exists() else None
