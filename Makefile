@@ -79,6 +79,12 @@ bench-store: install
 
 # Accreditation: a round of automated checks per reference app and a bad app, on a fresh
 # SQLite store (benchmarks/accreditation.py, ~3 minutes; --quick for solar potential only).
+# The app sandbox's start-up overhead per run: the same trivial app with and without the OS
+# sandbox, interleaved (benchmarks/sandbox.py, under a minute; needs bubblewrap).
+.PHONY: bench-sandbox
+bench-sandbox: install system-deps
+	$(BIN)/python benchmarks/sandbox.py
+
 .PHONY: bench-accredit
 bench-accredit: install
 	$(BIN)/python benchmarks/accreditation.py
