@@ -115,9 +115,9 @@ def conformance(runs: list[tuple[str, RunRecord]]) -> CheckResult:
 def sandbox(run: RunRecord) -> CheckResult:
     if run.status in SANDBOX_STATUSES:
         return CheckResult("sandbox", False, run.message or "sandbox breach", _run_evidence(run))
-    if "network-not-isolated" in run.flags:
+    if "unsandboxed" in run.flags:
         return CheckResult(
-            "sandbox", None, "this platform could not isolate the network", _run_evidence(run)
+            "sandbox", None, "the run was made without the OS sandbox", _run_evidence(run)
         )
     return CheckResult(
         "sandbox", True, "no network, no processes, no writes outside its work directory",
