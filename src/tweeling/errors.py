@@ -69,6 +69,13 @@ class UnsupportedMediaType(InvalidInput):
     http_status = 415
 
 
+class TooLarge(InvalidInput):
+    """A request body or an archive over a configured size cap; the message names the cap."""
+
+    code = "too-large"
+    http_status = 413
+
+
 class TooManyAttempts(TweelingError):
     """Temporarily locked after too many failed sign-ins."""
 

@@ -21,6 +21,7 @@ from tweeling.api import (
     store,
     tiles,
     twins,
+    uploads,
 )
 from tweeling.api.deps import ANONYMOUS, DB, Caller
 from tweeling.api.errors import add_exception_handlers
@@ -62,6 +63,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # upload spool files a killed server left behind (those another worker holds stay)
+        uploads.remove_stale(uploads.spool_folder(app_runtime.home))
         runner = JobRunner(app_runtime) if run_jobs else None
         harvester = Harvester(database) if run_jobs else None
         if runner is not None and harvester is not None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
 from tweeling.apps import packages
 from tweeling.errors import UnsupportedMediaType
@@ -174,11 +175,21 @@ def fit(
 
 @router.post("/apps", status_code=201, summary="Publish a signed app package (.twapp body)")
 async def publish(request: Request, db: DB, caller: SignedIn) -> dict[str, Any]:
+    """Permission is checked before the body is read; the body is streamed to disk under
+    TWEELING_MAX_PACKAGE_MB (413 beyond it); the archive is checked (entry count from its end
+    records, then names, ratios and unpacked size from its central directory) before any entry
+    is read, off the event loop."""
+    await run_in_threadpool(service.may_publish, db, caller)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in (PACKAGE_TYPE, "application/zip", "application/octet-stream"):
         raise UnsupportedMediaType(f"send the package as {PACKAGE_TYPE}")
-    package = packages.read(await request.body(), "uploaded package")
-    version = await run_in_threadpool(service.publish, db, caller, package)
+    folder = uploads.spool_folder(request.app.state.runtime.home)
+    public = "the uploaded package"
+    async with uploads.spooled(
+        request, folder, uploads.package_cap(), suffix=packages.SUFFIX, public=public
+    ) as path:
+        await run_in_threadpool(uploads.check_zip_extent, path, packages.MAX_ENTRIES, public)
+        version = await run_in_threadpool(service.publish_upload, db, caller, path, public)
     return _version(version)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
 from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
 from tweeling.services import datasets as datasets_service
@@ -203,14 +203,15 @@ async def post_dataset(
     dataset_name: str | None = Query(None, alias="name"),
 ) -> dict[str, Any]:
     """The request body is the file: CityJSON, CityJSONSeq, GeoJSON or GeoPackage, named by
-    its Content-Type."""
+    its Content-Type. Permission is checked before the body is read; the body is streamed to
+    disk under TWEELING_MAX_UPLOAD_MB (413 beyond it) and imported off the event loop."""
+    await run_in_threadpool(datasets_service.may_import, db, caller, name)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     suffix = _SUFFIX.get(content_type)
     if suffix is None:
         raise UnsupportedMediaType(
             f"send the file with Content-Type {', '.join(_SUFFIX)} (got {content_type or 'none'})"
         )
-    body = await request.body()
     info = DatasetInfo(
         name=dataset_name or f"upload{suffix}",
         source=source or "upload",
@@ -218,9 +219,11 @@ async def post_dataset(
         licence=licence,
         acquired=acquired,
     )
-    with tempfile.TemporaryDirectory(prefix="tweeling-upload-") as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(body)
+    folder = uploads.spool_folder(request.app.state.runtime.home)
+    cap = uploads.dataset_cap()
+    async with uploads.spooled(
+        request, folder, cap, suffix=suffix, public=f"the uploaded file ({info.name})"
+    ) as path:
         report = await run_in_threadpool(
             datasets_service.import_dataset, db, caller, name, path, crs=crs, info=info
         )

@@ -41,6 +41,12 @@ def twin_datasets(
     return rows
 
 
+def may_import(db: Database, principal: Principal, twin_name: str) -> None:
+    """Raise unless ``principal`` may add datasets to the twin: asked before an upload's
+    body is read, so a body nobody may send is never received."""
+    authorised_twin(db, principal, twin_name, Kind.dataset, Action.create, None)
+
+
 def import_dataset(
     db: Database,
     principal: Principal,

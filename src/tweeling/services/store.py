@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tweeling.access.audit import acted, record
@@ -50,6 +51,23 @@ def listing_resource(
         public=version.state in LISTED,
         shares=shares,
     )
+
+
+def may_publish(db: Database, principal: Principal) -> None:
+    """Raise unless ``principal`` may publish app versions for its organisation (a new
+    listing or a new version of one): asked before an uploaded package's body is read. Which
+    listing the package is for is only known once it is read; ``publish`` checks that."""
+    resource = Resource(Kind.listing, f"app:(upload by {principal.org.name})", _org_id(principal))
+    if not decide(principal, Action.update, resource).allowed:
+        authorize(db, principal, Action.create, resource)
+
+
+def publish_upload(
+    db: Database, principal: Principal, path: Path, source: str
+) -> catalogue.Version:
+    """Publish the package in an uploaded file: its central directory is checked (entries,
+    names, ratios, unpacked size) before it is read; messages call it ``source``."""
+    return publish(db, principal, packages.read_path(path, source))
 
 
 def publish(db: Database, principal: Principal, package: Package) -> catalogue.Version:
