@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,18 @@ import numpy.typing as npt
 import orjson
 
 from tweeling.errors import InputFileError, InvalidInput
+from tweeling.twin.cityjson_checks import (
+    Context,
+    SpecViolation,
+    check_appearance,
+    check_feature_members,
+    check_geometry,
+    check_hierarchy,
+    check_object,
+    check_template_vertices,
+    check_vertices,
+)
+from tweeling.twin.cityjson_schema import EXTENSION_TYPE, cityjson_schemas, schema_problem
 from tweeling.twin.crs import parse_crs
 from tweeling.twin.geometry import (
     BOUNDARY_DEPTH,
@@ -27,10 +39,8 @@ from tweeling.twin.geometry import (
     localise,
     make_to_real,
 )
-from tweeling.twin.importers import BATCH_SIZE, ImportSource
 from tweeling.twin.model import CITYJSON_TYPES, CityObject, GeometryTemplate, JSONDict
 
-SUPPORTED_VERSIONS = ("1.0", "1.1", "2.0")
 _OWN_MEMBERS = frozenset(
     {"type", "attributes", "geometry", "parents", "children", "geographicalExtent"}
 )
@@ -40,10 +50,17 @@ _INDEX_CHARS = b"0123456789,-[]"
 _NUMBER_CHARS = b"0123456789,-+.eE[]"
 
 
-def _json_problem(exc: orjson.JSONDecodeError, size: int) -> str:
+def json_problem(exc: orjson.JSONDecodeError, size: int) -> str:
+    """What is wrong with a JSON text, for a person: where, and the usual suspects named."""
+    where = f"line {exc.lineno} column {exc.colno}"
+    ahead = exc.doc[exc.pos : exc.pos + 9].lstrip("-") if isinstance(exc.doc, str) else ""
+    if ahead.startswith(("NaN", "Infinity")):
+        return f"not a finite number at {where}: JSON (and CityJSON) has no NaN or Infinity"
+    if "infinity" in exc.msg.lower():
+        return f"number out of range at {where}: it is too large for a 64-bit float"
     if exc.pos >= size - 1 or "EOF" in exc.msg or "end of" in exc.msg.lower():
         return f"truncated file: the JSON ends unexpectedly (line {exc.lineno})"
-    return f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+    return f"invalid JSON at {where}: {exc.msg}"
 
 
 def _normalise_lod(geom: JSONDict) -> JSONDict:
@@ -62,6 +79,10 @@ def _vertex_array(vertices: Any) -> npt.NDArray[np.float64]:
         return array.reshape(0, 3)
     if array.ndim != 2 or array.shape[1] != 3:
         raise BoundaryError("'vertices' must be a list of [x, y, z] numbers")
+    try:
+        check_vertices(array)
+    except SpecViolation as exc:
+        raise BoundaryError(exc.problem) from None
     return array
 
 
@@ -83,16 +104,24 @@ def _depth_ok(boundaries: Any, depth: int) -> bool:
 class CityJSONParser:
     """Turns CityJSON objects (from a file or from feature lines) into city objects.
 
-    Picklable, so worker processes can parse CityJSONSeq lines in parallel.
+    ``context`` holds what the objects' indices may point at (appearance, templates) and the
+    version whose rules apply; with version 2.0 every object is also validated against its
+    type's part of the official schema. Picklable, so worker processes can parse CityJSONSeq
+    lines in parallel.
     """
 
     path: Path
     transform: JSONDict | None = None
     templates: dict[int, str] = field(default_factory=dict)
     dropped_appearance: int = 0
+    context: Context = field(default_factory=Context)
+    notes: list[str] = field(default_factory=list)
 
     def error(self, problem: str, object_id: str | None = None) -> InputFileError:
         return InputFileError(self.path, problem, object_id)
+
+    def violation(self, exc: SpecViolation, prefix: str = "") -> InputFileError:
+        return self.error(prefix + exc.problem, exc.object_id)
 
     @property
     def convert(self) -> RealConverter:
@@ -102,12 +131,21 @@ class CityJSONParser:
         block = doc.get("geometry-templates")
         if not block:
             return []
+        if not isinstance(block, dict) or not isinstance(block.get("templates"), list):
+            raise self.error("'geometry-templates' must have a list of 'templates'")
+        try:
+            check_template_vertices(block.get("vertices-templates"))
+            verts = _vertex_array(block.get("vertices-templates"))
+        except (SpecViolation, BoundaryError) as exc:
+            raise self.error(str(exc)) from None
         out = []
-        for i, tpl in enumerate(block.get("templates") or []):
+        for i, tpl in enumerate(block["templates"]):
             try:
-                verts = _vertex_array(block.get("vertices-templates") or [])
+                if not isinstance(tpl, dict) or tpl.get("type") == "GeometryInstance":
+                    raise SpecViolation("must be a geometry (not a GeometryInstance)")
+                check_geometry(tpl, self.context)
                 (geom,), used = localise([_normalise_lod(tpl)], len(verts))
-            except BoundaryError as exc:
+            except (SpecViolation, BoundaryError) as exc:
                 raise self.error(f"geometry template {i}: {exc}") from None
             local = verts[used].tolist()
             key = hashlib.sha256(orjson.dumps([geom, local], option=orjson.OPT_SORT_KEYS))
@@ -118,17 +156,35 @@ class CityJSONParser:
 
     # -- the general path -------------------------------------------------------------------
 
-    def objects(self, city_objects: Any, vertices: Any) -> list[CityObject]:
-        """All objects of a CityJSON file or feature, sharing one vertex list."""
+    def objects(
+        self,
+        city_objects: Any,
+        vertices: Any,
+        *,
+        complete: bool = False,
+        context: Context | None = None,
+    ) -> list[CityObject]:
+        """All objects of a CityJSON file or feature, sharing one vertex list.
+
+        ``complete``: these are all the objects of the file, so parents must be among them.
+        """
         if not isinstance(city_objects, dict):
             raise self.error("'CityObjects' is missing or not an object")
         try:
             array = _vertex_array(vertices)
         except BoundaryError as exc:
             raise self.error(str(exc)) from None
-        return [self.city_object(oid, raw, array) for oid, raw in city_objects.items()]
+        context = context or self.context
+        out = [self.city_object(oid, raw, array, context) for oid, raw in city_objects.items()]
+        try:
+            check_hierarchy(city_objects, complete)
+        except SpecViolation as exc:
+            raise self.violation(exc) from None
+        return out
 
-    def _checked(self, oid: str, raw: Any) -> tuple[str, JSONDict, list[JSONDict]]:
+    def _checked(
+        self, oid: str, raw: Any, context: Context
+    ) -> tuple[str, JSONDict, list[JSONDict]]:
         if not isinstance(raw, dict):
             raise self.error("city object is not a JSON object", oid)
         otype = raw.get("type")
@@ -138,6 +194,12 @@ class CityJSONParser:
             otype not in CITYJSON_TYPES and not otype.startswith("+")
         ):
             raise self.error(f"unknown city object type {otype!r}", oid)
+        if context.version == "2.0":
+            self._schema_check(oid, otype, raw)
+        try:
+            check_object(oid, raw, context)
+        except SpecViolation as exc:
+            raise self.violation(exc) from None
         attributes = raw.get("attributes") or {}
         if not isinstance(attributes, dict):
             raise self.error("'attributes' is not an object", oid)
@@ -146,8 +208,30 @@ class CityJSONParser:
             raise self.error("'geometry' is not a list", oid)
         return otype, attributes, [self.prepare_geometry(g, oid) for g in geometries]
 
-    def city_object(self, oid: str, raw: Any, vertices: npt.NDArray[np.float64]) -> CityObject:
-        otype, attributes, prepared = self._checked(oid, raw)
+    def _schema_check(self, oid: str, otype: str, raw: JSONDict) -> None:
+        schemas = cityjson_schemas()
+        validator = schemas.city_object(otype)
+        if validator is None:
+            if not schemas.extension_pattern.search(otype):
+                raise self.error(
+                    f"type {otype!r} is neither a CityJSON 2.0 type nor an extension type "
+                    "('+' and a capital, e.g. '+NoiseBarrier')",
+                    oid,
+                )
+            validator = schemas.city_object(EXTENSION_TYPE)
+            assert validator is not None  # the schema has a branch for extension types
+        problem = schema_problem(validator, raw)
+        if problem:
+            raise self.error(f"not valid CityJSON 2.0 at {problem}", oid)
+
+    def city_object(
+        self,
+        oid: str,
+        raw: Any,
+        vertices: npt.NDArray[np.float64],
+        context: Context | None = None,
+    ) -> CityObject:
+        otype, attributes, prepared = self._checked(oid, raw, context or self.context)
         try:
             geometry, used = localise(prepared, len(vertices))
         except BoundaryError as exc:
@@ -192,7 +276,7 @@ class CityJSONParser:
             geom = {**geom, "template": key}
         return geom
 
-    # -- CityJSONSeq lines, batched ---------------------------------------------------------
+    # -- CityJSONFeature objects: lines of a CityJSONSeq, or a document on its own ----------
 
     def feature(self, line: bytes, lineno: int) -> JSONDict:
         try:
@@ -202,11 +286,39 @@ class CityJSONParser:
                 raise self.error(
                     f"line {lineno}: truncated file (last feature is cut off)"
                 ) from None
-            raise self.error(f"line {lineno}: invalid JSON: {exc.msg}") from None
+            raise self.error(f"line {lineno}: {json_problem(exc, len(line))}") from None
         if not isinstance(feature, dict) or feature.get("type") != "CityJSONFeature":
             kind = feature.get("type") if isinstance(feature, dict) else type(feature).__name__
             raise self.error(f"line {lineno}: expected a CityJSONFeature, found {kind!r}")
         return feature
+
+    def feature_context(self, feature: JSONDict, where: str = "") -> Context:
+        """Check a feature's own members; the context its objects are read in.
+
+        A feature's appearance is local to it (its objects' material and texture indices
+        point into it); without one, the header's applies.
+        """
+        try:
+            check_feature_members(feature)
+        except SpecViolation as exc:
+            raise self.violation(exc, where) from None
+        if self.context.version == "2.0":
+            problem = schema_problem(cityjson_schemas().feature, feature)
+            if problem:
+                raise self.error(f"{where}not a valid CityJSONFeature at {problem}")
+        fid = feature.get("id")
+        objects = feature.get("CityObjects")
+        if not isinstance(fid, str) or not isinstance(objects, dict) or fid not in objects:
+            raise self.error(
+                f"{where}the feature's 'id' ({fid!r}) must name one of its CityObjects"
+            )
+        if "appearance" not in feature:
+            return self.context
+        try:
+            materials, textures, uv = check_appearance(feature["appearance"])
+        except SpecViolation as exc:
+            raise self.violation(exc, where) from None
+        return replace(self.context, materials=materials, textures=textures, texture_vertices=uv)
 
     def lines(self, lines: Sequence[tuple[int, bytes]]) -> list[CityObject]:
         """Parse a batch of feature lines; single-object features take the vectorised path."""
@@ -214,6 +326,7 @@ class CityJSONParser:
         fast: list[tuple[int, int, str, JSONDict, str, JSONDict, list[JSONDict], Any]] = []
         for lineno, line in lines:
             feature = self.feature(line, lineno)
+            context = self.feature_context(feature, f"line {lineno}: ")
             city_objects = feature.get("CityObjects")
             vertices = feature.get("vertices")
             if (
@@ -223,13 +336,16 @@ class CityJSONParser:
             ):
                 oid, raw = next(iter(city_objects.items()))
                 try:
-                    otype, attributes, prepared = self._checked(oid, raw)
+                    otype, attributes, prepared = self._checked(oid, raw, context)
+                    check_hierarchy(city_objects, complete=False)
                 except InputFileError as exc:
                     raise self._at_line(exc, lineno) from None
+                except SpecViolation as exc:
+                    raise self.violation(exc, f"line {lineno}: ") from None
                 fast.append((len(slots), lineno, oid, raw, otype, attributes, prepared, vertices))
                 slots.append(None)
             else:
-                slots.extend(self._slow_feature(feature, lineno))
+                slots.extend(self._slow_feature(feature, lineno, context))
         if fast:
             for slot, obj in self._fast(fast):
                 slots[slot] = obj
@@ -238,14 +354,14 @@ class CityJSONParser:
     def _at_line(self, exc: InputFileError, lineno: int) -> InputFileError:
         return InputFileError(self.path, f"line {lineno}: {exc.problem}", exc.object_id)
 
-    def _slow_feature(self, feature: JSONDict, lineno: int) -> list[CityObject]:
+    def _slow_feature(self, feature: JSONDict, lineno: int, context: Context) -> list[CityObject]:
         vertices = feature.get("vertices")
         if not isinstance(vertices, list):
             raise self.error(
                 f"line {lineno}: 'vertices' is missing or not a list", feature.get("id")
             )
         try:
-            return self.objects(feature.get("CityObjects"), vertices)
+            return self.objects(feature.get("CityObjects"), vertices, context=context)
         except InputFileError as exc:
             raise self._at_line(exc, lineno) from None
 
@@ -295,6 +411,8 @@ class CityJSONParser:
             good[:] = False  # the text did not parse as plain numbers: take the general path
         else:
             good &= _first_use_ordered(idx, counts, nverts)
+            if not np.isfinite(verts).all():
+                good[:] = False  # the general path names the vertex that is not finite
         real = self.convert(verts) if good.any() else verts
         voff = np.zeros(len(items) + 1, dtype=np.int64)
         voff[1:] = np.cumsum(nverts)
@@ -302,21 +420,23 @@ class CityJSONParser:
             if good[k]:
                 obj = self._make(oid, otype, attrs, prepared, real[voff[k] : voff[k + 1]], raw)
             else:
+                # already checked and prepared: only its vertices did not fit the fast path
                 try:
-                    obj = self.city_object(oid, raw, _vertex_array(vertices))
+                    array = _vertex_array(vertices)
+                    geometry, used = localise(prepared, len(array))
                 except BoundaryError as exc:
                     raise self.error(f"line {lineno}: {exc}", oid) from None
-                except InputFileError as exc:
-                    raise self._at_line(exc, lineno) from None
+                obj = self._make(oid, otype, attrs, geometry, self.convert(array[used]), raw)
             yield slot, obj
 
     def warnings(self) -> list[str]:
+        out = list(self.notes)
         if self.dropped_appearance:
-            return [
+            out.append(
                 f"appearance (materials/textures) of {self.dropped_appearance} geometries "
                 "is not kept: Tweeling stores geometry, semantics and attributes"
-            ]
-        return []
+            )
+        return out
 
 
 def _parse_numbers(chunks: list[bytes]) -> npt.NDArray[np.float64]:
@@ -354,124 +474,6 @@ def _first_use_ordered(
     top = np.maximum.reduceat(idx, starts[having])
     ok[having[top != nverts[having] - 1]] = False
     return ok
-
-
-class CityJSONImporter:
-    """A plain CityJSON file, read whole (its objects share one vertex list)."""
-
-    format = "cityjson"
-
-    def accepts(self, path: Path, head: bytes) -> bool:
-        # The "type" member may come after megabytes of CityObjects: judge by name and shape;
-        # reading the file then says precisely what is wrong if it is not CityJSON after all.
-        return path.name.lower().endswith(".json") and head.lstrip().startswith(b"{")
-
-    def open(self, path: Path, crs: str | None) -> ImportSource:
-        parser = CityJSONParser(path)
-        data = path.read_bytes()
-        try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise parser.error(_json_problem(exc, len(data))) from None
-        version = _check_header(parser, doc)
-        vertices = doc.get("vertices")
-        if not isinstance(vertices, list):
-            raise parser.error("'vertices' is missing or not a list")
-        parser.transform = doc.get("transform")
-        templates = parser.read_templates(doc)
-        objects = parser.objects(doc.get("CityObjects"), vertices)
-
-        def batches() -> Iterator[list[CityObject]]:
-            for i in range(0, len(objects), BATCH_SIZE):
-                yield objects[i : i + BATCH_SIZE]
-
-        return ImportSource(
-            path=path,
-            format=self.format,
-            version=version,
-            crs=declared_crs(parser, doc, crs),
-            batches=batches(),
-            metadata=dict(doc.get("metadata") or {}),
-            templates=templates,
-            extensions=doc.get("extensions") or {},
-            warnings=parser.warnings,
-            bytes_read=lambda: len(data),
-        )
-
-
-class CityJSONSeqImporter:
-    """CityJSONSeq (CityJSON Text Sequence): streamed, memory bounded by one batch."""
-
-    format = "cityjsonseq"
-
-    def accepts(self, path: Path, head: bytes) -> bool:
-        name = path.name.lower()
-        if name.endswith((".jsonl", ".cjseq", ".city.jsonl")):
-            return True
-        return name.endswith(".json") and b"CityJSONFeature" in head and b"\n" in head.strip()
-
-    def open(self, path: Path, crs: str | None) -> ImportSource:
-        parser = CityJSONParser(path)
-        handle = path.open("rb")
-        first = handle.readline()
-        position = [len(first)]
-        try:
-            try:
-                header = orjson.loads(first)
-            except orjson.JSONDecodeError as exc:
-                raise parser.error(f"line 1: {_json_problem(exc, len(first))}") from None
-            version = _check_header(parser, header, "line 1 (the header)")
-            parser.transform = header.get("transform")
-            templates = parser.read_templates(header)
-            file_crs = declared_crs(parser, header, crs)
-        except InputFileError:
-            handle.close()
-            raise
-
-        def chunks() -> Iterator[list[tuple[int, bytes]]]:
-            chunk: list[tuple[int, bytes]] = []
-            with handle:
-                for lineno, line in enumerate(handle, start=2):
-                    position[0] += len(line)
-                    if line.strip():
-                        chunk.append((lineno, line))
-                    if len(chunk) >= BATCH_SIZE:
-                        yield chunk
-                        chunk = []
-            if chunk:
-                yield chunk
-
-        def batches() -> Iterator[list[CityObject]]:
-            for chunk in chunks():
-                yield parser.lines(chunk)
-
-        return ImportSource(
-            path=path,
-            format=self.format,
-            version=version,
-            crs=file_crs,
-            batches=batches(),
-            metadata=dict(header.get("metadata") or {}),
-            templates=templates,
-            extensions=header.get("extensions") or {},
-            warnings=parser.warnings,
-            bytes_read=lambda: position[0],
-            line_chunks=chunks(),
-            parse_lines=parser.lines,
-        )
-
-
-def _check_header(parser: CityJSONParser, doc: Any, what: str = "file") -> str:
-    if not isinstance(doc, dict):
-        raise parser.error(f"{what} is not a JSON object")
-    if doc.get("type") != "CityJSON":
-        raise parser.error(f"{what} is not CityJSON (type is {doc.get('type')!r})")
-    version = str(doc.get("version", ""))
-    if version not in SUPPORTED_VERSIONS:
-        raise parser.error(
-            f"unsupported CityJSON version {version!r} (supported: {', '.join(SUPPORTED_VERSIONS)})"
-        )
-    return version
 
 
 def declared_crs(parser: CityJSONParser, doc: JSONDict, user_crs: str | None) -> str | None:

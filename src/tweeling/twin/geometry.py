@@ -164,23 +164,30 @@ def surfaces_with_semantics(geom: JSONDict) -> list[tuple[list[list[int]], str |
     kinds = [s.get("type") for s in semantics.get("surfaces", [])]
     values = semantics.get("values")
 
-    def kind(value: Any) -> str | None:
+    def kind(*path: int) -> str | None:
+        # CityJSON lets "values" be null at any level (a whole shell or solid without
+        # semantics), so walk down and stop at the first null
+        value: Any = values
+        for i in path:
+            if not isinstance(value, list) or i >= len(value):
+                return None
+            value = value[i]
         return kinds[value] if isinstance(value, int) and 0 <= value < len(kinds) else None
 
     out: list[tuple[list[list[int]], str | None]] = []
     b = geom["boundaries"]
     if gtype in ("MultiSurface", "CompositeSurface"):
         for i, surface in enumerate(b):
-            out.append((surface, kind(values[i]) if values else None))
+            out.append((surface, kind(i)))
     elif gtype == "Solid":
         for s, shell in enumerate(b):
             for i, surface in enumerate(shell):
-                out.append((surface, kind(values[s][i]) if values else None))
+                out.append((surface, kind(s, i)))
     else:  # MultiSolid, CompositeSolid
         for k, solid in enumerate(b):
             for s, shell in enumerate(solid):
                 for i, surface in enumerate(shell):
-                    out.append((surface, kind(values[k][s][i]) if values else None))
+                    out.append((surface, kind(k, s, i)))
     return out
 
 

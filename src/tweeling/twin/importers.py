@@ -51,7 +51,7 @@ class Importer(Protocol):
 
 
 def builtin_importers() -> list[Importer]:
-    from tweeling.twin.cityjson_in import CityJSONImporter, CityJSONSeqImporter
+    from tweeling.twin.cityjson_files import CityJSONImporter, CityJSONSeqImporter
     from tweeling.twin.vector_io import GeoJSONImporter, GeoPackageImporter
 
     return [CityJSONSeqImporter(), GeoJSONImporter(), GeoPackageImporter(), CityJSONImporter()]
