@@ -111,7 +111,7 @@ class Seen:
     """What a :class:`Watch` saw of the processes whose comm starts with its prefix."""
 
     peak_count: int = 0
-    peak_rss_mb: float = 0.0
+    peak_pss_mb: float = 0.0
     pids: set[int] = field(default_factory=set)
     # the highest soft limit seen per /proc/PID/limits row ("Max cpu time", ...); -1 unlimited
     limits: dict[str, int] = field(default_factory=dict)
@@ -128,9 +128,19 @@ def _limits(pid: str) -> dict[str, int]:
     return rows
 
 
+def _pss_mb(pid: str) -> float:
+    """A process's proportional share of resident memory: pages it shares with its parent
+    or siblings count once among them, so the run's processes can be added up."""
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
+        for line in handle:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class Watch:
     """Samples /proc every 50 ms while a run goes on: how many of the run's processes there
-    are at once, their summed resident memory, their limits."""
+    are at once, their summed memory (PSS), their limits."""
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -147,16 +157,14 @@ class Watch:
         self._thread.join()
 
     def _loop(self) -> None:
-        page_mb = os.sysconf("SC_PAGE_SIZE") / (1 << 20)
         while not self._stop.is_set():
-            count, rss = 0, 0.0
+            count, pss = 0, 0.0
             for pid in (p for p in os.listdir("/proc") if p.isdigit()):
                 try:
                     with open(f"/proc/{pid}/comm") as handle:
                         if not handle.read().startswith(self.prefix):
                             continue
-                    with open(f"/proc/{pid}/statm") as handle:
-                        rss += int(handle.read().split()[1]) * page_mb
+                    pss += _pss_mb(pid)
                     for row, value in _limits(pid).items():
                         known = self.seen.limits.get(row, 0)
                         if value == -1 or known == -1:
@@ -168,8 +176,40 @@ class Watch:
                 count += 1
                 self.seen.pids.add(int(pid))
             self.seen.peak_count = max(self.seen.peak_count, count)
-            self.seen.peak_rss_mb = max(self.seen.peak_rss_mb, rss)
+            self.seen.peak_pss_mb = max(self.seen.peak_pss_mb, pss)
             self._stop.wait(0.05)
+
+
+class MemoryWatch:
+    """Samples the resident memory of some processes (the platform's) every 20 ms: how far
+    each rose above where it started. A peak-RSS figure alone can hide a rise that stays
+    below an earlier peak; this cannot."""
+
+    def __init__(self, pids: Iterable[int]) -> None:
+        self.start = {pid: _rss_mb(pid) for pid in pids}
+        self.growth_mb = dict.fromkeys(self.start, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> dict[int, float]:
+        self._thread.start()
+        return self.growth_mb
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for pid, start in self.start.items():
+                with contextlib.suppress(OSError):
+                    self.growth_mb[pid] = max(self.growth_mb[pid], _rss_mb(pid) - start)
+            self._stop.wait(0.02)
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
 
 
 def high_water_mb(pid: int) -> float:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from .conftest import Platform, Target
-from .observe import high_water_mb
+from .observe import MemoryWatch, high_water_mb
 
 FORGE_ROUTES = ("crash", "exit-1", "sigkill", "hide-violation")
 
@@ -36,7 +36,7 @@ def test_a_forged_success_is_not_recorded(target: Target, platform: Platform, ro
 
 
 BIG_ROUTES = (
-    "sdk",  # a 300 MB indicator, returned the ordinary way
+    "sdk",  # a 300 MB layer, returned the ordinary way
     "outputs-fd",  # 1 GB down the worker's own result channel, then exit 0
     "log",  # 1 GB to standard output
     "events",  # a 1 GB line down the event channel
@@ -57,7 +57,10 @@ def test_an_oversized_result_is_refused_without_reading_it(
     own_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = {pid: high_water_mb(pid) for pid in target.platform_pids[1:]}
     database_before = _database_mb(platform)
-    attack = target.attack("big", route)
+    with MemoryWatch(target.platform_pids) as rose:
+        attack = target.attack("big", route)
+    for pid, growth in rose.items():
+        assert growth < 300, f"the platform's process {pid} took {growth:.0f} MB more meanwhile"
     own_growth = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - own_before) / MB
     assert own_growth < 300, f"the platform's peak memory grew by {own_growth:.0f} MB"
     for pid, before in workers.items():

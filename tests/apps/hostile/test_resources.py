@@ -24,8 +24,8 @@ def test_memory_stays_within_the_declared_limit(target: Target, route: str) -> N
         attack = target.attack("memory", route, marker=marker)
     allowed = (DECLARED_MB + BASELINE_MB) * 1.1
     assert seen.pids, "the run's processes were never seen"
-    assert seen.peak_rss_mb <= allowed, (
-        f"its processes held {seen.peak_rss_mb:.0f} MB together, over {allowed:.0f} MB "
+    assert seen.peak_pss_mb <= allowed, (
+        f"its processes held {seen.peak_pss_mb:.0f} MB together, over {allowed:.0f} MB "
         f"({attack.record.status}: {attack.record.message})"
     )
     assert not survivors(marker)

@@ -1,5 +1,5 @@
 """Hands the platform far more than the per-run output cap (256 MB by default): a 300 MB
-result through the SDK, a 1 GB result, log or event stream down the worker's own channels
+layer of 1.2 million features through the SDK, a 1 GB result, log or event stream down the worker's own channels
 (pipes get real bytes; files become sparse, costing no disk), or 1 GB sparse files in the
 work dir named like outputs. The platform must refuse it without reading it into memory."""
 
@@ -55,8 +55,11 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
     journal = tricks.Journal()
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file size limit answers EFBIG instead
     out = Outputs()
+    out.layer("flood", {"type": "FeatureCollection", "features": []})
     if route == "sdk":
-        out.indicator("loot", "x" * (300 << 20))
+        feature = {"type": "Feature", "geometry": None, "properties": {"v": "y" * 200}}
+        out.layer("flood", {"type": "FeatureCollection", "features": [feature] * 1_200_000})
+        out.indicator("loot", "a 300 MB layer")
         return out
     found = _descriptors()
     journal.lines.append(f"worker descriptors: {found}")

@@ -90,8 +90,10 @@ def _forge(inputs: Inputs, marker: str, journal: tricks.Journal) -> None:
     journal.lines.append(f"worker descriptors: {descriptors}")
     if "result_fd" in descriptors:
         journal.attempt("result_fd", lambda: _put(descriptors["result_fd"], result))
-    if "events_fd" in descriptors:
-        journal.attempt("events_fd", lambda: _put(descriptors["events_fd"], end + b"\n"))
+    if "events_fd" in descriptors:  # a file is emptied; down a pipe goes a happy ending
+        events = descriptors["events_fd"]
+        erase = stat.S_ISREG(os.fstat(events).st_mode)
+        journal.attempt("events_fd", lambda: _put(events, b"" if erase else end + b"\n"))
     if "outputs_fd" in descriptors:
         journal.attempt(
             "outputs_fd", lambda: _put(descriptors["outputs_fd"], json.dumps(outputs).encode())
