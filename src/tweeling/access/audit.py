@@ -406,10 +406,18 @@ def _rows(conn: Connection) -> CursorResult[Any]:
     )
 
 
+def own_trust() -> Trust:
+    """What the platform itself trusts: the key it signs with (made if missing, as the next
+    checkpoint would), which it reads from its file, never from the database."""
+    legacy = platform_public_key()
+    return Trust(frozenset({public_hex(audit_signer())}), frozenset({legacy} if legacy else ()))
+
+
 def verify(conn: Connection, trust: Trust | None = None) -> Verification:
     """Walk the whole chain, every checkpoint, the unsigned tail and the operator's anchor;
-    report the first thing that is wrong. Trust defaults to :func:`default_trust`."""
-    trust = trust or default_trust()
+    report the first thing that is wrong. Trust defaults to :func:`own_trust` (the platform
+    checking itself); an operator brings :func:`default_trust` or keys of their own."""
+    trust = trust or own_trust()
     checkpoints = [
         _signed_head(r)
         for r in conn.execute(
