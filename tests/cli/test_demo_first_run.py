@@ -116,10 +116,12 @@ def test_demo_on_a_fresh_clone_as_a_new_user(clone: Path) -> None:
     assert again.stdout.count("kept") >= 3  # the store's apps kept, not accredited again
 
     port = _free_port()
-    server = subprocess.Popen(
-        [TWEELING, "serve", "--port", str(port)],
-        cwd=clone, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = clone.parent / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [TWEELING, "serve", "--port", str(port)],
+            cwd=clone, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         page = None
         for _ in range(300):  # until it listens (or gives up), not a timing assertion
@@ -130,7 +132,7 @@ def test_demo_on_a_fresh_clone_as_a_new_user(clone: Path) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert page is not None, server.stderr.read().decode() if server.stderr else ""
+        assert page is not None, log.read_text(errors="replace")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert 'href="/ogc/delft?f=html"' in page.text and 'href="/docs"' in page.text
         for app in REFERENCE_APPS:
