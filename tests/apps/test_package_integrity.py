@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import os
 import stat
@@ -13,6 +14,7 @@ import struct
 import tracemalloc
 import warnings
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -20,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from tests.cli.test_cli import run
 from tweeling.access.keys import public_hex
@@ -32,6 +35,8 @@ from tweeling.apps.package_content import (
 )
 from tweeling.apps.scaffold import scaffold
 from tweeling.errors import InputFileError
+from tweeling.storage.db import Database
+from tweeling.storage.schema import app_packages
 
 # ---------------------------------------------------------------- helpers
 
@@ -100,6 +105,17 @@ def test_distinct_file_sets_give_distinct_hashes(
         assert content_hash(file_digests(one)) != content_hash(file_digests(other))
     else:
         assert content_hash(file_digests(one)) == content_hash(file_digests(other))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_file_sets)
+def test_the_hash_is_sha256_of_the_canonical_json_pairs(files: dict[str, bytes]) -> None:
+    """Written from the definition with the standard library's JSON writer (RFC 8259, no
+    whitespace, non-ASCII as UTF-8), not from our encoder: another implementation can check
+    a package's hash."""
+    pairs = sorted([name, hashlib.sha256(data).hexdigest()] for name, data in files.items())
+    canonical = json.dumps(pairs, ensure_ascii=False, separators=(",", ":")).encode()
+    assert content_hash(file_digests(files)) == hashlib.sha256(canonical).hexdigest()
 
 
 def test_the_old_listing_collides_and_such_a_package_is_refused(
@@ -430,3 +446,23 @@ def test_a_cached_file_replaced_by_a_link_or_removed_is_restored(app: Path, tmp_
     manifest.unlink()
     packages.extract(package, cache)
     assert manifest.read_bytes() == expected
+
+
+# ---------------------------------------------------------------- stored packages
+
+
+def test_a_stored_package_is_checked_against_its_stored_hash(db: Database, app: Path) -> None:
+    package = packages.build(app)
+    # an unsigned package stored before scheme 2 keeps the hash it was stored under
+    old_hash = content_hash(package.digests, LEGACY_SCHEME)
+    with db.begin() as conn:
+        old_id = packages.register(conn, replace(package, content_hash=old_hash), "test")
+        loaded = packages.load(conn, old_id)
+    assert loaded.content_hash == old_hash and loaded.scheme == LEGACY_SCHEME
+    # an archive changed in the database no longer matches the hash it was stored under
+    (app / "footprints" / "app.py").write_text("def run(*a): ...\n")
+    other = packages.build(app).archive
+    with db.begin() as conn:
+        conn.execute(update(app_packages).where(app_packages.c.id == old_id).values(archive=other))
+    with db.begin() as conn, pytest.raises(InputFileError, match="no longer matches"):
+        packages.load(conn, old_id)

@@ -3,7 +3,9 @@
 The content hash is what a publisher signs, so it must be injective: two different sets of
 files must never give the same hash. Scheme 2 (current, ``tweeling-app/2``) hashes the
 canonical JSON array of ``[path, sha256]`` pairs, sorted by path (Unicode code points), with
-no whitespace: JSON string escaping is injective, so distinct file sets give distinct bytes.
+no whitespace and non-ASCII as UTF-8 (what RFC 8785 writes for an array of strings; Python's
+``json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))`` gives the same bytes): JSON
+string escaping is injective, so distinct file sets give distinct bytes.
 Scheme 1 (``tweeling-app/1``, deprecated) hashed a ``sha256sum``-style text listing of
 ``"<sha256>  <path>\\n"`` lines: a path holding a line break could forge lines of its own, so
 two different file sets could share a listing. Scheme 1 is still verified, but only for
