@@ -73,16 +73,21 @@ def bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
+def package_root() -> Path:
+    """The folder this Tweeling is imported from (site-packages, or a checkout's src/)."""
+    import tweeling
+
+    return Path(tweeling.__file__).resolve().parent.parent
+
+
 def _runtime_paths() -> list[Path]:
     """Read-only parts of the host the worker needs: the interpreter's installation, the
     virtual environment, and the folder Tweeling itself is imported from (an editable
     install points outside the environment)."""
-    import tweeling
-
     paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    package_root = Path(tweeling.__file__).resolve().parent.parent
-    if not any(package_root.is_relative_to(p) for p in paths):
-        paths.add(package_root)
+    root = package_root()
+    if not any(root.is_relative_to(p) for p in paths):
+        paths.add(root)
     # Libraries loaded from outside the prefixes (a system Python's dist-packages) come
     # with /usr, which is always mounted.
     return sorted(p for p in paths if not p.is_relative_to("/usr"))

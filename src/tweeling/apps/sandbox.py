@@ -110,6 +110,12 @@ class Outcome:
         return asdict(self)
 
 
+_WORKER = (
+    "import sys; sys.path.insert(0, {root!r}); "
+    "from tweeling.apps.worker import main; sys.exit(main())"
+)
+
+
 def _seal_inputs(inputs: Path) -> None:
     """Inputs are readable by the run's uid and by nobody writable (the mount is read-only
     as well)."""
@@ -305,7 +311,10 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
         "events_fd": events_write,
         "outputs_fd": outputs_write,
     }
-    worker = [sys.executable, "-I", "-B", "-m", "tweeling.apps.worker"]
+    # Isolated mode ignores PYTHONPATH, so the worker is told where this Tweeling came from
+    # (a checkout run with PYTHONPATH=src, an editable install): the same code, mounted
+    # read-only by the sandbox.
+    worker = [sys.executable, "-I", "-B", "-c", _WORKER.format(root=str(isolation.package_root()))]
     flags: list[str] = []
     if sandboxed:
         layout = isolation.Layout(Path(spec.app_dir), spec.inputs_dir, spec.limits.work_mb)
