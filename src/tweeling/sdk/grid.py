@@ -149,28 +149,38 @@ def ground_grid(
 
 def extrude(footprint: Any, height: float, base: float = 0.0) -> tuple[Floats, list[str]]:
     """Triangles (k, 3, 3) of a block with a flat roof at ``base + height`` over a shapely
-    polygon (or a list of (x, y) corners), wound outwards, with their semantic surface types
-    (GroundSurface, WallSurface, RoofSurface)."""
-    polygon = footprint if hasattr(footprint, "exterior") else shapely.Polygon(footprint)
-    polygon = shapely.geometry.polygon.orient(polygon, sign=1.0)  # counter-clockwise outside
+    polygon or multipolygon (or a list of (x, y) corners), wound outwards, with their
+    semantic surface types (GroundSurface, WallSurface, RoofSurface).
+
+    The block is a closed surface: every edge is shared by exactly two triangles, run in
+    opposite directions, so its volume is the footprint's area times the height."""
+    if not np.isfinite(height) or height <= 0 or not np.isfinite(base):
+        raise ValueError(f"a block needs a finite positive height (got {height!r} from {base!r})")
+    shape = footprint if hasattr(footprint, "geom_type") else shapely.Polygon(footprint)
+    if shape.geom_type not in ("Polygon", "MultiPolygon") or shape.is_empty:
+        raise ValueError(f"a footprint must be a polygon, not {shape.geom_type}")
+    if not shape.is_valid:
+        raise ValueError(f"the footprint is not a valid polygon: {shapely.is_valid_reason(shape)}")
+    shape = shapely.remove_repeated_points(shape)  # a zero-length edge has no wall
     top = base + height
     triangles: list[list[list[float]]] = []
     kinds: list[str] = []
-    for piece in shapely.delaunay_triangles(polygon).geoms:
-        if not polygon.contains(piece.representative_point()):
-            continue  # Delaunay fills concave notches; those are not part of the footprint
-        ring = shapely.geometry.polygon.orient(piece, sign=1.0).exterior.coords[:3]
-        triangles.append([[x, y, top] for x, y in ring])
-        kinds.append("RoofSurface")
-        triangles.append([[x, y, base] for x, y in reversed(ring)])
-        kinds.append("GroundSurface")
-    rings = [polygon.exterior, *polygon.interiors]
-    for ring in rings:
-        coords = list(ring.coords)
-        for (x1, y1), (x2, y2) in itertools.pairwise(coords):
-            # Outer rings run counter-clockwise, holes clockwise: either way the outside of
-            # the wall is on the right of the edge.
-            triangles.append([[x1, y1, base], [x2, y2, base], [x2, y2, top]])
-            triangles.append([[x1, y1, base], [x2, y2, top], [x1, y1, top]])
-            kinds += ["WallSurface", "WallSurface"]
-    return np.asarray(triangles, dtype=np.float64), kinds
+    for polygon in getattr(shape, "geoms", [shape]):
+        polygon = shapely.geometry.polygon.orient(polygon, sign=1.0)  # counter-clockwise outside
+        # A constrained triangulation uses only the polygon's corners and keeps its edges, so
+        # the roof covers the footprint exactly, concave notches and holes included, and its
+        # edges meet the walls' edges one to one.
+        for piece in shapely.constrained_delaunay_triangles(polygon).geoms:
+            ring = shapely.geometry.polygon.orient(piece, sign=1.0).exterior.coords[:3]
+            triangles.append([[x, y, top] for x, y in ring])
+            kinds.append("RoofSurface")
+            triangles.append([[x, y, base] for x, y in reversed(ring)])
+            kinds.append("GroundSurface")
+        for ring in (polygon.exterior, *polygon.interiors):
+            for (x1, y1), (x2, y2) in itertools.pairwise(ring.coords):
+                # Outer rings run counter-clockwise, holes clockwise: either way the outside
+                # of the wall is on the right of the edge.
+                triangles.append([[x1, y1, base], [x2, y2, base], [x2, y2, top]])
+                triangles.append([[x1, y1, base], [x2, y2, top], [x1, y1, top]])
+                kinds += ["WallSurface", "WallSurface"]
+    return np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3), kinds
