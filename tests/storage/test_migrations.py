@@ -28,7 +28,7 @@ def test_upgrade_from_twin_core_keeps_twins(tmp_path: Path, samples: Path) -> No
             f"VALUES ({twin_id}, 'current', 'current', 'me', '2026-01-01 00:00:00')"
         )
     before, after = db.migrate()
-    assert (before, after) == ("0001", "0011")
+    assert (before, after) == ("0001", "0012")
     with db.read() as conn:
         row = conn.execute(select(twins.c.name, twins.c.public, twins.c.owner_org_id)).one()
         assert tuple(row) == ("old", False, None)
@@ -38,4 +38,4 @@ def test_upgrade_from_twin_core_keeps_twins(tmp_path: Path, samples: Path) -> No
     assert report.objects == 10
     create_scenario(db, "old", "plan")
     assert diff(db, "old", "current", "plan").as_json()["summary"]["added"] == 0
-    assert db.migrate() == ("0011", "0011")
+    assert db.migrate() == ("0012", "0012")

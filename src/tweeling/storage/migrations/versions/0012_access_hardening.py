@@ -14,22 +14,25 @@ revision = "0012"
 down_revision = "0011"
 
 
+# Plain ADD / DROP COLUMN throughout: a batch rebuild of `users` on SQLite would drop and
+# recreate it, and with foreign keys on that cascades into memberships, sessions and tokens.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("audit_head") as batch:
-        batch.add_column(
-            sa.Column("checkpoint_seq", sa.BigInteger, nullable=False, server_default="0")
-        )
-        batch.add_column(sa.Column("checkpoint_at", sa.String(40)))
+    op.add_column(
+        "audit_head",
+        sa.Column("checkpoint_seq", sa.BigInteger, nullable=False, server_default="0"),
+    )
+    op.add_column("audit_head", sa.Column("checkpoint_at", sa.String(40)))
     # The newest checkpoint made before this revision is the one the next one follows; with
     # checkpoint_at left empty the next entry is signed at once.
     op.execute(
         "UPDATE audit_head SET checkpoint_seq = "
         "COALESCE((SELECT MAX(seq) FROM audit_checkpoints), 0)"
     )
-    with op.batch_alter_table("audit_checkpoints") as batch:
-        batch.add_column(sa.Column("prev_seq", sa.BigInteger))
-        batch.add_column(sa.Column("every_entries", sa.Integer))
-        batch.add_column(sa.Column("every_minutes", sa.Float))
+    op.add_column("audit_checkpoints", sa.Column("prev_seq", sa.BigInteger))
+    op.add_column("audit_checkpoints", sa.Column("every_entries", sa.Integer))
+    op.add_column("audit_checkpoints", sa.Column("every_minutes", sa.Float))
     op.create_table(
         "audit_denial_counts",
         sa.Column("hour", sa.String(13), primary_key=True),
@@ -37,18 +40,13 @@ def upgrade() -> None:
         sa.Column("target", sa.String(400), primary_key=True),
         sa.Column("count", sa.BigInteger, nullable=False),
     )
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("totp_last_step", sa.BigInteger))
+    op.add_column("users", sa.Column("totp_last_step", sa.BigInteger))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("totp_last_step")
+    op.drop_column("users", "totp_last_step")
     op.drop_table("audit_denial_counts")
-    with op.batch_alter_table("audit_checkpoints") as batch:
-        batch.drop_column("every_minutes")
-        batch.drop_column("every_entries")
-        batch.drop_column("prev_seq")
-    with op.batch_alter_table("audit_head") as batch:
-        batch.drop_column("checkpoint_at")
-        batch.drop_column("checkpoint_seq")
+    for column in ("every_minutes", "every_entries", "prev_seq"):
+        op.drop_column("audit_checkpoints", column)
+    for column in ("checkpoint_at", "checkpoint_seq"):
+        op.drop_column("audit_head", column)
