@@ -128,8 +128,3 @@ def load_or_create(conn: Connection, path: Path | None = None) -> Ed25519Private
     if known is None:
         conn.execute(insert(platform_keys).values(public_key=public, created_at=now()))
     return key
-
-
-def registered_public_keys(conn: Connection) -> dict[str, Ed25519PublicKey]:
-    rows = conn.execute(select(platform_keys.c.public_key))
-    return {hexkey: Ed25519PublicKey.from_public_bytes(bytes.fromhex(hexkey)) for (hexkey,) in rows}
