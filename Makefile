@@ -89,6 +89,12 @@ bench-sandbox: install system-deps
 bench-accredit: install
 	$(BIN)/python benchmarks/accreditation.py
 
+# The upload path's memory: the server's peak RSS while it receives a 1 GB dataset body,
+# streamed over loopback to uvicorn in its own process (benchmarks/uploads.py, under a minute).
+.PHONY: bench-uploads
+bench-uploads: install
+	$(BIN)/python benchmarks/uploads.py
+
 .PHONY: bench-ogc
 bench-ogc: install
 	$(BIN)/python benchmarks/ogc_peers.py

@@ -88,7 +88,11 @@ def _init_worker(
     parse: Callable[[list[tuple[int, bytes]]], list[CityObject]], preparer: BatchPreparer
 ) -> None:
     import gc
+    import signal
 
+    # A forked worker inherits its parent's SIGTERM handler; in a server that is uvicorn's,
+    # which only asks for a shutdown, so the pool's terminate() would wait on it forever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Batches are short-lived trees of lists and dicts without cycles; the cyclic collector
     # would only rescan them over and over.
     gc.disable()
