@@ -181,6 +181,8 @@ def items(
         order_sql, source_sql = "o.pk", None
         if cql:
             tree = filters.parse(cql, cql_lang)
+            if db.backend.name == "sqlite":  # the functions its filters call
+                filters.prepare_sqlite(conn.connection.driver_connection)
             indexed = attribute_index.indexed(conn)
             sql, found = filters.to_sql(tree, db.backend.name, indexed)
             follow = filters.index_to_follow(tree, indexed)

@@ -1,50 +1,194 @@
-"""CQL2 filters (parsed by pygeofilter) translated to SQL for SQLite and PostgreSQL.
+"""CQL2 filters (parsed and validated by ``cql2``) translated to SQL for SQLite and PostgreSQL.
+
+A filter in CQL2 text or JSON is parsed by the ``cql2`` library, which checks the grammar of
+OGC 21-065 and gives the filter as canonical CQL2 JSON; this module turns that JSON into a SQL
+condition over ``city_objects o``. Values, patterns and property names travel as bound
+parameters, never as SQL text.
 
 Attributes live in a JSON column, so each comparison also checks the JSON type of the value
-(a text attribute never matches ``> 10``). ``id`` and ``cityjson_type`` are the object's id
-and type; ``geometry`` is its CRS84 footprint. Spatial predicates: S_INTERSECTS, tested
-exactly on PostGIS and on the stored CRS84 bounding box on SQLite. Values and property names
-travel as bound parameters, never as SQL text.
+(a text attribute never matches ``> 10``); a missing or mistyped attribute makes a comparison
+unknown, and unknown stays unknown under NOT (SQL's three-valued logic, as CQL2 has it).
+``id`` and ``cityjson_type`` are the object's id and type; ``geometry`` is its CRS84
+footprint. Both backends give the same answers: LIKE is case-sensitive with only ``%`` and
+``_`` as wildcards (``\\`` escapes), CASEI() folds case, dates compare as ISO dates,
+timestamps as instants in UTC, and S_INTERSECTS is exact (PostGIS on PostgreSQL; on SQLite a
+bounding-box test first, then shapely — both GEOS — through functions registered on the
+connection by ``prepare_sqlite``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
+import cql2
 import shapely
-from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
 
 from tweeling.errors import InvalidInput
 from tweeling.storage import attribute_index
 
-_COMPARISON = {
-    ast.Equal: "=",
-    ast.NotEqual: "<>",
-    ast.LessThan: "<",
-    ast.LessEqual: "<=",
-    ast.GreaterThan: ">",
-    ast.GreaterEqual: ">=",
-}
 _NAME = attribute_index.NAME
 _COLUMNS = {"id": "o.object_id", "cityjson_type": "o.object_type"}
+_COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
+_MIRRORED = {"=": "=", "<>": "<>", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+# RFC 3339 date-time with a zone (Z or an offset), the form CQL2 timestamps take.
+_TIMESTAMP = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](\.[0-9]+)?(Z|z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_TIMESTAMP_RE = re.compile(_TIMESTAMP)
+_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"
+_PG_DATE = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+_PG_UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+# ICU's root locale folds case by Unicode's rules, as Python's str.lower does on SQLite.
+_PG_CASEI = 'lower(({}) COLLATE "und-x-icu")'
 
 
-def parse(text: str, lang: str = "cql2-text") -> Any:
-    """A CQL2 text or JSON filter as a syntax tree; a clear 400 when it does not parse."""
+def parse(text: str, lang: str = "cql2-text") -> dict[str, Any] | bool:
+    """A CQL2 text or JSON filter as canonical CQL2 JSON; a clear 400 when it is not CQL2."""
     if lang not in ("cql2-text", "cql2-json"):
         raise InvalidInput(f"unknown filter-lang {lang!r}: use cql2-text or cql2-json")
     try:
-        return parse_json(orjson.loads(text)) if lang == "cql2-json" else parse_text(text)
-    except Exception as exc:  # lark, orjson and pygeofilter raise many kinds
+        expr = cql2.parse_json(text) if lang == "cql2-json" else cql2.parse_text(text)
+        expr.validate()
+        tree: dict[str, Any] | bool = expr.to_json()
+    except Exception as exc:  # cql2 raises ParseError, ValidationError, ValueError
         lines = str(exc).strip().splitlines()
         first = lines[0] if lines else type(exc).__name__
-        raise InvalidInput(f"the filter does not parse as {lang}: {first}") from None
+        raise InvalidInput(f"the filter is not valid {lang}: {first}") from None
+    return tree
+
+
+def utc_timestamp(text: str) -> str | None:
+    """An RFC 3339 date-time as UTC text with microseconds (comparable as text); None if not."""
+    if not _TIMESTAMP_RE.match(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _casei(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else None
+
+
+def _intersects(footprint: Any, other: Any) -> int | None:
+    if footprint is None or other is None:
+        return None
+    return int(shapely.intersects(shapely.from_wkb(footprint), shapely.from_wkb(other)))
+
+
+def prepare_sqlite(dbapi_connection: Any) -> None:
+    """Register the functions SQLite filters call (PostgreSQL has them built in)."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        raise TypeError("prepare_sqlite needs a sqlite3 connection")
+    dbapi_connection.create_function("tweeling_casei", 1, _casei, deterministic=True)
+    dbapi_connection.create_function("tweeling_timestamp", 1, _ts_or_none, deterministic=True)
+    dbapi_connection.create_function("tweeling_intersects", 2, _intersects, deterministic=True)
+
+
+def _ts_or_none(value: Any) -> str | None:
+    return utc_timestamp(value) if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class _Operand:
+    """A property as a filter reads it, perhaps under CASEI()."""
+
+    name: str
+    casei: bool = False
+
+
+@dataclass(frozen=True)
+class _Literal:
+    kind: str  # text, number, bool, date, timestamp
+    value: Any
+    casei: bool = False
+
+
+def _operand(node: Any) -> _Operand | None:
+    if isinstance(node, dict) and set(node) == {"property"}:
+        name = str(node["property"])
+        if not _NAME.match(name):
+            raise InvalidInput(f"{name!r} is not a property name")
+        return _Operand(name)
+    if _is_op(node, "casei") and len(node["args"]) == 1:
+        inner = _operand(node["args"][0])
+        return _Operand(inner.name, casei=True) if inner is not None else None
+    return None
+
+
+def _literal(node: Any) -> _Literal | None:
+    if isinstance(node, bool):
+        return _Literal("bool", node)
+    if isinstance(node, (int, float)):
+        return _Literal("number", node)
+    if isinstance(node, str):
+        return _Literal("text", node)
+    if isinstance(node, dict) and set(node) == {"date"}:
+        if not _DATE.match(str(node["date"])):
+            raise InvalidInput(f"DATE({node['date']!r}) is not a date YYYY-MM-DD")
+        return _Literal("date", str(node["date"]))
+    if isinstance(node, dict) and set(node) == {"timestamp"}:
+        moment = utc_timestamp(str(node["timestamp"]))
+        if moment is None:
+            raise InvalidInput(
+                f"TIMESTAMP({node['timestamp']!r}) is not an RFC 3339 date-time with a zone"
+            )
+        return _Literal("timestamp", moment)
+    if _is_op(node, "casei") and len(node["args"]) == 1 and isinstance(node["args"][0], str):
+        return _Literal("text", node["args"][0].lower(), casei=True)
+    return None
+
+
+def _is_op(node: Any, op: str) -> bool:
+    return isinstance(node, dict) and str(node.get("op", "")).lower() == op
+
+
+def _like_tokens(pattern: str) -> Iterator[tuple[str, str]]:
+    """A CQL2 LIKE pattern as ("any" | "one" | "char", text): only % and _ are wildcards,
+    and a backslash makes the next character literal."""
+    chars = iter(pattern)
+    for c in chars:
+        if c == "\\":
+            yield "char", next(chars, "\\")
+        elif c == "%":
+            yield "any", c
+        elif c == "_":
+            yield "one", c
+        else:
+            yield "char", c
+
+
+def glob_pattern(pattern: str) -> str:
+    """The CQL2 LIKE pattern as a SQLite GLOB pattern (GLOB is case-sensitive, like CQL2)."""
+    out = []
+    for kind, c in _like_tokens(pattern):
+        if kind == "any":
+            out.append("*")
+        elif kind == "one":
+            out.append("?")
+        else:
+            out.append(f"[{c}]" if c in "*?[" else c)
+    return "".join(out)
+
+
+def like_pattern(pattern: str) -> str:
+    """The CQL2 LIKE pattern as a PostgreSQL LIKE pattern (backslash escapes)."""
+    out = []
+    for kind, c in _like_tokens(pattern):
+        if kind == "char":
+            out.append("\\" + c if c in "%_\\" else c)
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 @dataclass
@@ -59,14 +203,6 @@ class SQLFilter:
         self.params[name] = value
         return ":" + name
 
-    def _property(self, node: Any) -> str:
-        if not isinstance(node, ast.Attribute):
-            raise InvalidInput("a filter compares a property with a value (property first)")
-        name = str(node.name)
-        if not _NAME.match(name):
-            raise InvalidInput(f"{name!r} is not a property name")
-        return name
-
     def _json_value(self, name: str, kind: str) -> str:
         """SQL for attribute ``name`` as ``kind`` (number, text, bool); NULL when it is not."""
         if self.indexed.get(name) == kind:
@@ -76,90 +212,154 @@ class SQLFilter:
         path = self.bind(attribute_index.json_path(name))
         return attribute_index.typed_value(self.dialect, kind, "", path)
 
-    def _operand(self, prop: Any, value: Any) -> tuple[str, Any]:
-        name = self._property(prop)
-        if name in _COLUMNS:
-            return _COLUMNS[name], value if isinstance(value, str) else str(value)
-        if isinstance(value, bool):
-            return self._json_value(name, "bool"), value
-        if isinstance(value, (int, float)):
-            return self._json_value(name, "number"), value
-        if isinstance(value, str):
-            return self._json_value(name, "text"), value
-        raise InvalidInput(f"cannot compare {name!r} with {value!r}")
+    def _value(self, prop: _Operand, kind: str) -> str:
+        """SQL for the property read as ``kind``, case-folded under CASEI()."""
+        if prop.name in _COLUMNS:
+            sql = _COLUMNS[prop.name]
+        elif kind in ("date", "timestamp"):
+            sql = self._dated(self._json_value(prop.name, "text"), kind)
+        else:
+            sql = self._json_value(prop.name, kind)
+        if prop.casei:
+            if kind != "text":
+                raise InvalidInput(f"CASEI({prop.name}) compares text, not a {kind}")
+            pg = _PG_CASEI.format(sql)
+            sql = pg if self.dialect == "postgresql" else f"tweeling_casei({sql})"
+        return sql
 
-    @staticmethod
-    def _negated(sql: str, negate: bool) -> str:
-        return f"(NOT COALESCE({sql}, FALSE))" if negate else sql
+    def _dated(self, text: str, kind: str) -> str:
+        if kind == "date":  # ISO dates order as text
+            if self.dialect == "postgresql":
+                pattern = self.bind("^[0-9]{4}-[01][0-9]-[0-3][0-9]$")
+                return f"(CASE WHEN {text} ~ {pattern} THEN {text} END)"
+            return f"(CASE WHEN {text} GLOB {self.bind(_DATE_GLOB)} THEN {text} END)"
+        if self.dialect == "postgresql":
+            pattern, form = self.bind(_TIMESTAMP), self.bind(_PG_UTC_TEXT)
+            moment = f"(({text})::timestamptz AT TIME ZONE 'UTC')"
+            return f"(CASE WHEN {text} ~ {pattern} THEN to_char({moment}, {form}) END)"
+        return f"tweeling_timestamp({text})"
+
+    def _bound(self, prop: _Operand, literal: _Literal) -> str:
+        value = literal.value
+        if prop.name in _COLUMNS and not isinstance(value, str):
+            value = str(value)
+        return self.bind(value)
 
     def sql(self, node: Any) -> str:
-        if isinstance(node, ast.And):
-            return f"({self.sql(node.lhs)} AND {self.sql(node.rhs)})"
-        if isinstance(node, ast.Or):
-            return f"({self.sql(node.lhs)} OR {self.sql(node.rhs)})"
-        if isinstance(node, ast.Not):
-            return self._negated(self.sql(node.sub_node), True)
-        if isinstance(node, ast.Include):  # INCLUDE, or EXCLUDE as a negated INCLUDE
-            return "(1 = 0)" if getattr(node, "not_", False) else "(1 = 1)"
-        op = _COMPARISON.get(type(node))
-        if op is not None:
-            column, value = self._operand(node.lhs, node.rhs)
-            return f"({column} {op} {self.bind(value)})"
-        if isinstance(node, ast.Like):
-            column, _ = self._operand(node.lhs, node.pattern)
-            pattern = str(node.pattern)
-            if node.singlechar != "_":
-                pattern = pattern.replace(node.singlechar, "_")
-            like = "ILIKE" if node.nocase and self.dialect == "postgresql" else "LIKE"
-            return self._negated(f"({column} {like} {self.bind(pattern)})", node.not_)
-        if isinstance(node, ast.Between):
-            column, _ = self._operand(node.lhs, node.low)
-            low, high = self.bind(node.low), self.bind(node.high)
-            return self._negated(f"({column} BETWEEN {low} AND {high})", node.not_)
-        if isinstance(node, ast.In):
-            if not node.sub_nodes:
-                return "(1 = 0)"
-            column, _ = self._operand(node.lhs, node.sub_nodes[0])
-            items = ", ".join(self.bind(v) for v in node.sub_nodes)
-            return self._negated(f"({column} IN ({items}))", node.not_)
-        if isinstance(node, ast.IsNull):
-            return self._is_null(node)
-        if isinstance(node, ast.GeometryIntersects):
-            return self._intersects(node)
-        raise InvalidInput(
-            f"the filter uses {type(node).__name__}, which Tweeling does not support yet"
-        )
+        if isinstance(node, bool):
+            return "(1 = 1)" if node else "(1 = 0)"
+        if not isinstance(node, dict) or "op" not in node:
+            raise InvalidInput(f"{_shown(node)} is not a condition")
+        op, args = str(node["op"]).lower(), list(node.get("args") or [])
+        if op in ("and", "or"):
+            return "(" + f" {op.upper()} ".join(self.sql(a) for a in args) + ")"
+        if op == "not":
+            return f"(NOT {self.sql(args[0])})"
+        if op in _COMPARISONS:
+            return self._comparison(op, args)
+        if op == "like":
+            return self._like(args)
+        if op == "between":
+            return self._between(args)
+        if op == "in":
+            return self._in(args)
+        if op == "isnull":
+            return self._is_null(args)
+        if op == "s_intersects":
+            return self._intersects(args)
+        raise InvalidInput(f"the filter uses {node['op']!r}, which Tweeling does not support")
 
-    def _is_null(self, node: Any) -> str:
-        name = self._property(node.lhs)
+    def _comparison(self, op: str, args: list[Any]) -> str:
+        prop, literal = _operand(args[0]), _literal(args[1])
+        if prop is None or literal is None:  # literal op property: mirror it
+            prop, literal, op = _operand(args[1]), _literal(args[0]), _MIRRORED[op]
+        if prop is None or literal is None:
+            raise InvalidInput(
+                f"'{op}' compares a property with a literal value; "
+                "comparing two properties or two values is not supported"
+            )
+        column = self._value(prop, literal.kind)
+        return f"({column} {op} {self._bound(prop, literal)})"
+
+    def _like(self, args: list[Any]) -> str:
+        prop, literal = _operand(args[0]), _literal(args[1])
+        if prop is None or literal is None or literal.kind != "text":
+            raise InvalidInput("LIKE takes a property and a text pattern")
+        column = self._value(prop, "text")
         if self.dialect == "postgresql":
-            p = self.bind(name)
-            sql = f"(COALESCE(jsonb_typeof(o.attributes -> {p}), 'null') = 'null')"
-        else:
-            path = self.bind(attribute_index.json_path(name))
-            sql = f"(json_extract(o.attributes, {path}) IS NULL)"
-        return f"(NOT {sql})" if node.not_ else sql
+            return f"({column} LIKE {self.bind(like_pattern(literal.value))})"
+        return f"({column} GLOB {self.bind(glob_pattern(literal.value))})"
 
-    def _intersects(self, node: Any) -> str:
-        if not (isinstance(node.lhs, ast.Attribute) and node.lhs.name == "geometry"):
-            raise InvalidInput("S_INTERSECTS takes the property 'geometry' first")
-        other = node.rhs
-        if isinstance(other, values.Envelope):
-            geom = shapely.box(other.x1, other.y1, other.x2, other.y2)
-        elif isinstance(other, values.Geometry):
-            geom = shapely.geometry.shape(other.geometry)
-        elif isinstance(other, ast.Function) and other.name.lower() == "bbox":
-            geom = shapely.box(*[float(a) for a in other.arguments[:4]])
-        else:
-            raise InvalidInput("S_INTERSECTS needs a geometry or BBOX(…) in CRS84")
+    def _between(self, args: list[Any]) -> str:
+        prop = _operand(args[0])
+        low, high = _literal(args[1]), _literal(args[2])
+        if prop is None or low is None or high is None or low.kind != high.kind:
+            raise InvalidInput("BETWEEN takes a property and two values of one type")
+        column = self._value(prop, low.kind)
+        return f"({column} BETWEEN {self._bound(prop, low)} AND {self._bound(prop, high)})"
+
+    def _in(self, args: list[Any]) -> str:
+        prop = _operand(args[0])
+        items = [_literal(a) for a in args[1]] if isinstance(args[1], list) else [None]
+        if prop is None or any(i is None for i in items):
+            raise InvalidInput("IN takes a property and a list of values")
+        kinds = {i.kind for i in items if i is not None}
+        if len(kinds) > 1:
+            raise InvalidInput(f"the values of IN are of several types: {sorted(kinds)}")
+        if not kinds:
+            return "(1 = 0)"
+        column = self._value(prop, kinds.pop())
+        bound = ", ".join(self._bound(prop, i) for i in items if i is not None)
+        return f"({column} IN ({bound}))"
+
+    def _is_null(self, args: list[Any]) -> str:
+        prop = _operand(args[0])
+        if prop is None or prop.casei:
+            raise InvalidInput("IS NULL takes a property")
+        if prop.name in _COLUMNS:  # an object always has an id and a type
+            return "(1 = 0)"
+        if self.dialect == "postgresql":
+            p = self.bind(prop.name)
+            return f"(COALESCE(jsonb_typeof(o.attributes -> {p}), 'null') = 'null')"
+        path = self.bind(attribute_index.json_path(prop.name))
+        return f"(json_extract(o.attributes, {path}) IS NULL)"
+
+    def _intersects(self, args: list[Any]) -> str:
+        if args and args[0] != {"property": "geometry"}:
+            args = args[::-1]
+        if len(args) != 2 or args[0] != {"property": "geometry"}:
+            raise InvalidInput("S_INTERSECTS compares the property 'geometry' with a geometry")
+        geom = _geometry(args[1])
         if self.dialect == "postgresql":
             wkt = self.bind(geom.wkt)
             return f"ST_Intersects(o.footprint_crs84, ST_GeomFromText({wkt}, 4326))"
         x1, y1, x2, y2 = geom.bounds
-        return (
-            f"(o.lon_min <= {self.bind(x2)} AND o.lon_max >= {self.bind(x1)} "
-            f"AND o.lat_min <= {self.bind(y2)} AND o.lat_max >= {self.bind(y1)})"
+        box = (
+            f"o.lon_min <= {self.bind(x2)} AND o.lon_max >= {self.bind(x1)} "
+            f"AND o.lat_min <= {self.bind(y2)} AND o.lat_max >= {self.bind(y1)}"
         )
+        exact = f"tweeling_intersects(o.footprint_crs84, {self.bind(shapely.to_wkb(geom))})"
+        return f"({box} AND {exact} = 1)"
+
+
+def _shown(node: Any) -> str:
+    return repr(node)[:80]
+
+
+def _geometry(node: Any) -> Any:
+    """A CQL2 JSON geometry literal (GeoJSON, or {"bbox": [...]}) in CRS84 as shapely."""
+    try:
+        if isinstance(node, dict) and "bbox" in node:
+            b = [float(v) for v in node["bbox"]]
+            return shapely.box(*(b[:2] + b[2:4] if len(b) == 4 else [b[0], b[1], b[3], b[4]]))
+        if isinstance(node, dict) and "type" in node:
+            geom = shapely.geometry.shape(node)
+            if geom.is_valid or geom.geom_type in ("Point", "MultiPoint", "LineString"):
+                return geom
+            raise InvalidInput(f"the {geom.geom_type} in S_INTERSECTS is not valid")
+    except (TypeError, ValueError, IndexError, KeyError, shapely.errors.ShapelyError):
+        pass
+    raise InvalidInput("S_INTERSECTS needs a geometry or BBOX(…) in CRS84")
 
 
 def to_sql(
@@ -171,25 +371,29 @@ def to_sql(
     return built.sql(node), built.params
 
 
-_RANGE = (*_COMPARISON, ast.Between)
+_RANGE = ("=", "<", ">", "<=", ">=", "between")
+
+
+def _conjuncts(node: Any) -> Iterator[Any]:
+    if _is_op(node, "and"):
+        for arg in node["args"]:
+            yield from _conjuncts(arg)
+    else:
+        yield node
 
 
 def index_to_follow(node: Any, indexed: Mapping[str, str]) -> tuple[str, str] | None:
     """The indexed attribute (name, kind) a page can follow in index order: one compared
     (not ``<>``) with a value of its kind in the filter's top-level AND chain."""
-    if isinstance(node, ast.And):
-        return index_to_follow(node.lhs, indexed) or index_to_follow(node.rhs, indexed)
-    if not isinstance(node, _RANGE) or isinstance(node, ast.NotEqual):
-        return None
-    if isinstance(node, ast.Between) and node.not_:
-        return None
-    name = str(getattr(node.lhs, "name", ""))
-    kind = indexed.get(name) if isinstance(node.lhs, ast.Attribute) else None
-    value = node.low if isinstance(node, ast.Between) else node.rhs
-    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return name, kind
-    if kind == "text" and isinstance(value, str):
-        return name, kind
+    for part in _conjuncts(node):
+        if not isinstance(part, dict) or str(part.get("op", "")).lower() not in _RANGE:
+            continue
+        args = part.get("args") or []
+        prop, literal = (_operand(args[0]), _literal(args[1])) if len(args) >= 2 else (None, None)
+        if prop is None or prop.casei or literal is None:
+            continue
+        if indexed.get(prop.name) == literal.kind and literal.kind in attribute_index.KINDS:
+            return prop.name, literal.kind
     return None
 
 
