@@ -349,16 +349,6 @@ def count_anonymous_denial(conn: Connection, action: str, target: str) -> None:
         )
 
 
-def anonymous_denials(conn: Connection) -> list[dict[str, Any]]:
-    """The counted anonymous denials, newest hour first."""
-    rows = conn.execute(
-        select(audit_denial_counts).order_by(
-            audit_denial_counts.c.hour.desc(), audit_denial_counts.c.target
-        )
-    )
-    return [dict(r._mapping) for r in rows]
-
-
 @dataclass(frozen=True)
 class Trust:
     """What a verifier believes, brought from outside the database: the audit public keys
