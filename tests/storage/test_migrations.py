@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from tweeling.storage.db import open_database
+from tweeling.storage.db import _alembic_config, open_database
 from tweeling.storage.schema import scenarios, twins
 from tweeling.twin.ingest import ingest
 from tweeling.twin.scenarios import create_scenario, diff
+
+HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def test_upgrade_from_twin_core_keeps_twins(tmp_path: Path, samples: Path) -> None:
@@ -28,7 +31,7 @@ def test_upgrade_from_twin_core_keeps_twins(tmp_path: Path, samples: Path) -> No
             f"VALUES ({twin_id}, 'current', 'current', 'me', '2026-01-01 00:00:00')"
         )
     before, after = db.migrate()
-    assert (before, after) == ("0001", "0012")
+    assert (before, after) == ("0001", "0013")
     with db.read() as conn:
         row = conn.execute(select(twins.c.name, twins.c.public, twins.c.owner_org_id)).one()
         assert tuple(row) == ("old", False, None)
@@ -38,4 +41,4 @@ def test_upgrade_from_twin_core_keeps_twins(tmp_path: Path, samples: Path) -> No
     assert report.objects == 10
     create_scenario(db, "old", "plan")
     assert diff(db, "old", "current", "plan").as_json()["summary"]["added"] == 0
-    assert db.migrate() == ("0012", "0012")
+    assert db.migrate() == (HEAD, HEAD)
