@@ -365,3 +365,34 @@ def test_cli_takes_a_lone_feature_and_refuses_a_bad_file(
     assert "Traceback" not in bad.stderr
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(datasets)).scalar_one() == 1
+
+
+def _variant(tmp_path: Path, name: str, change: Any) -> Path:
+    doc = json.loads((VALID / name).read_text())
+    change(doc)
+    path = tmp_path / f"variant-{name}"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_ground_face_of_two_vertices_imports(db: Database, db_url: str, tmp_path: Path) -> None:
+    """Schema-valid, but no area: its footprint is left out (it used to kill the process)."""
+
+    def two_vertex_ground(doc: dict[str, Any]) -> None:
+        doc["CityObjects"]["house"]["geometry"][0]["boundaries"][0][0] = [[0, 3]]
+
+    path = _variant(tmp_path, "minimal.city.json", two_vertex_ground)
+    r = _cli(["ingest", str(path), "--twin", "t"], tmp_path / "home", db_url)  # a crash stays there
+    assert r.returncode == 0, r.stderr
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(city_objects)).scalar_one() == 1
+
+
+def test_crossing_faces_import_without_a_traceback(db: Database, tmp_path: Path) -> None:
+    """A face that crosses itself is geometrically invalid, yet readable: kept, not dissolved."""
+
+    def bow_tie(doc: dict[str, Any]) -> None:
+        doc["vertices"][2][0] = -1
+
+    report = ingest(db, _variant(tmp_path, "hierarchy.city.json", bow_tie), "t", crs=CRS)
+    assert report.objects == 4

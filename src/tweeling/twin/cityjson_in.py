@@ -1,9 +1,12 @@
-"""Reading CityJSON 1.0/1.1/2.0 files and CityJSONSeq streams into city objects.
+"""Reading CityJSON objects — of a document or of CityJSONFeature lines — into city objects.
 
-CityJSONSeq features are parsed a batch at a time. Index checking, first-use ordering and the
-integer-to-real transform run vectorised over the whole batch; a feature that does not fit
-that fast path (several objects sharing vertices, vertices out of order, anything wrong) goes
-through the general path, which also produces the precise error message.
+Every object is checked as it is read: against its type's part of the official 2.0 schema
+(for 2.0 data) and against the specification's own rules (``cityjson_checks``), so a file is
+refused with the rule, the object and the field. CityJSONSeq features are parsed a batch at
+a time. Index checking, first-use ordering and the integer-to-real transform run vectorised
+over the whole batch; a feature that does not fit that fast path (several objects sharing
+vertices, vertices out of order, anything wrong) goes through the general path, which also
+produces the precise error message. The files themselves are opened in ``cityjson_files``.
 """
 
 from __future__ import annotations
@@ -477,7 +480,8 @@ def _first_use_ordered(
 
 
 def declared_crs(parser: CityJSONParser, doc: JSONDict, user_crs: str | None) -> str | None:
-    declared = (doc.get("metadata") or {}).get("referenceSystem")
+    metadata = doc.get("metadata")
+    declared = metadata.get("referenceSystem") if isinstance(metadata, dict) else None
     try:
         file_crs = parse_crs(str(declared)) if declared else None
         given = parse_crs(user_crs) if user_crs else None

@@ -169,7 +169,10 @@ def _dissolved(shapes: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     as their outline: one polygon where the faces meet, a multipolygon where they do not."""
     parts = shapely.get_num_geometries(shapes)
     for i in np.flatnonzero(parts > 1).tolist():
-        merged = shapely.union_all(shapely.get_parts(shapes[i]))
+        try:
+            merged = shapely.union_all(shapely.get_parts(shapes[i]))
+        except shapely.errors.GEOSException:
+            continue  # faces that cross themselves: keep them as they are, undissolved
         if isinstance(merged, shapely.Polygon):
             merged = shapely.MultiPolygon([merged])
         if isinstance(merged, shapely.MultiPolygon) and not merged.is_empty:
@@ -195,6 +198,8 @@ def _to_shapely(
     for row, polys in enumerate(polygons):
         n_polys = 0
         for owner, rings in polys:
+            if not rings or len(rings[0]) < 3:
+                continue  # a face of fewer than 3 vertices has no area (and GEOS no shell)
             base = int(offsets[owner])
             for ring in rings:
                 if len(ring) >= 3:
