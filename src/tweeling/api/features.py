@@ -26,12 +26,14 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
 _KNOWN_PARAMETERS = frozenset(
@@ -51,6 +53,8 @@ _KNOWN_PARAMETERS = frozenset(
     }
 )
 GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 CITYJSON = "application/city+json"
 
 
@@ -176,6 +180,7 @@ def _collection(request: Request, twin: str, layer: service.Layer, twin_crs: str
         "links": [
             {"rel": "self", "type": "application/json", "href": base},
             {"rel": "items", "type": GEOJSON, "href": f"{base}/items"},
+            {"rel": QUERYABLES_REL, "type": SCHEMA_JSON, "href": f"{base}/queryables"},
         ],
     }
 
@@ -227,6 +232,30 @@ def collection(
         if found.id == layer:
             return _collection(request, twin, found, twin_crs)
     raise NotFound(f"twin {twin!r} has no layer {layer!r}")
+
+
+@router.get("/{twin}/collections/{layer}/queryables", summary="What a filter can name")
+def queryables(
+    request: Request,
+    twin: str,
+    layer: str,
+    db: DB,
+    caller: Caller,
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> Response:
+    """The layer's queryables as JSON Schema (OGC API – Features Part 3)."""
+    properties = service.queryables(db, caller, twin, layer, scenario=scenario, purpose=purpose)
+    url = f"{_root(request, twin)}/collections/{layer}/queryables"
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url,
+        "type": "object",
+        "title": f"Queryables of {layer}",
+        "properties": properties,
+        "additionalProperties": True,  # objects may carry attributes no profile has seen
+    }
+    return Response(orjson.dumps(doc), media_type=SCHEMA_JSON)
 
 
 @router.get("/{twin}/collections/{layer}/items", summary="Features of a layer")

@@ -268,3 +268,97 @@ def time_attribute(db: Database, twin_id: int, layer: str) -> str | None:
         doc = orjson.loads(quality) if isinstance(quality, (str, bytes)) else quality
         present.update((doc.get(layer) or {}).get("attributes", {}))
     return next((a for a in filters.TIME_ATTRIBUTES if a in present), None)
+
+
+QUERYABLES_SAMPLE = 2000  # objects read to tell each attribute's JSON type
+
+
+def _schema_type(value: Any) -> tuple[str, str | None] | None:
+    """A JSON value's JSON Schema type, with the format CQL2 compares it as (date, date-time)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean", None
+    if isinstance(value, int):
+        return "integer", None
+    if isinstance(value, float):
+        return "number", None
+    if isinstance(value, str):
+        if filters.utc_timestamp(value) is not None:
+            return "string", "date-time"
+        is_date = len(value) == 10 and filters.parse_date(value) is not None
+        return "string", "date" if is_date else None
+    return ("array", None) if isinstance(value, list) else ("object", None)
+
+
+def queryables(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    layer: str,
+    *,
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The properties a filter on this layer can name, as JSON Schema: the layer's attributes
+    (from the datasets' profiles, typed by the values of up to ``QUERYABLES_SAMPLE``
+    objects), the object's id and type, and its geometry."""
+    twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    with db.read() as conn:
+        view = view_of(conn, get_scenario(conn, twin, scenario))
+        if layer not in layer_extents(conn, view):
+            raise NotFound(f"twin {twin_name!r} has no layer {layer!r}")
+        rows = feature_rows(
+            conn,
+            view,
+            footprint_sql="NULL",
+            bbox_source=None,
+            layer=layer,
+            limit=QUERYABLES_SAMPLE,
+        )
+        profiles = [
+            q
+            for (q,) in conn.execute(
+                select(datasets.c.quality).where(datasets.c.twin_id == twin.id)
+            )
+        ]
+    seen: dict[str, set[tuple[str, str | None]]] = {}
+    for quality in profiles:
+        doc = orjson.loads(quality) if isinstance(quality, (str, bytes)) else quality
+        for name in (doc.get(layer) or {}).get("attributes", {}):
+            seen.setdefault(name, set())
+    for row in rows:
+        for name, value in orjson.loads(row.attributes_json or b"{}").items():
+            typed = _schema_type(value)
+            kinds = seen.setdefault(name, set())
+            if typed is not None:
+                kinds.add(typed)
+    out: dict[str, dict[str, Any]] = {
+        "geometry": {
+            "title": "footprint (CRS84)",
+            "format": "geometry-any",
+            "x-ogc-role": "primary-geometry",
+        },
+        "id": {"title": "object id", "type": "string", "x-ogc-role": "id"},
+        "cityjson_type": {"title": "CityJSON object type", "type": "string"},
+    }
+    for name in sorted(seen):
+        if name in out or not attribute_index.NAME.match(name):
+            continue
+        out[name] = _property_schema(name, seen[name])
+    return out
+
+
+def _property_schema(name: str, kinds: set[tuple[str, str | None]]) -> dict[str, Any]:
+    types = {t for t, _ in kinds}
+    if {"integer", "number"} <= types:  # a number, some of them whole
+        types.discard("integer")
+    schema: dict[str, Any] = {"title": name}
+    if len(types) == 1:
+        schema["type"] = types.pop()
+    elif types:
+        schema["type"] = sorted(types)
+    formats = {f for _, f in kinds}
+    if len(formats) == 1 and None not in formats:
+        schema["format"] = formats.pop()
+    return schema

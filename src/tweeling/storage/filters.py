@@ -75,6 +75,11 @@ def utc_timestamp(text: str) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_date(text: str) -> str | None:
+    """An ISO date YYYY-MM-DD as itself; None if it is not one."""
+    return text if _DATE.match(text) else None
+
+
 def _casei(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else None
 
