@@ -165,11 +165,11 @@ class Target:
             "pg_schema": p.pg_schema,
         }
 
-    def attack(self, app: str, route: str, **extra: Any) -> Attack:
+    def attack(self, app: str, route: str, runtime: Runtime | None = None, **extra: Any) -> Attack:
         marker = extra.pop("marker", None) or uuid.uuid4().hex[:10]
         plan = {**self.plan(marker), **extra}
         record = service.run(
-            self.runtime,
+            runtime or self.runtime,
             OPERATOR,
             "delft",
             package=self.platform.package(app, self.scratch),

@@ -207,6 +207,47 @@ class MemoryWatch:
             self._stop.wait(0.02)
 
 
+class MachineWatch:
+    """Samples the machine's shared memory (Shmem in /proc/meminfo: tmpfs files and shared
+    mappings) and the space used on the file systems of ``folders`` every 50 ms: the highest
+    rise of each over the start."""
+
+    def __init__(self, folders: Iterable[Path]) -> None:
+        self.folders = list(folders)
+        self.start = self._now()
+        self.shmem_growth_mb = 0.0
+        self.disk_growth_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _now(self) -> tuple[float, float]:
+        shmem = 0.0
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("Shmem:"):
+                    shmem = int(line.split()[1]) / 1024
+        used = 0.0
+        for device in {os.stat(f).st_dev: f for f in self.folders}.values():
+            info = os.statvfs(device)
+            used += (info.f_blocks - info.f_bfree) * info.f_frsize / (1 << 20)
+        return shmem, used
+
+    def __enter__(self) -> MachineWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            shmem, used = self._now()
+            self.shmem_growth_mb = max(self.shmem_growth_mb, shmem - self.start[0])
+            self.disk_growth_mb = max(self.disk_growth_mb, used - self.start[1])
+            self._stop.wait(0.05)
+
+
 def _rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)

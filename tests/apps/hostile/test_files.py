@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, text
 
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
+from tweeling.apps.inputs import sha256_file
 from tweeling.apps.runs import Runtime
+from tweeling.apps.sandbox import release
 from tweeling.services import apps as service
 
 from .conftest import APPS, OPERATOR, Attack, Platform, Target
@@ -91,6 +93,20 @@ def test_switching_the_audit_hook_off_opens_no_way_out(
     assert not changes and not escaped, (
         f"with the hook off ({how}) the app wrote {changes} {escaped}\n{_journal(attack)}"
     )
+
+
+def test_the_runs_inputs_stay_as_hashed(target: Target, platform: Platform) -> None:
+    if target.name == "dask":
+        pytest.skip("a Dask worker runs on its own copy of the inputs, removed with the run")
+    keeping = Runtime(platform.db, target.runtime.executor, platform.home, keep_run_dirs=True)
+    attack = target.attack("write", "inputs", runtime=keeping)
+    run_dir = platform.home / "runs" / attack.record.run_id
+    try:
+        found = {p.name: sha256_file(p) for p in (run_dir / "inputs").iterdir()}
+    finally:
+        release(run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    assert found == attack.record.inputs["files"], f"inputs changed\n{_journal(attack)}"
 
 
 # --- the platform database -----------------------------------------------------------------

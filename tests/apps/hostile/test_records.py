@@ -41,6 +41,7 @@ BIG_ROUTES = (
     "log",  # 1 GB to standard output
     "events",  # a 1 GB line down the event channel
     "work-sparse",  # 1 GB sparse files in the work dir named like outputs
+    "deep-json",  # 1 MB down the result channel, nested 500,000 levels deep
 )
 MB = 1024  # ru_maxrss and VmHWM are in kB
 
@@ -68,6 +69,9 @@ def test_an_oversized_result_is_refused_without_reading_it(
         assert growth < 300, f"the Dask worker's peak memory grew by {growth:.0f} MB"
     assert len(attack.recorded()) < 5 << 20, "megabytes of the app's output are on record"
     assert _database_mb(platform) - database_before < 50
+    if route == "deep-json":  # refused as the app's fault, not the platform's own failure
+        assert attack.record.status != "successful"
+        assert not (attack.record.message or "").startswith("platform error"), attack.record.message
     if route in ("sdk", "outputs-fd"):
         message = attack.record.message or ""
         assert attack.record.status != "successful"

@@ -1,4 +1,4 @@
-"""Spins past its CPU limit (3 s), by one route per run: a plain loop, a loop in a thread,
+"""Spins past its CPU limit (2 s), by one route per run: a plain loop, a loop in a thread,
 two forked children spinning (each has its own CPU limit; together they need the run's wall
 clock to stop them), or first raising its own limits (setrlimit and prlimit64 from libc)
 and then lingering so the test can read its limits from /proc. Processes name themselves

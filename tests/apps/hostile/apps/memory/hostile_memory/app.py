@@ -2,7 +2,8 @@
 numpy, an anonymous mmap, libc's malloc, and six forked children of 200 MB each (each
 under a per-process limit, together far over the run's). Pages are touched, so they count.
 Every process names itself after the marker, so the test can add up their memory from
-outside; everything is bounded (1.5 GB per process, 3 s)."""
+outside; everything is bounded (1.5 GB per process, 3 s). "work-fill" fills its work dir
+and /tmp (memory-backed file systems) with 1.5 GB each, past their quotas."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ HOLD_S = 3.0
 
 def _touch(address: int, size: int) -> None:
     ctypes.memset(address, 1, size)
+
+
+def _fill(path: str) -> int:
+    chunk, written = b"\1" * (4 * MB), 0
+    with open(path, "wb") as handle:
+        while written < 1536 * MB:
+            written += handle.write(chunk)
+            handle.flush()
+    return written
 
 
 def _hold(what: Any) -> None:
@@ -71,6 +81,10 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
             children.append(child)
         for child in children:
             os.waitpid(child, 0)
+    elif route == "work-fill":
+        for folder in (os.getcwd(), "/tmp"):
+            journal.attempt(folder, lambda f=folder: _fill(os.path.join(f, f"fill-{marker}")))
+        time.sleep(HOLD_S)
     else:
         raise ValueError(f"no route {route!r}")
     out = Outputs()

@@ -3,7 +3,8 @@
 Each route aims at its own target, ``<home>/escaped-<marker>-<route>`` or a victim file the
 test made for it, so the test can tell from the disk which route got out. The routes below
 "all" go around the audit hook (descriptor-relative calls, links, renames, mknod, sqlite3,
-libc, raw system calls, a symlink race); the "disarm" routes switch the hook off first.
+libc, raw system calls, a symlink race); the "disarm" routes switch the hook off first;
+"inputs" changes, adds and removes files among the run's own inputs.
 """
 
 from __future__ import annotations
@@ -134,11 +135,29 @@ def _escape_disarmed(how: str, plan: dict[str, Any], journal: tricks.Journal) ->
     journal.attempt(how, write)
 
 
+def _tamper_with_inputs(inputs: Inputs, journal: tricks.Journal) -> None:
+    folder = Path(inputs.folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    first, last = str(files[0]), str(files[-1])
+
+    def plain() -> int:
+        with open(first, "r+b") as handle:
+            return handle.write(b"TAMPERED")
+
+    journal.attempt("open", plain)
+    journal.attempt("libc", lambda: tricks.libc_write(first, b"TAMPERED", os.O_WRONLY))
+    journal.attempt("chmod", lambda: os.chmod(first, 0o666))
+    journal.attempt("add", lambda: tricks.libc_write(str(folder / "extra.bin"), PAYLOAD))
+    journal.attempt("unlink", lambda: tricks.check(tricks.LIBC.unlink(last.encode()), "unlink"))
+
+
 def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs:
     plan = json.loads(parameters["plan"])
     journal = tricks.Journal()
     if parameters["route"] == "all":
         _escape_all(plan, inputs, journal)
+    elif parameters["route"] == "inputs":
+        _tamper_with_inputs(inputs, journal)
     else:
         _escape_disarmed(parameters["route"], plan, journal)
     out = Outputs()
