@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tweeling.access.audit import AuditEvent, acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, authorize
-from tweeling.errors import TweelingError
+from tweeling.errors import Conflict, TweelingError
 from tweeling.services.store import STORE
 from tweeling.storage.db import Database
 from tweeling.store import federation
@@ -25,15 +25,18 @@ class Harvest:
 
 
 def _harvest(db: Database, source_id: int, url: str) -> Harvest:
+    """Harvest a source this process has claimed (``federation.claim``); lets go of it."""
     try:
         records = federation.fetch_records(url)
-    except TweelingError as exc:
         with db.begin() as conn:
-            federation.finish(conn, source_id, "failed", str(exc), 0)
+            kept = federation.store_records(conn, source_id, url, records)
+            federation.finish(conn, source_id, "ok", f"{kept} records", kept)
+    except Exception as exc:
+        # Whatever went wrong, the source is let go at once rather than when the claim ends.
+        why = str(exc) if isinstance(exc, TweelingError) else "internal error (see the log)"
+        with db.begin() as conn:
+            federation.finish(conn, source_id, "failed", why, 0)
         raise
-    with db.begin() as conn:
-        kept = federation.store_records(conn, source_id, url, records)
-        federation.finish(conn, source_id, "ok", f"{kept} records", kept)
     return Harvest(url, kept)
 
 
@@ -43,6 +46,8 @@ def harvest(db: Database, principal: Principal, url: str, interval_s: int = 3600
     authorize(db, principal, Action.update, STORE)
     with db.begin() as conn:
         source_id = federation.register_source(conn, url, interval_s, principal.actor)
+        if not federation.claim(conn, source_id):
+            raise Conflict(f"{url} is being harvested now; its listings come in when that ends")
     done = _harvest(db, source_id, url)
     with db.begin() as conn:
         record(conn, acted(principal, "store.harvest", url, {"records": done.records}))
@@ -54,15 +59,18 @@ def harvest_due(db: Database) -> list[Harvest]:
     with db.read() as conn:
         due = federation.due_sources(conn)
     done = []
-    for source_id, url in due:
+    for source in due:
+        with db.begin() as conn:
+            if not federation.claim(conn, source.id, source.last_at):
+                continue  # another process is harvesting it, or just did
         try:
-            done.append(_harvest(db, source_id, url))
+            done.append(_harvest(db, source.id, source.url))
         except TweelingError as exc:
-            log.warning("harvesting %s failed: %s", url, exc)
+            log.warning("harvesting %s failed: %s", source.url, exc)
             continue
         with db.begin() as conn:
             detail = {"records": done[-1].records}
-            record(conn, AuditEvent("system", "store.harvest", target=url, detail=detail))
+            record(conn, AuditEvent("system", "store.harvest", target=source.url, detail=detail))
     return done
 
 

@@ -251,6 +251,9 @@ store_harvest_sources = Table(
     Column("last_status", String(32)),
     Column("last_message", Text),
     Column("records", Integer, nullable=False, default=0),
+    # A harvest under way holds the source until then (store.federation.claim); a process
+    # that died mid-harvest lets go when it passes.
+    Column("claimed_until", DateTime(timezone=True)),
 )
 
 store_versions = Table(

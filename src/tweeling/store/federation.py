@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlparse
 
 import httpx
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from tweeling.errors import InvalidInput
 from tweeling.storage.schema import store_harvest_sources, store_listings
@@ -200,24 +201,70 @@ def store_records(
     return kept
 
 
+# How long a harvest may hold its source. A process that dies mid-harvest keeps it that long;
+# a harvest that outlasts it may be joined by a second one (a big catalogue on a slow link).
+CLAIM = timedelta(minutes=30)
+_ANY = object()
+
+
+def claim(conn: Connection, source_id: int, seen_last_at: object = _ANY) -> bool:
+    """Take the source for one harvest: one conditional UPDATE, so of several processes
+    (or threads) asking at once exactly one gets it; False for the others. With
+    ``seen_last_at`` (the ``last_at`` the caller read when it found the source due) the
+    claim also fails when another harvest finished in between: the source is no longer due."""
+    sources = store_harvest_sources.c
+    stamp = now()
+    condition = [
+        sources.id == source_id,
+        or_(sources.claimed_until.is_(None), sources.claimed_until < stamp),
+    ]
+    if seen_last_at is not _ANY:
+        condition.append(
+            sources.last_at.is_(None) if seen_last_at is None else sources.last_at == seen_last_at
+        )
+    taken = conn.execute(
+        update(store_harvest_sources).where(*condition).values(claimed_until=stamp + CLAIM)
+    )
+    return taken.rowcount == 1
+
+
 def finish(conn: Connection, source_id: int, status: str, message: str, records: int) -> None:
+    """Record how the harvest went and let go of the source."""
     conn.execute(
         update(store_harvest_sources)
         .where(store_harvest_sources.c.id == source_id)
-        .values(last_at=now(), last_status=status, last_message=message, records=records)
+        .values(
+            last_at=now(),
+            last_status=status,
+            last_message=message,
+            records=records,
+            claimed_until=None,
+        )
     )
 
 
-def due_sources(conn: Connection) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class DueSource:
+    id: int
+    url: str
+    last_at: datetime | None  # as read, for ``claim``
+
+
+def due_sources(conn: Connection) -> list[DueSource]:
+    """Sources whose interval has passed and that no harvest holds now."""
     rows = conn.execute(select(store_harvest_sources)).all()
     stamp = now()
 
-    def age(last: datetime) -> float:
-        if last.tzinfo is None:  # SQLite hands back naive UTC
-            last = last.replace(tzinfo=UTC)
-        return (stamp - last).total_seconds()
+    def aware(moment: datetime) -> datetime:
+        # SQLite hands back naive UTC
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
-    return [(r.id, r.url) for r in rows if r.last_at is None or age(r.last_at) >= r.interval_s]
+    return [
+        DueSource(r.id, r.url, r.last_at)
+        for r in rows
+        if (r.last_at is None or (stamp - aware(r.last_at)).total_seconds() >= r.interval_s)
+        and (r.claimed_until is None or aware(r.claimed_until) < stamp)
+    ]
 
 
 def harvested(conn: Connection, app_key: str) -> dict[str, Any] | None:
