@@ -17,7 +17,17 @@ from .observe import MachineWatch, Watch, survivors
 
 DECLARED_MB = 64  # the hostile memory app's manifest
 DISK_MB = 64  # its work dir's quota (also in its manifest); /tmp in the sandbox has 16 MB
-MEMORY_ROUTES = ("bytearray", "numpy", "mmap", "malloc", "children", "work-fill")
+MEMORY_ROUTES = (
+    "bytearray",
+    "numpy",
+    "mmap",
+    "malloc",
+    "children",
+    "work-fill",
+    "dev-shm",
+    "memfd",
+    "sysv-shm",
+)
 
 
 @pytest.mark.parametrize("route", MEMORY_ROUTES)

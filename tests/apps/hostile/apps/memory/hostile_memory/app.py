@@ -3,7 +3,9 @@ numpy, an anonymous mmap, libc's malloc, and six forked children of 200 MB each 
 under a per-process limit, together far over the run's). Pages are touched, so they count.
 Every process names itself after the marker, so the test can add up their memory from
 outside; everything is bounded (1.5 GB per process, 3 s). "work-fill" fills its work dir
-and /tmp (memory-backed file systems) with 1.5 GB each, past their quotas."""
+and /tmp (memory-backed file systems) with 1.5 GB each, past their quotas; "dev-shm" does
+the same in /dev/shm; "memfd" spreads 1.5 GB over memory-backed anonymous files, each under
+the file size limit; "sysv-shm" attaches a 1.5 GB System V shared memory segment."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import ctypes
 import json
 import mmap
 import os
+import signal
 import time
 from typing import Any
 
@@ -32,6 +35,25 @@ def _fill(path: str) -> int:
         while written < 1536 * MB:
             written += handle.write(chunk)
             handle.flush()
+    return written
+
+
+_KEEP: list[int] = []
+
+
+def _memfds(total: int) -> int:
+    """Anonymous memory-backed files, each filled until the file size limit stops it."""
+    chunk, written = b"\1" * (4 * MB), 0
+    while written < total:
+        fd = os.memfd_create("hostile")
+        _KEEP.append(fd)
+        before = written
+        try:
+            while written < total:
+                written += os.write(fd, chunk)
+        except OSError:
+            if written == before:
+                raise
     return written
 
 
@@ -81,8 +103,23 @@ def run(inputs: Inputs, parameters: dict[str, Any], context: Context) -> Outputs
             children.append(child)
         for child in children:
             os.waitpid(child, 0)
-    elif route == "work-fill":
-        for folder in (os.getcwd(), "/tmp"):
+    elif route == "memfd":
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death
+        journal.attempt("memfd", lambda: _memfds(1536 * MB))
+        time.sleep(HOLD_S)
+    elif route == "sysv-shm":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        segment = tricks.check(libc.shmget(0, ctypes.c_size_t(1536 * MB), 0o1600), "shmget")
+        address = libc.shmat(segment, None, 0)
+        if address in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "shmat")
+        libc.shmctl(segment, 0, None)  # IPC_RMID: gone once detached
+        _touch(address, 1536 * MB)
+        time.sleep(HOLD_S)
+    elif route in ("work-fill", "dev-shm"):
+        folders = (os.getcwd(), "/tmp") if route == "work-fill" else ("/dev/shm",)
+        for folder in folders:
             journal.attempt(folder, lambda f=folder: _fill(os.path.join(f, f"fill-{marker}")))
         time.sleep(HOLD_S)
     else:
