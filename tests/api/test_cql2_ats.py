@@ -72,7 +72,7 @@ _OBJECTS: dict[str, dict[str, Any]] = {
         "active": "true",  # text: never a boolean
         "since": 20100101,  # a number: never a date
     },
-    "b6": {"name": "Ab"},
+    "b6": {"name": "Ab", "updated": "2021-02-29T10:00:00Z"},  # no such day: not an instant
 }
 ALL = set(_OBJECTS)
 

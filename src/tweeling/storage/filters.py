@@ -36,10 +36,17 @@ _COLUMNS = {"id": "o.object_id", "cityjson_type": "o.object_type"}
 _COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
 _MIRRORED = {"=": "=", "<>": "<>", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _DATE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
-# RFC 3339 date-time with a zone (Z or an offset), the form CQL2 timestamps take.
+# RFC 3339 date-time with a zone (Z or an offset), the form CQL2 timestamps take. The date
+# part admits only days that exist (Gregorian leap years included), so PostgreSQL's cast
+# after this test cannot fail and both backends agree on which texts are instants.
+_YMD = (
+    r"(?!0000)([0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])"
+    r"|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))"
+    r"|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29)"
+)
 _TIMESTAMP = (
-    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
-    r":[0-5][0-9](\.[0-9]+)?(Z|z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    rf"^{_YMD}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,6}})?"
+    r"(Z|z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 _TIMESTAMP_RE = re.compile(_TIMESTAMP)
 _DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]"
@@ -70,9 +77,9 @@ def utc_timestamp(text: str) -> str | None:
         return None
     try:
         moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (ValueError, OverflowError):  # an offset that leaves the calendar's years
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_date(text: str) -> str | None:
