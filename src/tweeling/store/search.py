@@ -1,8 +1,10 @@
 """Full-text search over the store's listings, ranked, with facets.
 
-SQLite keeps an FTS5 index (BM25, diacritics folded) over ``store_search``; PostgreSQL a
-weighted ``tsvector`` column with a GIN index (``ts_rank_cd``). Both rank a match in the
-title above one in the summary above one in the body. Every word of the query must match,
+SQLite keeps an FTS5 index (BM25) over ``store_search``; PostgreSQL a weighted ``tsvector``
+column with a GIN index (``ts_rank_cd``). Both rank a match in the title above one in the
+summary above one in the body. Both are fed text folded here, in one place (``fold``: accents
+off, lower case), and so is the query: "een" finds "één" and "cafe" "Café" on either backend,
+with no database extension needed. Every word of the query must match,
 as a prefix ("zon" finds "zonnepanelen"). Facets (use case, publisher, price model,
 approval, data needed) filter the matches and are counted over them.
 """
@@ -10,6 +12,7 @@ approval, data needed) filter the matches and are counted over them.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +65,21 @@ def _sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+def fold(text: str) -> str:
+    """``text`` without accents and in lower case, as both indexes and every query see it:
+    compatibility decomposition (NFKD), combining marks dropped. A letter that is not a base
+    letter with marks (ø, ł, ß) stays itself."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+_DOCUMENT = (
+    "setweight(to_tsvector('simple', :title), 'A') || "
+    "setweight(to_tsvector('simple', :summary), 'B') || "
+    "setweight(to_tsvector('simple', :body), 'C')"
+)
+
+
 def put(
     conn: Connection,
     listing_id: int,
@@ -83,13 +101,19 @@ def put(
     ]
     if rows:
         conn.execute(insert(store_facets), rows)
+    folded = {"id": listing_id, "title": fold(title), "summary": fold(summary), "body": fold(body)}
     if _sqlite(conn):
         conn.execute(
             text(
                 "INSERT INTO store_fts(rowid, title, summary, body) "
                 "VALUES (:id, :title, :summary, :body)"
             ),
-            {"id": listing_id, "title": title, "summary": summary, "body": body},
+            folded,
+        )
+    else:
+        conn.execute(
+            text(f"UPDATE store_search SET document = {_DOCUMENT} WHERE listing_id = :id"),
+            folded,
         )
 
 
@@ -102,13 +126,18 @@ def remove(conn: Connection, listing_id: int) -> None:
     if old is None:
         return
     if _sqlite(conn):
-        # An external-content FTS5 table forgets a row when told its old values.
+        # An external-content FTS5 table forgets a row when told the values it indexed.
         conn.execute(
             text(
                 "INSERT INTO store_fts(store_fts, rowid, title, summary, body) "
                 "VALUES ('delete', :id, :title, :summary, :body)"
             ),
-            {"id": listing_id, "title": old.title, "summary": old.summary, "body": old.body},
+            {
+                "id": listing_id,
+                "title": fold(old.title),
+                "summary": fold(old.summary),
+                "body": fold(old.body),
+            },
         )
     conn.execute(delete(store_facets).where(store_facets.c.listing_id == listing_id))
     conn.execute(delete(store_search).where(store_search.c.listing_id == listing_id))
@@ -121,7 +150,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _words(query: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(query or "")][:20]
+    return _WORD.findall(fold(query or ""))[:20]
 
 
 def _matches(conn: Connection, words: list[str]) -> tuple[str, dict[str, Any]]:
