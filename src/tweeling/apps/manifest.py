@@ -9,12 +9,14 @@ store (use cases, licence, publisher). The same model yields the published JSON 
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import jsonschema_rs
 import semver
 from license_expression import ExpressionError, get_spdx_licensing
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -88,6 +90,73 @@ class Inputs(_Strict):
     max_extent_km2: float | None = Field(default=None, gt=0, description="largest area it handles")
 
 
+# The draft parameter schemas are written in; the only one accepted, so that a schema's
+# ``$schema`` never sends the platform to fetch an unknown meta-schema from the network.
+PARAMETER_SCHEMA_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_JSON_TYPES = "array, boolean, integer, null, number, object, string"
+
+
+def _schema_place(path: list[str | int] | tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path) or "(the schema itself)"
+
+
+def _not_json(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where a parsed TOML value holds something JSON has not (a date or time), if anywhere."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _not_json(item, (*path, key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _not_json(item, (*path, index))
+            if found is not None:
+                return found
+        return None
+    return None if value is None or isinstance(value, (str, int, float, bool)) else path
+
+
+def _ref_naming(value: Any, message: str, path: tuple[str | int, ...] = ()) -> list[str | int]:
+    """The place of the first ``$ref`` whose target the message names (to say where it is)."""
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref and ref.lstrip("#") in message:
+            return [*path, "$ref"]
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items if isinstance(value, (dict, list)) else ():
+        found = _ref_naming(item, message, (*path, key))
+        if found:
+            return found
+    return []
+
+
+def parameter_validator(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """A validator for an app's parameter schema; ``ValueError`` naming the place where the
+    schema is not valid JSON Schema (draft 2020-12), a regular expression does not compile
+    or a ``$ref`` points nowhere. References outside the schema are refused, never fetched."""
+    place = _not_json(schema)
+    if place is not None:
+        raise ValueError(f"{_schema_place(place)}: a TOML date or time is not JSON; quote it")
+    dialect = schema.get("$schema")
+    if dialect is not None and str(dialect).rstrip("#") != PARAMETER_SCHEMA_DRAFT:
+        raise ValueError(f"$schema: {dialect!r} is not {PARAMETER_SCHEMA_DRAFT} (draft 2020-12)")
+    try:
+        jsonschema_rs.meta.validate(schema)  # against the draft 2020-12 meta-schema
+        return jsonschema_rs.Draft202012Validator(schema, offline=True)
+    except jsonschema_rs.ValidationError as exc:
+        where = list(exc.instance_path)
+        message = exc.message
+        kind = type(exc.kind).__name__
+        if where and where[-1] == "type" and kind == "AnyOf":
+            message = f"{json.dumps(exc.instance)} is not a JSON Schema type ({_JSON_TYPES})"
+        elif kind == "Referencing":
+            where = _ref_naming(schema, message) or where
+        raise ValueError(f"{_schema_place(where)}: {message}") from None
+    except jsonschema_rs.ReferencingError as exc:
+        raise ValueError(f"a reference does not resolve: {exc}") from None
+
+
 class Parameters(_Strict):
     """Parameters as a JSON Schema object with defaults; some are calibrated per municipality."""
 
@@ -100,6 +169,12 @@ class Parameters(_Strict):
         default_factory=list, description="parameters each municipality sets for itself"
     )
 
+    @field_validator("schema_")
+    @classmethod
+    def _valid_json_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        parameter_validator(schema)
+        return schema
+
     @model_validator(mode="after")
     def _consistent(self) -> Parameters:
         if self.schema_.get("type") != "object":
@@ -111,6 +186,13 @@ class Parameters(_Strict):
         for name, spec in properties.items():
             if not isinstance(spec, dict) or "default" not in spec:
                 raise ValueError(f"parameter {name!r} needs a default")
+        # The defaults are what a run gets when nobody sets a parameter: they must fit.
+        for error in parameter_validator(self.schema_).iter_errors(self.defaults()):
+            if not error.instance_path:
+                raise ValueError(f"schema: the defaults together do not fit it: {error.message}")
+            parameter, *inside = error.instance_path
+            where = ".".join(str(p) for p in ["default", *inside])
+            raise ValueError(f"schema.properties.{parameter}.{where}: {error.message}")
         return self
 
     def defaults(self) -> dict[str, Any]:

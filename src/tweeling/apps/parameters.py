@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jsonschema_rs
-
-from tweeling.apps.manifest import Manifest
+from tweeling.apps.manifest import Manifest, parameter_validator
 from tweeling.errors import InvalidInput
 
 
@@ -43,7 +41,10 @@ def resolve(manifest: Manifest, *layers: dict[str, Any] | None) -> dict[str, Any
                     f"(it has: {', '.join(sorted(known)) or 'none'})"
                 )
             merged[name] = value
-    validator = jsonschema_rs.validator_for(schema)
+    try:  # a manifest read before schemas were checked on publishing may still hold a bad one
+        validator = parameter_validator(schema)
+    except ValueError as exc:
+        raise InvalidInput(f"app {manifest.id}: parameters.schema: {exc}") from None
     problems = [
         f"parameter {'.'.join(str(p) for p in err.instance_path) or '(all)'}: {err.message}"
         for err in validator.iter_errors(merged)
