@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.live import live_server
-from tests.api.oidc_provider import ProviderState, provider_app
+from tests.api.oidc_provider import ProviderState, new_key, provider_app
 from tweeling.access import identity
 from tweeling.access.oidc import OIDCSettings
 from tweeling.api.app import create_app
@@ -82,3 +83,58 @@ def test_forged_nonce_and_replayed_state_are_refused(setup: Setup) -> None:
     assert setup.client.get(f"{back.path}?{back.query.decode()}").status_code == 200
     # the same state (and code) once more: refused
     assert setup.client.get(f"{back.path}?{back.query.decode()}").status_code == 401
+
+
+ANNA = {"sub": "u-1", "email": "anna@delft.nl", "email_verified": True}
+
+
+def test_the_code_exchange_uses_pkce_s256(setup: Setup) -> None:
+    """RFC 7636: the authorisation request carries an S256 challenge, and the token request
+    a verifier whose SHA-256 the provider (not our code) finds equal to it."""
+    setup.provider.user = ANNA
+    assert _sign_in(setup).status_code == 200
+    assert setup.provider.verified == 1
+    ((method, challenge),) = setup.provider.challenges
+    assert method == "S256"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", challenge)  # a base64url SHA-256, unpadded
+    start = setup.client.get("/auth/oidc/login", follow_redirects=False)
+    second = httpx2.URL(start.headers["location"]).params["code_challenge"]
+    assert second != challenge  # a fresh verifier for every sign-in
+
+
+def test_sign_in_survives_the_provider_rotating_its_keys(setup: Setup) -> None:
+    setup.provider.user = ANNA
+    assert _sign_in(setup).status_code == 200
+    assert setup.provider.jwks_reads == 1
+    setup.provider.rotate("k2")  # the provider's next ID tokens are signed with a new key
+    r = _sign_in(setup)
+    assert r.status_code == 200, r.text  # no restart needed
+    assert setup.provider.jwks_reads == 2
+    assert _sign_in(setup).status_code == 200
+    assert setup.provider.jwks_reads == 2  # a key it holds is not read again
+
+
+def test_unknown_key_ids_reread_the_keys_at_most_once_a_minute(setup: Setup) -> None:
+    setup.provider.user = ANNA
+    assert _sign_in(setup).status_code == 200
+    withdrawn = setup.provider.key
+    setup.provider.rotate("k2")
+    assert _sign_in(setup).status_code == 200
+    assert setup.provider.jwks_reads == 2
+    # A token signed with the withdrawn key, then with a key the provider never published:
+    # refused, and neither makes us read the keys again within the minute.
+    setup.provider.key = withdrawn
+    r = _sign_in(setup)
+    assert r.status_code == 401 and "not valid" in r.json()["message"]
+    setup.provider.key = new_key("forged")
+    assert _sign_in(setup).status_code == 401
+    assert setup.provider.jwks_reads == 2
+    # The provider rotates again within the minute: refused until the minute is over ...
+    setup.provider.rotate("k3")
+    assert _sign_in(setup).status_code == 401
+    assert setup.provider.jwks_reads == 2
+    keys = setup.client.app.state.oidc_provider.jwks  # type: ignore[attr-defined]
+    started = keys.clock()
+    keys.clock = lambda: started + 61  # ... which this clock says it is
+    assert _sign_in(setup).status_code == 200
+    assert setup.provider.jwks_reads == 3

@@ -623,4 +623,5 @@ oidc_logins = Table(
     Column("organisation", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
+    Column("code_verifier", String(128)),  # PKCE (RFC 7636); NULL only before revision 0013
 )

@@ -1,5 +1,6 @@
 """A claim on a harvest source, so one server process harvests it at a time; store search
-fed accent-folded text on both backends (issue 24, item 6).
+fed accent-folded text on both backends; the PKCE verifier of a pending OpenID Connect
+sign-in (issue 24, items 5 and 6).
 
 Revision ID: 0013
 Revises: 0012
@@ -46,6 +47,8 @@ def _refill(index_row: str) -> None:
 
 def upgrade() -> None:
     op.add_column("store_harvest_sources", sa.Column("claimed_until", sa.DateTime(timezone=True)))
+    # A sign-in started before this revision has none and cannot be finished (start again).
+    op.add_column("oidc_logins", sa.Column("code_verifier", sa.String(128)))
     if op.get_bind().dialect.name == "sqlite":
         # The FTS5 index held the text as written (its tokenizer folded Latin accents only);
         # it now holds what store.search.fold makes of it, as PostgreSQL's does.
@@ -82,4 +85,5 @@ def downgrade() -> None:
             + ") STORED"
         )
         op.execute("CREATE INDEX ix_store_search_document ON store_search USING gin (document)")
+    op.drop_column("oidc_logins", "code_verifier")
     op.drop_column("store_harvest_sources", "claimed_until")
