@@ -23,7 +23,6 @@ flagged ``unsandboxed``.
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import os
 import signal
@@ -31,7 +30,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,8 +37,14 @@ from typing import Any
 
 import orjson
 
-from tweeling.apps import isolation
-from tweeling.apps.worker import EXIT_APP_ERROR, EXIT_MEMORY, EXIT_OK, high_water_kb
+from tweeling.apps import cgroups, channels, isolation
+from tweeling.apps.worker import (
+    BASELINE_MB,
+    EXIT_APP_ERROR,
+    EXIT_MEMORY,
+    EXIT_OK,
+    high_water_kb,
+)
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -58,11 +62,6 @@ UNAVAILABLE = "sandbox-unavailable"
 OS_SANDBOX = "os"
 NO_SANDBOX = "none"
 
-# What an app may send besides its outputs.
-MAX_EVENT_LINE = 4096  # bytes; a longer line is cut and counted as garbage
-MAX_EVENTS_BYTES = 1024 * 1024
-MAX_PROGRESS_PER_S = 10
-MAX_LOG_BYTES = 1024 * 1024
 _LOG_TAIL = 4000
 
 
@@ -133,97 +132,6 @@ def release(run_dir: Path) -> None:
             path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-class _Events:
-    """Reads the worker's event lines: bounded in size, progress passed on at a bounded rate,
-    refusals kept (the first hundred) and counted."""
-
-    def __init__(self, on_progress: ProgressCallback | None) -> None:
-        self.on_progress = on_progress
-        self.violations: list[dict[str, Any]] = []
-        self.violation_count = 0
-        self.end: dict[str, Any] = {}
-        self.dropped = 0
-        self._received = 0
-        self._window = deque[float]()
-
-    def read(self, stream: io.BufferedReader) -> None:
-        for raw in iter(lambda: stream.readline(MAX_EVENT_LINE), b""):
-            self._received += len(raw)
-            if self._received > MAX_EVENTS_BYTES or not raw.endswith(b"\n"):
-                self.dropped += 1
-                continue  # keep draining, so the worker never blocks on a full pipe
-            try:
-                event = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                self.dropped += 1
-                continue
-            if isinstance(event, dict):
-                self._take(event)
-
-    def _take(self, event: dict[str, Any]) -> None:
-        kind = event.get("kind")
-        if kind == "violation":
-            self.violation_count += 1
-            if len(self.violations) < 100:
-                self.violations.append(
-                    {
-                        "kind": str(event.get("what", "?"))[:40],
-                        "detail": str(event.get("detail"))[:500],
-                    }
-                )
-        elif kind == "end" and not self.end:
-            self.end = event
-        elif kind == "progress" and self.on_progress is not None:
-            now = time.monotonic()
-            while self._window and now - self._window[0] > 1.0:
-                self._window.popleft()
-            if len(self._window) >= MAX_PROGRESS_PER_S:
-                return
-            self._window.append(now)
-            fraction = event.get("fraction")
-            if isinstance(fraction, (int, float)) and math.isfinite(fraction):
-                with contextlib.suppress(Exception):  # a slow database must not stop draining
-                    self.on_progress(
-                        min(1.0, max(0.0, float(fraction))), str(event.get("message", ""))[:200]
-                    )
-
-
-class _Capped:
-    """Copies a pipe to a file up to a cap; past it, sets ``over`` and calls ``on_over``."""
-
-    def __init__(self, path: Path, cap: int, on_over: Callable[[], None] | None = None) -> None:
-        self.path, self.cap, self.on_over = path, cap, on_over
-        self.size = 0
-        self.over = False
-
-    def read(self, stream: io.BufferedReader) -> None:
-        with open(self.path, "wb") as out:
-            for chunk in iter(lambda: stream.read1(1 << 16), b""):
-                if self.over:
-                    continue  # drain and drop
-                if self.size + len(chunk) > self.cap:
-                    out.write(chunk[: self.cap - self.size])
-                    self.size = self.cap
-                    self.over = True
-                    if self.on_over is not None:
-                        self.on_over()
-                    continue
-                out.write(chunk)
-                self.size += len(chunk)
-
-
-def _thread(target: Callable[[io.BufferedReader], None], fd: int) -> threading.Thread:
-    stream = os.fdopen(fd, "rb")
-
-    def run() -> None:
-        with stream:
-            target(stream)
-
-    worker = threading.Thread(target=run, daemon=True, name="tweeling-run-pipe")
-    worker.start()
-    return worker
-
-
 def _environment(spec: RunSpec, workdir: str) -> dict[str, str]:
     """A clean environment: nothing of the platform's (database URL, tokens) reaches the app.
 
@@ -288,7 +196,6 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
             return Outcome(
                 UNAVAILABLE, f"the sandbox could not be set up, so the run did not start: {problem}"
             )
-    run_dir = Path(spec.run_dir)
     _seal_inputs(spec.inputs_dir)
     as_root = os.geteuid() == 0
     if sandboxed:
@@ -296,11 +203,7 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
     else:
         spec.workdir.mkdir(parents=True, exist_ok=True)
         app_dir, inputs_dir, workdir = spec.app_dir, str(spec.inputs_dir), str(spec.workdir)
-    events_read, events_write = os.pipe()
-    outputs_read, outputs_write = os.pipe()
-    log_read, log_write = os.pipe()
-    info_read, info_write = os.pipe()
-    filter_fd = isolation.seccomp_fd() if sandboxed else -1
+    pipes = _Pipes.open(sandboxed)
     doc = {
         "app_dir": app_dir,
         "entry_point": spec.entry_point,
@@ -308,8 +211,8 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
         "inputs_dir": inputs_dir,
         "workdir": workdir,
         "limits": {**asdict(spec.limits), "own_uid": sandboxed},
-        "events_fd": events_write,
-        "outputs_fd": outputs_write,
+        "events_fd": pipes.events[1],
+        "outputs_fd": pipes.outputs[1],
     }
     # Isolated mode ignores PYTHONPATH, so the worker is told where this Tweeling came from
     # (a checkout run with PYTHONPATH=src, an editable install): the same code, mounted
@@ -319,12 +222,65 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
     if sandboxed:
         layout = isolation.Layout(Path(spec.app_dir), spec.inputs_dir, spec.limits.work_mb)
         uid = isolation.run_uid() if as_root else None
-        command = [*isolation.command(layout, filter_fd, info_write, uid), *worker]
-        passed: tuple[int, ...] = (events_write, outputs_write, filter_fd, info_write)
+        command = [*isolation.command(layout, pipes.seccomp, pipes.info[1], uid), *worker]
+        passed: tuple[int, ...] = (pipes.events[1], pipes.outputs[1], pipes.seccomp, pipes.info[1])
     else:
         command = worker
-        passed = (events_write, outputs_write)
+        passed = (pipes.events[1], pipes.outputs[1])
         flags.append("unsandboxed")
+    # Everything the run holds together — shared mappings, memfd, its tmpfs work directory,
+    # all its processes — within one limit, where the machine lets us make a cgroup.
+    group = cgroups.create(spec.limits.memory_mb + BASELINE_MB)
+    if group is not None:
+        command = [*cgroups.enter(group), *command]
+    else:
+        flags.append("memory-per-process")
+    try:
+        return _run(spec, command, passed, group, flags, doc, on_progress, pipes)
+    finally:
+        if group is not None:
+            group.remove()
+
+
+@dataclass
+class _Pipes:
+    """The descriptors between the platform and the worker: each pair is (read, write)."""
+
+    events: tuple[int, int]
+    outputs: tuple[int, int]
+    log: tuple[int, int]
+    info: tuple[int, int]
+    seccomp: int  # bubblewrap reads the filter from it; -1 for an unsandboxed run
+
+    @classmethod
+    def open(cls, sandboxed: bool) -> _Pipes:
+        return cls(
+            os.pipe(),
+            os.pipe(),
+            os.pipe(),
+            os.pipe(),
+            isolation.seccomp_fd() if sandboxed else -1,
+        )
+
+    def close_childs_ends(self) -> None:
+        for fd in (self.events[1], self.outputs[1], self.log[1], self.info[1], self.seccomp):
+            if fd >= 0:
+                os.close(fd)
+
+
+def _run(
+    spec: RunSpec,
+    command: list[str],
+    passed: tuple[int, ...],
+    group: cgroups.RunGroup | None,
+    flags: list[str],
+    doc: dict[str, Any],
+    on_progress: ProgressCallback | None,
+    pipes: _Pipes,
+) -> Outcome:
+    run_dir = Path(spec.run_dir)
+    sandboxed = spec.isolation != NO_SANDBOX
+    workdir = str(doc["workdir"])
     started = time.monotonic()
     try:
         process = subprocess.Popen(
@@ -332,15 +288,13 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
             cwd=workdir if not sandboxed else "/",
             env=_environment(spec, workdir),
             stdin=subprocess.PIPE,
-            stdout=log_write,
+            stdout=pipes.log[1],
             stderr=subprocess.STDOUT,
             pass_fds=passed,
             start_new_session=True,
         )
     finally:
-        for fd in (events_write, outputs_write, log_write, info_write, filter_fd):
-            if fd >= 0:
-                os.close(fd)
+        pipes.close_childs_ends()
     killed = threading.Event()
 
     def kill() -> None:
@@ -352,19 +306,19 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
                 os.kill(inner, signal.SIGKILL)
 
     inner: int | None = None
-    events = _Events(on_progress)
-    outputs = _Capped(run_dir / "outputs.json", spec.limits.output_mb * 1024 * 1024, kill)
-    log = _Capped(run_dir / "log.txt", MAX_LOG_BYTES)
+    events = channels.Events(on_progress)
+    outputs = channels.Capped(run_dir / "outputs.json", spec.limits.output_mb * 1024 * 1024, kill)
+    log = channels.Capped(run_dir / "log.txt", channels.MAX_LOG_BYTES)
     readers = [
-        _thread(events.read, events_read),
-        _thread(outputs.read, outputs_read),
-        _thread(log.read, log_read),
+        channels.reader(events.read, pipes.events[0]),
+        channels.reader(outputs.read, pipes.outputs[0]),
+        channels.reader(log.read, pipes.log[0]),
     ]
     feeder = threading.Thread(target=_feed, args=(process, orjson.dumps(doc)), daemon=True)
     feeder.start()
     if sandboxed:
-        inner = _child_pid(info_read, started + 10.0)
-    os.close(info_read)
+        inner = _child_pid(pipes.info[0], started + 10.0)
+    os.close(pipes.info[0])
     code, cpu_s, timed_out, peak_kb = _wait(process, spec, inner, started, kill)
     for reader in readers:
         reader.join(timeout=5.0)
@@ -377,6 +331,10 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
     }
     if sandboxed:
         code = _child_code(code)
+    if group is not None:
+        measured["run_memory_mb"] = round(group.peak_mb(), 1)
+        if group.oom_killed():
+            flags.append("oom-killed")
     if events.dropped:
         flags.append(f"events-dropped:{events.dropped}")
     if log.over:
@@ -457,8 +415,8 @@ def _classify(
     run_dir: Path,
     code: int,
     timed_out: bool,
-    outputs: _Capped,
-    events: _Events,
+    outputs: channels.Capped,
+    events: channels.Events,
     flags: list[str],
     measured: dict[str, float],
 ) -> Outcome:
@@ -481,6 +439,13 @@ def _classify(
         )
     if timed_out:
         return outcome(TIMEOUT, f"stopped after its wall-clock limit of {limits.wall_s:g} s")
+    if "oom-killed" in flags:
+        return outcome(
+            MEMORY_LIMIT,
+            f"the run went past its memory limit of {limits.memory_mb} MB "
+            f"(+ {BASELINE_MB} MB for the runtime), counting all its processes, shared "
+            "memory and its work directory",
+        )
     # Only RLIMIT_CPU sends SIGXCPU (an app that sends it to itself only fails itself); the
     # hard limit, five seconds on, kills.
     if code == -signal.SIGXCPU or (code == -signal.SIGKILL and measured["cpu_s"] >= limits.cpu_s):
