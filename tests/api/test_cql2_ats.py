@@ -247,6 +247,8 @@ def test_conf_basic_cql2_logical(api: TestClient) -> None:
         s1, s2, s3, s4 = (_TOTAL[p] for p in (p1, p2, p3, p4))
         cql = f"(NOT ({p2}) AND ({p1})) OR (({p3}) and ({p4})) or not (({p1}) OR ({p4}))"
         assert _ids(api, cql) == ((s1 - s2) | (s3 & s4) | (ALL - (s1 | s4))), cql
+    # The standard's own combination table (Annex A test data, ne_110m_populated_places_simple,
+    # where "start" and "boolean" are mostly null) holds only under three-valued logic.
     assert _ids(api, "NOT height > 10") == {"b1", "b4"}  # b5 (text), b6 (missing): unknown
     assert _ids(api, "NOT (height > 10 OR name = 'Ab')") == {"b1", "b4"}
 
@@ -477,3 +479,20 @@ def test_readme_conformance_list_matches() -> None:
     listed = set(re.findall(r"`([a-z0-9-]+)`", readme[start : readme.index("Not offered", start)]))
     declared = {c.removeprefix(CQL2) for c in CONFORMANCE if c.startswith(CQL2)}
     assert listed & _CQL2_CLASSES == declared
+
+
+def test_filter_crs_other_than_crs84_is_refused(api: TestClient) -> None:
+    """Geometries in a filter are CRS84; naming another CRS is a 400, not a silent misreading."""
+    point = _wkt_point(2)
+    base = "/ogc/ats/collections/buildings/items"
+    crs84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    ok = api.get(base, params={"filter": f"S_INTERSECTS(geometry, {point})", "filter-crs": crs84})
+    assert ok.status_code == 200 and [f["id"] for f in ok.json()["features"]] == ["b3"]
+    rd = "http://www.opengis.net/def/crs/EPSG/0/28992"
+    r = api.get(base, params={"filter": f"S_INTERSECTS(geometry, {point})", "filter-crs": rd})
+    assert r.status_code == 400 and "filter-crs" in r.json()["message"]
+
+
+def test_parse_errors_say_where(api: TestClient) -> None:
+    r = api.get("/ogc/ats/collections/buildings/items", params={"filter": "height >>> 3"})
+    assert r.status_code == 400 and "1:9" in r.json()["message"]

@@ -272,6 +272,9 @@ def items(
     purpose: str | None = None,
     filter: str | None = Query(None, description="CQL2 filter"),
     filter_lang: str = Query("cql2-text", alias="filter-lang"),
+    filter_crs: str | None = Query(
+        None, alias="filter-crs", description="CRS of the filter's geometries (CRS84 only)"
+    ),
     crs: str | None = Query(None, description="CRS of the returned geometries (URI)"),
     bbox_crs: str | None = Query(None, alias="bbox-crs", description="CRS of bbox (URI)"),
     when: str | None = Query(
@@ -281,6 +284,8 @@ def items(
     """Features of a layer; any other query parameter is a simple property filter."""
     check_format(request)
     properties = {k: v for k, v in request.query_params.items() if k not in _KNOWN_PARAMETERS}
+    if filter_crs is not None and filter_crs not in (CRS84, "OGC:CRS84"):
+        raise InvalidInput(f"filter-crs {filter_crs!r} is not offered; filters use {CRS84}")
     box = parse_bbox(bbox, geographic_range=bbox_crs is None)
     page_ = service.items(
         db,

@@ -65,10 +65,18 @@ def parse(text: str, lang: str = "cql2-text") -> dict[str, Any] | bool:
         expr.validate()
         tree: dict[str, Any] | bool = expr.to_json()
     except Exception as exc:  # cql2 raises ParseError, ValidationError, ValueError
-        lines = str(exc).strip().splitlines()
-        first = lines[0] if lines else type(exc).__name__
-        raise InvalidInput(f"the filter is not valid {lang}: {first}") from None
+        raise InvalidInput(f"the filter is not valid {lang}: {_reason(str(exc))}") from None
     return tree
+
+
+def _reason(message: str) -> str:
+    """The parser's message in one line: where (line:column) and what was expected."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    where = next((line[4:] for line in lines if line.startswith("--> ")), None)
+    expected = next((line[2:] for line in lines if line.startswith("= ")), None)
+    if where and expected:
+        return f"at line:column {where}, {expected}"
+    return lines[0] if lines else "unreadable"
 
 
 def utc_timestamp(text: str) -> str | None:
