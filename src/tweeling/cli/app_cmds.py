@@ -9,6 +9,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -61,17 +62,19 @@ def check_cmd(
     """Validate an app without running it: its manifest and its entry point."""
     report = check_app(folder)
     m = report.manifest
-    console.print(f"[green]ok[/green] {m.id} {m.version} by {m.publisher} ({m.licence})")
-    console.print(f"  use cases   {', '.join(u.value for u in m.use_cases)}")
+    # Manifest text is the publisher's: shown as text, never read as console markup.
+    console.print("[green]ok[/green]", escape(f"{m.id} {m.version} by {m.publisher} ({m.licence})"))
+    console.print(f"  use cases   {', '.join(u.value for u in m.use_cases)}", markup=False)
     if m.remote:
-        console.print(f"  remote      {m.remote}")
+        console.print(f"  remote      {m.remote}", markup=False)
     else:
-        console.print(f"  entry       {m.entry_point} ({report.entry_file})")
+        console.print(f"  entry       {m.entry_point} ({report.entry_file})", markup=False)
     layers = ", ".join(i.layer for i in m.inputs.layers) or "none"
-    console.print(f"  inputs      {layers}")
-    console.print(f"  outputs     {', '.join(o.name for o in m.outputs)}")
+    console.print(f"  inputs      {layers}", markup=False)
+    console.print(f"  outputs     {', '.join(o.name for o in m.outputs)}", markup=False)
     calibrated = f" (calibrated: {', '.join(report.calibrated)})" if report.calibrated else ""
-    console.print(f"  parameters  {', '.join(report.parameters) or 'none'}{calibrated}")
+    parameters = ", ".join(report.parameters) or "none"
+    console.print(f"  parameters  {parameters}{calibrated}", markup=False)
 
 
 @app.command("serve")

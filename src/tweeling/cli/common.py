@@ -12,6 +12,7 @@ import click
 import typer
 import typer.exceptions
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -96,7 +97,8 @@ def run_cli(app: Callable[..., object]) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except TweelingError as exc:
-        err_console.print(f"[red]error:[/red] {exc.message}", highlight=False, soft_wrap=True)
+        message = escape(exc.message)  # user text in it is not console markup
+        err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
@@ -116,7 +118,7 @@ def run_cli(app: Callable[..., object]) -> None:
         if os.environ.get("TWEELING_DEBUG"):
             traceback.print_exc()
         err_console.print(
-            f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+            f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} "
             "(this is a bug in Tweeling; set TWEELING_DEBUG=1 to see where)",
             highlight=False,
             soft_wrap=True,
