@@ -84,8 +84,10 @@ class Principal:
 
     @property
     def anonymous(self) -> bool:
-        """A caller with no credentials at all (no token, no session)."""
-        return self.user_id == 0 and not self.operator
+        """A caller with no credentials at all (no token, no session): no person, no
+        organisation. (A principal built for a person of a real organisation, as the
+        platform's own jobs and tests do, is not anonymous, even without a user row.)"""
+        return self.user_id == 0 and self.org.id == 0 and not self.roles and not self.operator
 
 
 def local_operator(login: str) -> Principal:
