@@ -80,3 +80,24 @@ def test_the_f_parameter_wins_over_accept(
     _check(client, f"{path}?f=html", headers, "application/json", HTML)
     _check(client, f"{path}?f=json", headers, "text/html", JSON)
     _check(client, f"{path}?f=json", headers, "text/html;q=0, */*", JSON)
+
+
+@pytest.mark.parametrize(
+    ("accept", "cityjson"),
+    [
+        ("application/city+json", True),
+        ("application/city+json;q=0, */*", False),
+        ("application/geo+json, application/city+json;q=0.5", False),
+        ("application/city+json, application/geo+json;q=0.5", True),
+    ],
+)
+def test_items_give_cityjson_only_where_preferred(
+    client: TestClient, platform: dict[str, str], accept: str, cityjson: bool
+) -> None:
+    response = client.get(
+        "/ogc/delft/collections/buildings/items?limit=1",
+        headers={**as_(platform, "viewer@delft.nl"), "Accept": accept},
+    )
+    assert response.status_code == 200, response.text
+    media = response.headers["content-type"].split(";")[0]
+    assert (media == "application/city+json") is cityjson, (accept, media)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from tweeling.api.deps import DB, MAX_ID, Caller
 from tweeling.errors import InvalidInput, NotAcceptable, NotFound
 from tweeling.services import features as service
-from tweeling.web.pages import page, wants_html
+from tweeling.web.pages import HTML, negotiate, page, wants_html
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
@@ -76,7 +76,11 @@ def wants_cityjson(request: Request) -> bool:
     f = request.query_params.get("f")
     if f is not None:
         return f == "cityjson"
-    return CITYJSON in request.headers.get("accept", "")
+    if CITYJSON not in request.headers.get("accept", ""):
+        return False  # the common case, without parsing the header
+    # Only where the client prefers it by the RFC's rules (``application/city+json;q=0``
+    # refuses it).
+    return negotiate(request, (GEOJSON, "application/json", CITYJSON, HTML)) == CITYJSON
 
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
