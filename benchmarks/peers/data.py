@@ -33,7 +33,8 @@ LOAD_VERSION = 1  # bump when what is loaded changes, to rebuild the caches
 
 
 def delft_file() -> Path:
-    for candidate in (os.environ.get("TWEELING_SAMPLES"), ROOT / "src" / "tweeling" / "samples" / "cities"):
+    shipped = ROOT / "src" / "tweeling" / "samples" / "cities"
+    for candidate in (os.environ.get("TWEELING_SAMPLES"), shipped):
         if candidate and (Path(candidate) / "delft.city.json").exists():
             return Path(candidate) / "delft.city.json"
     raise SystemExit("delft.city.json not found: set TWEELING_SAMPLES to the folder holding it")
