@@ -130,11 +130,15 @@ def command(layout: Layout, seccomp_fd: int, info_fd: int, uid: int | None) -> l
     cpu = Path("/sys/devices/system/cpu")  # thread pools size themselves from it
     if cpu.is_dir():
         args += ["--ro-bind", str(cpu), str(cpu)]
+    # The private /tmp comes before the runtime: a runtime that lives under /tmp (a checkout
+    # or a CI clone there) is then mounted on top of it instead of hidden by it.
+    args += ["--perms", "1777", "--size", str(16 * 1024 * 1024), "--tmpfs", "/tmp"]
     runtime = _runtime_paths()
     # bubblewrap makes a mount point's missing parents owner-only; the run's uid must be
-    # able to pass through them, so they are made first, searchable by all.
+    # able to pass through them, so they are made first, searchable by all (not /tmp, which
+    # stays writable by all).
     parents = sorted({str(a) for p in [*runtime, Path(WORK)] for a in p.parents if a != a.parent})
-    for parent in parents:
+    for parent in (p for p in parents if p != "/tmp"):
         args += ["--perms", "0755", "--dir", parent]
     for path in runtime:
         if path.is_relative_to(ROOT):
@@ -145,12 +149,6 @@ def command(layout: Layout, seccomp_fd: int, info_fd: int, uid: int | None) -> l
         "/proc",
         "--dev",
         "/dev",
-        "--perms",
-        "1777",
-        "--size",
-        str(16 * 1024 * 1024),
-        "--tmpfs",
-        "/tmp",
         "--ro-bind",
         str(layout.app_dir),
         APP,
