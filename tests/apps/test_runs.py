@@ -183,7 +183,7 @@ def dask_runtime(delft_db, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):

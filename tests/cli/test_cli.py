@@ -161,7 +161,7 @@ def test_ingest_export_scenario_flow(
             "unsupported CityJSON version",
         ),
         (
-            '{"type": "CityJSON", "version": "2.0", "CityObjects": {"a": {"type": "Building"}}, "vertices": []}',
+            '{"type": "CityJSON", "version": "2.0", "transform": {"scale": [0.001, 0.001, 0.001], "translate": [0, 0, 0]}, "CityObjects": {"a": {"type": "Building"}}, "vertices": []}',
             "no CRS declared",
         ),
     ],

@@ -85,7 +85,7 @@ def _plant_other_runs(home: Path, canary: str) -> list[Path]:
     return [here.parent, there]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[Platform]:
     home = tmp_path_factory.mktemp("hostile-home")
     db = open_database(f"sqlite:///{home / 'tweeling.db'}")
@@ -179,7 +179,7 @@ class Target:
         return Attack(record, marker, plan)
 
 
-@pytest.fixture(scope="session", params=["local", "dask"])
+@pytest.fixture(scope="package", params=["local", "dask"])
 def target(
     request: pytest.FixtureRequest, platform: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
@@ -201,7 +201,7 @@ def target(
 
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -220,7 +220,7 @@ def target(
             dask.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def victim(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The honest app's package, extracted into the platform's cache by a run of its own
     (through the local executor, whose runs use the cache); its module's path there."""
