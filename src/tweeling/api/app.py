@@ -25,7 +25,6 @@ from tweeling.api import (
 )
 from tweeling.api.deps import ANONYMOUS, DB, Caller
 from tweeling.api.errors import add_exception_handlers
-from tweeling.api.ratelimit import SlidingWindow
 from tweeling.apps.executors import executor_from_settings
 from tweeling.apps.jobs import JobRunner
 from tweeling.apps.runs import Runtime
@@ -37,8 +36,6 @@ from tweeling.settings import StorageSettings
 from tweeling.storage.db import Database, open_database
 from tweeling.store.search import Hit
 from tweeling.web.pages import page, wants_html
-
-LOGIN_ATTEMPTS_PER_MINUTE = 20
 
 
 def create_app(
@@ -89,7 +86,6 @@ def create_app(
     app.state.runtime = app_runtime
     app.state.cookie_secure = cookie_secure
     app.state.oidc_settings = oidc_settings or OIDCSettings()
-    app.state.login_limiter = SlidingWindow(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
     add_exception_handlers(app)
     app.include_router(auth.router)
     app.include_router(twins.router)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,9 +69,7 @@ class RunGroup:
             except OSError:
                 with contextlib.suppress(OSError):
                     for pid in self.procs.read_text().split():
-                        os.kill(int(pid), 9)
-                import time
-
+                        os.kill(int(pid), signal.SIGKILL)
                 time.sleep(0.02)
 
 
