@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from tweeling.errors import NotConfigured
 from tweeling.settings import StorageSettings
 from tweeling.storage.backends import SpatialBackend, backend_for
+from tweeling.storage.schema import dump_json, load_json
 
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
 
@@ -121,6 +122,10 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# Every JSON column (schema.Json) is written and read with orjson, on both backends.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": dump_json, "json_deserializer": load_json}
+
+
 def open_database(url: str | None = None, settings: StorageSettings | None = None) -> Database:
     """Open (not create tables in) the database at ``url`` or the configured one."""
     settings = settings or StorageSettings()
@@ -133,11 +138,13 @@ def open_database(url: str | None = None, settings: StorageSettings | None = Non
             Path(match.group(1)).parent.mkdir(parents=True, exist_ok=True)
         # A pool large enough for the API's thread pool, so connections (and their pragmas)
         # are reused rather than opened per request.
-        engine = create_engine(url, pool_size=16, max_overflow=16)
+        engine = create_engine(url, pool_size=16, max_overflow=16, **_JSON_CODEC)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
         # No ping before each checkout: that is a round trip per query batch. A dropped
         # connection fails its request and SQLAlchemy then discards the whole pool.
-        engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
+        engine = create_engine(
+            url, pool_size=16, max_overflow=16, pool_recycle=3600, **_JSON_CODEC
+        )
     return Database(engine=engine, backend=backend_for(engine.dialect.name))
