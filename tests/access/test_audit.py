@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from tweeling.access import audit, keys
 from tweeling.access.audit import AuditEvent, record, verify
+from tweeling.clock import FixedClock
 from tweeling.errors import InvalidInput, NotConfigured
 from tweeling.storage.db import Database
 
@@ -74,16 +75,14 @@ def test_checkpoints_are_made_automatically_with_a_key_kept_out_of_the_database(
     assert private not in stored
 
 
-def test_a_checkpoint_is_due_minutes_after_the_last(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    moment = [datetime(2026, 1, 5, 9, 0, tzinfo=UTC)]
-    monkeypatch.setattr(audit, "clock", lambda: moment[0])
+def test_a_checkpoint_is_due_minutes_after_the_last(db: Database) -> None:
+    clock = FixedClock(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    db.clock = clock
     with db.begin() as conn:
         for i in range(10):
             record(conn, _event(i))
-            moment[0] += timedelta(seconds=30)
-    moment[0] += timedelta(minutes=10)
+            clock.advance(timedelta(seconds=30))
+    clock.advance(timedelta(minutes=10))
     with db.begin() as conn:
         record(conn, _event(10))
         record(conn, _event(11))

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -45,6 +45,7 @@ from tweeling.access.keys import (
 )
 from tweeling.errors import InvalidInput, NotConfigured
 from tweeling.settings import AccessSettings
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import audit_checkpoints, audit_denial_counts, audit_head, audit_log
 
 GENESIS = "0" * 64
@@ -114,14 +115,6 @@ def _policy(entries: str | None, minutes: str | None) -> Policy:
     # Keyed on the raw variables: reading the settings costs more than writing an entry.
     settings = AccessSettings()
     return Policy(settings.audit_checkpoint_entries, settings.audit_checkpoint_minutes)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-# Where entry times come from (tests replace it to let minutes pass without waiting).
-clock: Callable[[], datetime] = _utc_now
 
 
 def _stamp(moment: datetime) -> str:
@@ -252,7 +245,7 @@ def record(conn: Connection, event: AuditEvent, signer: Ed25519PrivateKey | None
             audit_head.c.checkpoint_at,
         )
     ).first()
-    at = _stamp(clock())
+    at = _stamp(clock_of(conn).now())
     if head is None:
         conn.execute(
             insert(audit_head).values(id=1, seq=1, hash=GENESIS, checkpoint_seq=0, checkpoint_at=at)
@@ -307,7 +300,7 @@ def checkpoint(conn: Connection, signer: Ed25519PrivateKey | None = None) -> Sig
     existing = conn.execute(select(audit_checkpoints).where(audit_checkpoints.c.seq == seq)).first()
     if existing is not None:
         return _signed_head(existing._mapping)
-    return _sign(conn, signer or audit_signer(), seq, digest, _stamp(clock()), last)
+    return _sign(conn, signer or audit_signer(), seq, digest, _stamp(clock_of(conn).now()), last)
 
 
 def _signed_head(row: Any) -> SignedHead:
@@ -328,7 +321,7 @@ def count_anonymous_denial(conn: Connection, action: str, target: str) -> None:
     becomes an entry (with ``detail.counted``), so its number of rows has a bound that an
     anonymous prober cannot raise."""
     upsert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    hour = clock().strftime("%Y-%m-%dT%H")
+    hour = clock_of(conn).now().strftime("%Y-%m-%dT%H")
     statement = upsert(audit_denial_counts).values(hour=hour, action=action, target=target, count=1)
     count = conn.execute(
         statement.on_conflict_do_update(

@@ -21,8 +21,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from tweeling.access.audit import AuditEvent, record
 from tweeling.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import api_tokens, memberships, organisations, users
-from tweeling.twin.twins import now
 
 _hasher = PasswordHasher()
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -156,7 +156,10 @@ def create_organisation(
         raise Conflict(f"an organisation named {name!r} already exists")
     conn.execute(
         insert(organisations).values(
-            name=name, kind=org_kind.value, mfa_required=mfa_required, created_at=now()
+            name=name,
+            kind=org_kind.value,
+            mfa_required=mfa_required,
+            created_at=clock_of(conn).now(),
         )
     )
     record(
@@ -220,7 +223,7 @@ def add_member(
                 totp_enabled=False,
                 failed_logins=0,
                 disabled=False,
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
             .returning(users.c.id)
         ).scalar_one()
@@ -238,7 +241,7 @@ def add_member(
         raise Conflict(f"{email} already has role {member_role.value} in {org.name}")
     conn.execute(
         insert(memberships).values(
-            user_id=user_id, org_id=org.id, role=member_role.value, created_at=now()
+            user_id=user_id, org_id=org.id, role=member_role.value, created_at=clock_of(conn).now()
         )
     )
     record(
@@ -296,7 +299,7 @@ def create_token(
         raise InvalidInput("a token must expire in the future")
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    expires = now() + expires_in
+    expires = clock_of(conn).now() + expires_in
     token_id = conn.execute(
         insert(api_tokens)
         .values(
@@ -305,7 +308,7 @@ def create_token(
             prefix=prefix,
             token_hash=_digest(secret),
             scopes=sorted(set(scopes or [])),
-            created_at=now(),
+            created_at=clock_of(conn).now(),
             expires_at=expires,
         )
         .returning(api_tokens.c.id)
@@ -332,7 +335,11 @@ def revoke_token(conn: Connection, token_id: int, *, actor: str) -> None:
     if row is None:
         raise NotFound(f"no token {token_id}")
     if row.revoked_at is None:
-        conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now()))
+        conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id)
+            .values(revoked_at=clock_of(conn).now())
+        )
     record(conn, AuditEvent(actor, "token.revoke", target=f"token:{token_id}"))
 
 
@@ -356,14 +363,14 @@ def token_touch_due(conn: Connection, secret: str) -> bool:
     if last is None:
         return True
     last = last if last.tzinfo else last.replace(tzinfo=UTC)
-    return bool(now() - last >= TOKEN_TOUCH_INTERVAL)
+    return bool(clock_of(conn).now() - last >= TOKEN_TOUCH_INTERVAL)
 
 
 def touch_token(conn: Connection, secret: str) -> None:
     conn.execute(
         update(api_tokens)
         .where(api_tokens.c.prefix == _token_prefix(secret))
-        .values(last_used_at=now())
+        .values(last_used_at=clock_of(conn).now())
     )
 
 
@@ -380,7 +387,7 @@ def authenticate_token(conn: Connection, secret: str, *, touch: bool = True) -> 
     if row is None or not hmac.compare_digest(row.token_hash, _digest(secret)):
         raise failure
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    if row.revoked_at is not None or expires <= now():
+    if row.revoked_at is not None or expires <= clock_of(conn).now():
         raise failure
     user = conn.execute(select(users).where(users.c.id == row.user_id)).one()
     if user.disabled:
@@ -389,7 +396,11 @@ def authenticate_token(conn: Connection, secret: str, *, touch: bool = True) -> 
         conn.execute(select(organisations).where(organisations.c.id == row.org_id)).one()
     )
     if touch:
-        conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now()))
+        conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == row.id)
+            .values(last_used_at=clock_of(conn).now())
+        )
     return Principal(
         user_id=user.id,
         email=user.email,

@@ -26,8 +26,8 @@ from sqlalchemy import Connection, insert, select
 
 from tweeling.errors import NotConfigured
 from tweeling.settings import AccessSettings, StorageSettings
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import platform_keys
-from tweeling.twin.twins import now
 
 
 def key_path(settings: StorageSettings | None = None) -> Path:
@@ -126,5 +126,7 @@ def load_or_create(conn: Connection, path: Path | None = None) -> Ed25519Private
         select(platform_keys.c.id).where(platform_keys.c.public_key == public)
     ).first()
     if known is None:
-        conn.execute(insert(platform_keys).values(public_key=public, created_at=now()))
+        conn.execute(
+            insert(platform_keys).values(public_key=public, created_at=clock_of(conn).now())
+        )
     return key

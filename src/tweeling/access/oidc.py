@@ -35,9 +35,8 @@ from sqlalchemy import insert, select, update
 from tweeling.access.audit import AuditEvent, record
 from tweeling.access.sessions import SignedIn, choose_organisation, open_session
 from tweeling.errors import NotConfigured, NotEnabled, Unauthenticated
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import oidc_logins, users
-from tweeling.twin.twins import now
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +164,7 @@ def start(
                 nonce=nonce,
                 code_verifier=verifier,
                 organisation=organisation,
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
         )
     with _client(settings, redirect_uri) as client:
@@ -196,12 +195,14 @@ def finish(
         created = (
             pending.created_at
             if pending.created_at.tzinfo
-            else pending.created_at.replace(tzinfo=now().tzinfo)
+            else pending.created_at.replace(tzinfo=clock_of(conn).now().tzinfo)
         )
-        if created + PENDING_LIFETIME < now():
+        if created + PENDING_LIFETIME < clock_of(conn).now():
             raise failure
         conn.execute(
-            update(oidc_logins).where(oidc_logins.c.id == pending.id).values(used_at=now())
+            update(oidc_logins)
+            .where(oidc_logins.c.id == pending.id)
+            .values(used_at=clock_of(conn).now())
         )
     with _client(settings, redirect_uri) as client:
         try:

@@ -29,9 +29,8 @@ from tweeling.access.identity import (
     roles_of,
 )
 from tweeling.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import memberships, organisations, sessions, users
-from tweeling.twin.twins import now
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -81,7 +80,7 @@ def login(
         if user is None or user.disabled:
             record(conn, AuditEvent(email, "login", outcome="failure", detail={"why": "unknown"}))
             failure = Unauthenticated("wrong e-mail address or password")
-        elif user.locked_until is not None and _aware(user.locked_until) > now():
+        elif user.locked_until is not None and _aware(user.locked_until) > clock_of(conn).now():
             record(conn, AuditEvent(email, "login", outcome="denied", detail={"why": "locked"}))
             failure = TooManyAttempts(
                 f"too many failed sign-ins; try again after {_aware(user.locked_until):%H:%M} UTC"
@@ -112,7 +111,7 @@ def _check(
         failures = int(user.failed_logins) + 1  # type: ignore[attr-defined]
         values: dict[str, object] = {"failed_logins": failures}
         if failures >= MAX_FAILURES:
-            values = {"failed_logins": 0, "locked_until": now() + LOCKOUT}
+            values = {"failed_logins": 0, "locked_until": clock_of(conn).now() + LOCKOUT}
         conn.execute(update(users).where(users.c.id == uid).values(**values))
         locked = "locked_until" in values
         record(
@@ -139,7 +138,7 @@ def use_totp_code(conn: Connection, user_id: int, secret: str | None, code: str)
     if not secret or not code.isdigit():
         return False
     totp = pyotp.TOTP(secret)
-    current = totp.timecode(now())
+    current = totp.timecode(clock_of(conn).now())
     for step in (current - 1, current, current + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             taken = conn.execute(
@@ -180,8 +179,8 @@ def open_session(
             user_id=user_id,
             org_id=org.id,
             second_factor=second_factor,
-            created_at=now(),
-            expires_at=now() + SESSION_LIFETIME,
+            created_at=clock_of(conn).now(),
+            expires_at=clock_of(conn).now() + SESSION_LIFETIME,
         )
     )
     record(
@@ -212,7 +211,7 @@ class SessionCaller:
 
 def authenticate_session(conn: Connection, secret: str) -> SessionCaller:
     row = conn.execute(select(sessions).where(sessions.c.session_hash == _digest(secret))).first()
-    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= now():
+    if row is None or row.revoked_at is not None or _aware(row.expires_at) <= clock_of(conn).now():
         raise Unauthenticated("your session has ended; sign in again")
     user = conn.execute(select(users).where(users.c.id == row.user_id)).one()
     if user.disabled:
@@ -238,7 +237,9 @@ def logout(db: Database, secret: str) -> None:
     with db.begin() as conn:
         caller = authenticate_session(conn, secret)
         conn.execute(
-            update(sessions).where(sessions.c.id == caller.session_id).values(revoked_at=now())
+            update(sessions)
+            .where(sessions.c.id == caller.session_id)
+            .values(revoked_at=clock_of(conn).now())
         )
         record(
             conn,

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select, text
 
 from tweeling.apps.manifest import LayerInput, Manifest
 from tweeling.sdk import INPUTS_INDEX
-from tweeling.storage.schema import datasets, organisations
+from tweeling.storage.schema import Json, datasets, organisations
 from tweeling.twin.ingest import load_templates
 from tweeling.twin.model import GeometryTemplate
 from tweeling.twin.tiles.mesh import object_triangles
@@ -73,10 +73,6 @@ class PreparedInputs:
         }
 
 
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
-
-
 def _column(values: list[Any]) -> pa.Array:
     """A typed column; values that mix kinds (text and numbers) are kept as JSON text."""
     try:
@@ -112,7 +108,9 @@ def _rows(conn: Connection, view: View, spec: LayerInput) -> Any:
         params.update(names)
     sql += " ORDER BY o.object_id"  # a stable order, whatever the storage's keys
     return conn.execute(
-        text(sql), params, execution_options={"stream_results": True, "yield_per": 2000}
+        text(sql).columns(parents=Json, attributes=Json),
+        params,
+        execution_options={"stream_results": True, "yield_per": 2000},
     )
 
 
@@ -138,8 +136,8 @@ def _write_layer(
         features = open(folder / f"{spec.layer}.city.jsonl", "wb")  # noqa: SIM115
     try:
         for oid, otype, parent_ids, attrs, blob, footprint, dataset_id in _rows(conn, view, spec):
-            attributes = _json(attrs) or {}
-            parent_list = _json(parent_ids) or []
+            attributes = attrs or {}
+            parent_list = parent_ids or []
             index = len(ids)
             ids.append(oid)
             types.append(otype)

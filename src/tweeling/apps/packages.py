@@ -49,8 +49,8 @@ from tweeling.apps.package_content import (
     signed_message,
 )
 from tweeling.errors import InputFileError, InvalidInput, NotConfigured
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import app_packages
-from tweeling.twin.twins import now
 
 SIGNATURE = "tweeling-signature.json"
 SUFFIX = ".twapp"
@@ -363,7 +363,7 @@ def register(conn: Connection, package: Package, uploaded_by: str) -> int:
             archive=package.archive,
             signature=package.signature,
             uploaded_by=uploaded_by,
-            uploaded_at=now(),
+            uploaded_at=clock_of(conn).now(),
         )
     )
     key = result.inserted_primary_key

@@ -41,11 +41,11 @@ from tweeling.apps.sandbox import OS_SANDBOX, UNAVAILABLE, Limits, Outcome, RunS
 from tweeling.apps.sandbox import SUCCESSFUL as SUCCESSFUL
 from tweeling.errors import InvalidInput, NotFound, TweelingError
 from tweeling.settings import RunSettings
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import app_packages, app_runs, organisations, twins
 from tweeling.twin import scenarios as scenario_edits
 from tweeling.twin.model import CityObject
-from tweeling.twin.twins import Scenario, Twin, get_scenario, get_twin, now, scenario_by_id
+from tweeling.twin.twins import Scenario, Twin, get_scenario, get_twin, scenario_by_id
 from tweeling.twin.views import resolve, view_as_of, view_of
 
 log = logging.getLogger(__name__)
@@ -149,11 +149,6 @@ class RunRecord:
         return doc
 
 
-def json_value(value: Any) -> Any:
-    """A JSON column's value: SQLite hands over text, psycopg parsed JSONB."""
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
-
-
 _RUN_QUERY = (
     select(
         app_runs,
@@ -184,7 +179,7 @@ def _record(conn: Connection, row: Any) -> RunRecord:
         app_id=row.app_id,
         version=row.version,
         package_hash=row.package_hash,
-        parameters=json_value(row.parameters),
+        parameters=row.parameters,
         purpose=row.purpose,
         actor=row.actor,
         organisation=row.org_name,
@@ -198,15 +193,15 @@ def _record(conn: Connection, row: Any) -> RunRecord:
         cached_from=row.cached_from,
         recipe_run_id=row.recipe_run_id,
         step=row.step,
-        inputs=json_value(row.inputs) or {},
-        outputs=json_value(row.outputs) or {},
+        inputs=row.inputs or {},
+        outputs=row.outputs or {},
         output_hash=row.output_hash,
-        flags=json_value(row.flags) or [],
-        measured=json_value(row.measured) or {},
+        flags=row.flags or [],
+        measured=row.measured or {},
         created_at=created,
         started_at=when(row.started_at),
         ended_at=when(row.ended_at),
-        prov=json_value(row.prov),
+        prov=row.prov,
     )
 
 
@@ -259,7 +254,7 @@ def accept(
             actor=actor,
             org_id=org_id,
             status=RUNNING if claimed else ACCEPTED,
-            started_at=now() if claimed else None,
+            started_at=clock_of(conn).now() if claimed else None,
             claimed_by=_WHO if claimed else None,
             progress=0,
             executor=executor,
@@ -270,7 +265,7 @@ def accept(
             outputs={},
             flags=[],
             measured={},
-            created_at=now(),
+            created_at=clock_of(conn).now(),
         )
     )
     return run_id
@@ -285,7 +280,7 @@ def claim(db: Database, run_id: str) -> bool:
         taken = conn.execute(
             update(app_runs)
             .where(app_runs.c.run_id == run_id, app_runs.c.status == ACCEPTED)
-            .values(status=RUNNING, started_at=now(), progress=0, claimed_by=_WHO)
+            .values(status=RUNNING, started_at=clock_of(conn).now(), progress=0, claimed_by=_WHO)
         )
         return taken.rowcount == 1
 
@@ -383,7 +378,7 @@ def _finish(
         conn.execute(
             update(app_runs)
             .where(app_runs.c.run_id == run_id)
-            .values(status=status, message=message, ended_at=now(), **values)
+            .values(status=status, message=message, ended_at=clock_of(conn).now(), **values)
         )
         record_ = get_run(conn, run_id)
         prov = as_json(run_document(record_.as_json()))
@@ -527,7 +522,7 @@ def execute(
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _abandoned(claimed_by: str | None, started: Any, stale_after: float) -> bool:
+def _abandoned(claimed_by: str | None, started: Any, stale_after: float, at: datetime) -> bool:
     """Whether the process that took a run is gone: on this host, by its pid; elsewhere, when
     the run has been going for longer than any run may (``stale_after`` seconds)."""
     host, _, pid = (claimed_by or "").rpartition(":")
@@ -546,7 +541,7 @@ def _abandoned(claimed_by: str | None, started: Any, stale_after: float) -> bool
     started_at = started if isinstance(started, datetime) else datetime.fromisoformat(started)
     if started_at.tzinfo is None:
         started_at = started_at.replace(tzinfo=UTC)
-    return (now() - started_at).total_seconds() > stale_after
+    return (at - started_at).total_seconds() > stale_after
 
 
 def requeue_interrupted(db: Database, stale_after: float = 86_400.0) -> int:
@@ -558,7 +553,8 @@ def requeue_interrupted(db: Database, stale_after: float = 86_400.0) -> int:
                 app_runs.c.status == RUNNING
             )
         ).all()
-        back = [r.run_id for r in rows if _abandoned(r.claimed_by, r.started_at, stale_after)]
+        at = db.clock.now()
+        back = [r.run_id for r in rows if _abandoned(r.claimed_by, r.started_at, stale_after, at)]
         if back:
             conn.execute(
                 update(app_runs)

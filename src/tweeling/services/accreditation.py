@@ -34,7 +34,7 @@ from tweeling.services.accreditation_report import (
     version_of,
 )
 from tweeling.services.store import STORE, listing_resource
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import (
     accreditation_assignments,
     accreditation_checks,
@@ -44,7 +44,6 @@ from tweeling.storage.schema import (
 from tweeling.store import catalogue, keys
 from tweeling.store.accreditation import checks, criteria
 from tweeling.store.lifecycle import MARKET_MASTER, PIPELINE, PUBLISHER, State
-from tweeling.twin.twins import now
 
 __all__ = [
     "INTAKE", "ON_THE_WAY_IN", "SPOT_CHECK", "Round", "assign", "decide", "latest_round",
@@ -148,7 +147,7 @@ def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: P
             )
             + 1
         )
-        stamp = now()
+        stamp = clock_of(conn).now()
         conn.execute(
             insert(accreditation_checks),
             [
@@ -248,7 +247,7 @@ def assign(db: Database, principal: Principal, ref: str, accreditors: list[str])
                     version_id=version.id,
                     org_id=org.id,
                     assigned_by=principal.actor,
-                    assigned_at=now(),
+                    assigned_at=clock_of(conn).now(),
                 )
             )
             names.append(name)
@@ -333,7 +332,7 @@ def score_many(
                     score=item.score,
                     evidence=item.evidence,
                     scored_by=principal.actor,
-                    scored_at=now(),
+                    scored_at=clock_of(conn).now(),
                 )
             )
         record(conn, acted(principal, "accreditation.score", f"app:{version.app_id}",

@@ -24,10 +24,10 @@ from tweeling.apps.provenance import load_json
 from tweeling.apps.sandbox import SUCCESSFUL
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin, visible_twins
-from tweeling.storage.db import Database
-from tweeling.storage.schema import app_installations, app_packages, app_runs
+from tweeling.storage.db import Database, clock_of
+from tweeling.storage.schema import Json, app_installations, app_packages, app_runs
 from tweeling.twin.crs import horizontal
-from tweeling.twin.twins import Twin, get_scenario, now
+from tweeling.twin.twins import Twin, get_scenario
 from tweeling.twin.views import view_of
 
 
@@ -52,12 +52,7 @@ def _org_id(principal: Principal, twin: Twin) -> int | None:
 
 def _signer(signature: Any) -> str | None:
     """The public key (hex) a stored package was signed with; None when unsigned."""
-    value = (
-        signature
-        if isinstance(signature, dict) or signature is None
-        else runs.json_value(signature)
-    )
-    return None if value is None else str(value.get("public_key"))
+    return None if signature is None else str(signature.get("public_key"))
 
 
 def _may_replace(
@@ -112,7 +107,7 @@ def install(
             "package_id": package_id,
             "parameters": calibration,
             "installed_by": principal.actor,
-            "installed_at": now(),
+            "installed_at": clock_of(conn).now(),
             "org_id": twin.owner_org_id,
         }
         if existing is None:
@@ -162,14 +157,13 @@ _INSTALLED = select(
 
 
 def _installation(twin: Twin, row: Any) -> Installation:
-    params = row.parameters
     return Installation(
         twin.name,
         row.app_id,
         row.version,
         row.package_id,
         row.content_hash,
-        params if isinstance(params, dict) else runs.json_value(params),
+        row.parameters,
         row.installed_by,
         row.signature is not None,
     )
@@ -200,9 +194,7 @@ def installed_manifests(
             .where(app_installations.c.twin_id == twin.id)
             .order_by(app_installations.c.app_id)
         )
-        return [
-            (Manifest.model_validate(runs.json_value(m)), runs.json_value(p) or {}) for m, p in rows
-        ]
+        return [(Manifest.model_validate(m), p or {}) for m, p in rows]
 
 
 def _installed(conn: Connection, twin: Twin, app_id: str) -> Installation:
@@ -435,12 +427,12 @@ def explain(
             text(
                 f"SELECT o.seq, o.attributes FROM city_objects o WHERE {condition} "
                 "AND NOT o.deleted AND o.object_id = :oid"
-            ),
+            ).columns(attributes=Json),
             {**params, "oid": object_id},
         ).first()
         if current is None:
             raise NotFound(f"no object {object_id!r} in scenario {scenario_name!r}")
-        attrs = runs.json_value(current.attributes) or {}
+        attrs = current.attributes or {}
         if attribute not in attrs:
             raise NotFound(f"object {object_id!r} has no attribute {attribute!r}")
         value = attrs[attribute]
@@ -450,12 +442,12 @@ def explain(
                 "SELECT o.seq, o.attributes FROM city_objects o WHERE o.object_id = :oid "
                 f"AND o.scenario_id IN ({', '.join(str(int(s)) for s in chain_ids)}) "
                 "AND o.seq <= :seq ORDER BY o.seq DESC"
-            ),
+            ).columns(attributes=Json),
             {"oid": object_id, "seq": current.seq},
         ).all()
         set_at = None
         for seq, raw in history:
-            if (runs.json_value(raw) or {}).get(attribute) != value:
+            if (raw or {}).get(attribute) != value:
                 break
             set_at = seq
         run_id = conn.execute(

@@ -15,13 +15,13 @@ from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin
 from tweeling.services.usage import record_use, recorder
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
 from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
-from tweeling.twin.twins import Twin, get_scenario, now
+from tweeling.twin.twins import Twin, get_scenario
 from tweeling.twin.views import view_of
 
 
@@ -128,7 +128,7 @@ def delete_dataset(db: Database, principal: Principal, twin_name: str, dataset_i
         removed = result.deleted
     with db.begin() as conn:
         meta = dict(_dataset(conn, twin, dataset_id)["meta"] or {})
-        meta["withdrawn"] = {"at": now().isoformat(), "by": principal.email}
+        meta["withdrawn"] = {"at": clock_of(conn).now().isoformat(), "by": principal.email}
         conn.execute(datasets.update().where(datasets.c.id == dataset_id).values(meta=meta))
         record(
             conn,

@@ -265,8 +265,7 @@ def time_attribute(db: Database, twin_id: int, layer: str) -> str | None:
         ]
     present: set[str] = set()
     for quality in profiles:
-        doc = orjson.loads(quality) if isinstance(quality, (str, bytes)) else quality
-        present.update((doc.get(layer) or {}).get("attributes", {}))
+        present.update((quality.get(layer) or {}).get("attributes", {}))
     return next((a for a in filters.TIME_ATTRIBUTES if a in present), None)
 
 
@@ -324,8 +323,7 @@ def queryables(
         ]
     seen: dict[str, set[tuple[str, str | None]]] = {}
     for quality in profiles:
-        doc = orjson.loads(quality) if isinstance(quality, (str, bytes)) else quality
-        for name in (doc.get(layer) or {}).get("attributes", {}):
+        for name in (quality.get(layer) or {}).get("attributes", {}):
             seen.setdefault(name, set())
     for row in rows:
         for name, value in orjson.loads(row.attributes_json or b"{}").items():

@@ -21,9 +21,9 @@ from tweeling.apps.sandbox import SUCCESSFUL
 from tweeling.errors import NotFound
 from tweeling.services import apps as app_service
 from tweeling.services.twins import authorised_twin
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import recipe_runs, twins
-from tweeling.twin.twins import get_scenario, now, scenario_by_id
+from tweeling.twin.twins import get_scenario, scenario_by_id
 
 
 @dataclass
@@ -91,7 +91,7 @@ def run_recipe(
                 purpose=purpose,
                 actor=principal.actor,
                 status=runs.RUNNING,
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
         )
     status, message = SUCCESSFUL, None
@@ -117,7 +117,7 @@ def run_recipe(
         conn.execute(
             update(recipe_runs)
             .where(recipe_runs.c.run_id == recipe_id)
-            .values(status=status, message=message, ended_at=now())
+            .values(status=status, message=message, ended_at=clock_of(conn).now())
         )
         record(
             conn,
@@ -155,7 +155,7 @@ def get_recipe_run(db: Database, principal: Principal, run_id: str) -> RecipeRec
         twin=row.twin_name,
         scenario=scenario,
         recipe_hash=row.recipe_hash,
-        recipe=runs.json_value(row.recipe),
+        recipe=row.recipe,
         purpose=row.purpose,
         actor=row.actor,
         status=row.status,

@@ -12,11 +12,11 @@ from tweeling.access.identity import Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services.usage import flush as flush_usage
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
-from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios, now
+from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios
 from tweeling.twin.views import count_by_type, view_of
 
 _ACTIVE_SHARES = select(shares.c.grantee_org_id, shares.c.purposes).where(
@@ -150,7 +150,7 @@ def share_twin(
                     grantee_org_id=grantee.id,
                     purposes=sorted(set(purposes)),
                     created_by=principal.email,
-                    created_at=now(),
+                    created_at=clock_of(conn).now(),
                 )
             )
             target = grantee.name

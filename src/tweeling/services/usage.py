@@ -21,9 +21,8 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select
 
 from tweeling.access.identity import Principal
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets, usage_log
-from tweeling.twin.twins import now
 
 log = logging.getLogger("tweeling.usage")
 
@@ -66,15 +65,15 @@ def _write(conn: Connection, uses: list[Use]) -> None:
         conn.execute(insert(usage_log), rows)
 
 
-def _use(principal: Principal, twin_id: int, purpose: str | None, action: str) -> Use:
-    return Use(now(), principal.email, principal.org.id or None, twin_id, purpose, action)
+def _use(at: datetime, principal: Principal, twin_id: int, purpose: str | None, action: str) -> Use:
+    return Use(at, principal.email, principal.org.id or None, twin_id, purpose, action)
 
 
 def record_use(
     conn: Connection, principal: Principal, twin_id: int, purpose: str | None, action: str
 ) -> None:
     """Log a use now, inside the caller's transaction."""
-    _write(conn, [_use(principal, twin_id, purpose, action)])
+    _write(conn, [_use(clock_of(conn).now(), principal, twin_id, purpose, action)])
 
 
 class UsageRecorder:
@@ -82,6 +81,7 @@ class UsageRecorder:
 
     def __init__(self, db: Database) -> None:
         self._db = weakref.ref(db)
+        self._clock = db.clock  # held, so a use is stamped even while the database closes
         self._pending: list[Use] = []
         self._oldest = 0.0
         self._lock = threading.Lock()
@@ -96,7 +96,7 @@ class UsageRecorder:
         self.flush()
 
     def record(self, principal: Principal, twin_id: int, purpose: str | None, action: str) -> None:
-        use = _use(principal, twin_id, purpose, action)
+        use = _use(self._clock.now(), principal, twin_id, purpose, action)
         if self._closed.is_set():
             db = self._db()
             if db is not None:

@@ -16,12 +16,21 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
+from tweeling.clock import SYSTEM_CLOCK, Clock
 from tweeling.errors import NotConfigured
 from tweeling.settings import StorageSettings
 from tweeling.storage.backends import SpatialBackend, backend_for
 from tweeling.storage.schema import dump_json, load_json
 
 _MIGRATIONS = str(Path(__file__).with_name("migrations"))
+_CLOCK = "tweeling.clock"
+
+
+def clock_of(conn: Connection) -> Clock:
+    """The clock of the Database that handed out ``conn`` (the system clock for any other
+    connection): domain code with only a connection at hand reads the time here."""
+    clock: Clock = conn.info.get(_CLOCK, SYSTEM_CLOCK)
+    return clock
 
 
 @dataclass(eq=False)  # identity: a Database is a handle that services key caches on
@@ -32,6 +41,8 @@ class Database:
     backend: SpatialBackend
     # Writers that batch (the usage log) flush here before the engine goes away.
     before_dispose: list[Callable[[], object]] = field(default_factory=list)
+    # Where the domain's timestamps come from; each connection handed out carries it.
+    clock: Clock = SYSTEM_CLOCK
 
     @property
     def url(self) -> str:
@@ -47,6 +58,7 @@ class Database:
         """
         with self.engine.connect() as conn:
             conn.execution_options(tweeling_write=True)
+            conn.info[_CLOCK] = self.clock
             with conn.begin():
                 yield conn
 
@@ -59,6 +71,7 @@ class Database:
         which spares the BEGIN and ROLLBACK round trips. Streaming reads need a snapshot.
         """
         with self.engine.connect() as conn:
+            conn.info[_CLOCK] = self.clock
             if not snapshot and self.backend.name == "postgresql":
                 conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
@@ -144,7 +157,5 @@ def open_database(url: str | None = None, settings: StorageSettings | None = Non
     else:
         # No ping before each checkout: that is a round trip per query batch. A dropped
         # connection fails its request and SQLAlchemy then discards the whole pool.
-        engine = create_engine(
-            url, pool_size=16, max_overflow=16, pool_recycle=3600, **_JSON_CODEC
-        )
+        engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600, **_JSON_CODEC)
     return Database(engine=engine, backend=backend_for(engine.dialect.name))

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from tweeling.apps.packages import Package
 from tweeling.errors import Conflict, InvalidInput, NotFound
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import (
     app_installations,
     app_packages,
@@ -31,7 +32,6 @@ from tweeling.storage.schema import (
 from tweeling.store import search
 from tweeling.store.lifecycle import LISTED, NOTIFY, State, check_transition
 from tweeling.store.pages import ProductPage
-from tweeling.twin.twins import now
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def submit(
                 app_id=manifest.id,
                 publisher_org_id=publisher_org_id,
                 created_by=actor,
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     else:
@@ -196,7 +196,7 @@ def submit(
             "contents; a published version never changes: give this one a new version number"
         )
     parsed = semver.Version.parse(manifest.version)
-    stamp = now()
+    stamp = clock_of(conn).now()
     version_id = conn.execute(
         insert(store_versions).values(
             listing_id=listing_id,
@@ -234,7 +234,7 @@ def move(
     if not reason.strip():
         raise InvalidInput("a decision needs a reason (--reason)")
     check_transition(version.state, wanted, by)
-    stamp = now()
+    stamp = clock_of(conn).now()
     conn.execute(
         update(store_versions)
         .where(store_versions.c.id == version.id)
@@ -272,7 +272,7 @@ def _notify_installations(conn: Connection, version: Version, state: State, reas
             "version": version.version,
             "kind": state.value,
             "message": message,
-            "created_at": now(),
+            "created_at": clock_of(conn).now(),
         }
         for org in orgs
     ]
@@ -306,7 +306,7 @@ def _notify_upgrade(conn: Connection, version: Version) -> None:
                 f"{version.label} is available; upgrade with tweeling store install "
                 f"{version.label} --twin TWIN"
             ),
-            "created_at": now(),
+            "created_at": clock_of(conn).now(),
         }
         for org in orgs
     ]

@@ -21,9 +21,9 @@ import httpx
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from tweeling.errors import InvalidInput
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import store_harvest_sources, store_listings
 from tweeling.store import search
-from tweeling.twin.twins import now
 
 MAX_PAGES = 500
 PAGE = 100
@@ -182,7 +182,7 @@ def store_records(
                 app_id=key,
                 publisher_org_id=None,
                 created_by=f"harvest:{source_url}",
-                created_at=now(),
+                created_at=clock_of(conn).now(),
                 source_id=source_id,
                 origin=home,
                 remote_record=record,
@@ -213,7 +213,7 @@ def claim(conn: Connection, source_id: int, seen_last_at: object = _ANY) -> bool
     ``seen_last_at`` (the ``last_at`` the caller read when it found the source due) the
     claim also fails when another harvest finished in between: the source is no longer due."""
     sources = store_harvest_sources.c
-    stamp = now()
+    stamp = clock_of(conn).now()
     condition = [
         sources.id == source_id,
         or_(sources.claimed_until.is_(None), sources.claimed_until < stamp),
@@ -234,7 +234,7 @@ def finish(conn: Connection, source_id: int, status: str, message: str, records:
         update(store_harvest_sources)
         .where(store_harvest_sources.c.id == source_id)
         .values(
-            last_at=now(),
+            last_at=clock_of(conn).now(),
             last_status=status,
             last_message=message,
             records=records,
@@ -253,7 +253,7 @@ class DueSource:
 def due_sources(conn: Connection) -> list[DueSource]:
     """Sources whose interval has passed and that no harvest holds now."""
     rows = conn.execute(select(store_harvest_sources)).all()
-    stamp = now()
+    stamp = clock_of(conn).now()
 
     def aware(moment: datetime) -> datetime:
         # SQLite hands back naive UTC

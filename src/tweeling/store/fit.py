@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from tweeling.apps.manifest import LayerInput, Manifest
+from tweeling.storage.schema import Json
 from tweeling.store.pages import ProductPage
 from tweeling.twin.crs import horizontal
 from tweeling.twin.twins import Twin
@@ -89,12 +90,12 @@ def layer_profile(conn: Connection, view: View, spec: LayerInput) -> LayerProfil
     params["layer"] = spec.layer
     profile = LayerProfile()
     wanted = set(spec.object_types)
-    for otype, attrs, blob in conn.execute(text(sql), params):
+    for otype, attrs, blob in conn.execute(text(sql).columns(attributes=Json), params):
         profile.types[otype] += 1
         if wanted and otype not in wanted:
             continue
         profile.objects += 1
-        attributes = orjson.loads(attrs) if isinstance(attrs, (str, bytes)) else attrs or {}
+        attributes = attrs or {}
         present = [a for a in spec.attributes if attributes.get(a) not in (None, "")]
         profile.filled.update(present)
         profile.complete += len(present) == len(spec.attributes)

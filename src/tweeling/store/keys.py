@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import organisations, publisher_keys
-from tweeling.twin.twins import now
 
 
 def normalise(public_key: str) -> str:
@@ -42,7 +42,7 @@ def register(conn: Connection, org_id: int | None, public_key: str, label: str, 
             public_key=key,
             label=label.strip() or "signing key",
             registered_by=actor,
-            registered_at=now(),
+            registered_at=clock_of(conn).now(),
         )
     )
     return key
@@ -59,7 +59,7 @@ def revoke(conn: Connection, org_id: int | None, public_key: str) -> None:
             else publisher_keys.c.org_id == org_id,
             publisher_keys.c.revoked_at.is_(None),
         )
-        .values(revoked_at=now())
+        .values(revoked_at=clock_of(conn).now())
     )
     if done.rowcount == 0:
         raise NotFound(f"no registered, unrevoked key {key[:12]}… of this organisation")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import (
     app_runs,
     organisations,
@@ -22,7 +23,6 @@ from tweeling.storage.schema import (
     store_reviews,
 )
 from tweeling.store.catalogue import Version, plain
-from tweeling.twin.twins import now
 
 MAX_TEXT = 5_000
 
@@ -81,7 +81,7 @@ def write(
             f"your organisation has no successful run of {version.label} on record; only "
             "organisations that used a version may review it"
         )
-    stamp = now()
+    stamp = clock_of(conn).now()
     existing = conn.execute(
         select(store_reviews.c.id).where(
             store_reviews.c.version_id == version.id, store_reviews.c.org_id == org_id
@@ -116,7 +116,7 @@ def respond(conn: Connection, version: Version, review_id: int, author: str, tex
     conn.execute(
         update(store_reviews)
         .where(store_reviews.c.id == review_id)
-        .values(response=text, response_by=author, response_at=now())
+        .values(response=text, response_by=author, response_at=clock_of(conn).now())
     )
 
 
@@ -130,7 +130,7 @@ def report(conn: Connection, review_id: int, reporter: str, reason: str) -> int:
         raise InvalidInput("say what is wrong with the review (--reason)")
     key = conn.execute(
         insert(store_abuse_reports).values(
-            review_id=review_id, reporter=reporter, reason=reason, created_at=now()
+            review_id=review_id, reporter=reporter, reason=reason, created_at=clock_of(conn).now()
         )
     ).inserted_primary_key
     assert key is not None
@@ -150,7 +150,7 @@ def resolve(conn: Connection, report_id: int, judge: str, hide: bool, outcome: s
     conn.execute(
         update(store_abuse_reports)
         .where(store_abuse_reports.c.id == report_id)
-        .values(resolved_by=judge, resolved_at=now(), outcome=outcome)
+        .values(resolved_by=judge, resolved_at=clock_of(conn).now(), outcome=outcome)
     )
     conn.execute(
         update(store_reviews).where(store_reviews.c.id == row.review_id).values(hidden=hide)

@@ -16,10 +16,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, delete, insert, select, text
 
-from tweeling.storage.schema import store_facets, store_search
+from tweeling.storage.schema import Json, store_facets, store_search
 
 FACETS = ("use_cases", "publisher", "price_model", "approval", "layers", "origin")
 # The query parameter (CLI option, HTTP parameter) that filters on each facet.
@@ -173,10 +172,6 @@ def _matches(conn: Connection, words: list[str]) -> tuple[str, dict[str, Any]]:
     return sql, {"query": query}
 
 
-def _facets(value: Any) -> dict[str, Any]:
-    return orjson.loads(value) if isinstance(value, (str, bytes)) else dict(value)
-
-
 def find(
     conn: Connection,
     query: str,
@@ -226,8 +221,10 @@ def find(
             f"JOIN store_search s ON s.listing_id = m.listing_id ORDER BY {order} "
             "LIMIT :limit OFFSET :offset"
         )
-    rows = conn.execute(text(page), {**params, "limit": limit, "offset": offset}).all()
-    hits = [Hit(r.listing_id, r.title, r.summary, _facets(r.facets), -float(r.rank)) for r in rows]
+    rows = conn.execute(
+        text(page).columns(facets=Json), {**params, "limit": limit, "offset": offset}
+    ).all()
+    hits = [Hit(r.listing_id, r.title, r.summary, dict(r.facets), -float(r.rank)) for r in rows]
     counts: dict[str, dict[str, int]] = {facet: {} for facet in FACETS}
     for facet, value, n in conn.execute(
         text(

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 
 from tweeling.errors import InvalidInput
 from tweeling.storage.db import Database
+from tweeling.storage.schema import Json
 from tweeling.twin.crs import crs_url, horizontal
 from tweeling.twin.ingest import load_templates
 from tweeling.twin.model import GeometryTemplate, JSONDict
@@ -165,10 +166,10 @@ def _header(twin: Twin, view: View, extent: tuple[float, ...], extensions: JSOND
 def _extensions(conn: Connection, twin: Twin) -> JSONDict:
     merged: JSONDict = {}
     for (meta,) in conn.execute(
-        text("SELECT meta FROM datasets WHERE twin_id = :t ORDER BY id"), {"t": twin.id}
+        text("SELECT meta FROM datasets WHERE twin_id = :t ORDER BY id").columns(meta=Json),
+        {"t": twin.id},
     ):
-        doc = orjson.loads(meta) if isinstance(meta, (str, bytes)) else meta
-        merged.update(doc.get("extensions") or {})
+        merged.update(meta.get("extensions") or {})
     return merged
 
 
@@ -285,13 +286,12 @@ def _footprint_rows(
         f"{crs84} FROM city_objects o WHERE {condition} AND NOT o.deleted ORDER BY o.pk"
     )
     result = conn.execute(
-        text(sql),
+        text(sql).columns(attributes=Json, parents=Json),
         params,
         execution_options={"stream_results": True, "yield_per": 2000},
     )
-    for oid, otype, layer, attrs, parents, fp, fp84 in result:
-        attributes = orjson.loads(attrs) if isinstance(attrs, (str, bytes)) else attrs
-        parent_ids = (orjson.loads(parents) if isinstance(parents, (str, bytes)) else parents) or []
+    for oid, otype, layer, attributes, parents, fp, fp84 in result:
+        parent_ids = parents or []
         yield (
             oid,
             otype,

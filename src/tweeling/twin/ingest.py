@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text, update
 
 from tweeling.errors import InputFileError
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets, edits, geometry_templates
 from tweeling.twin.crs import CRS84, DUTCH_DEFAULT, is_geographic
 from tweeling.twin.importers import ImportSource, importer_for
@@ -26,7 +26,6 @@ from tweeling.twin.twins import (
     find_twin,
     get_scenario,
     next_seq,
-    now,
 )
 from tweeling.twin.views import is_empty, resolve, view_of
 
@@ -117,7 +116,7 @@ def ingest(
                 quality={},
                 meta={},
                 imported_by=author,
-                imported_at=now(),
+                imported_at=clock_of(conn).now(),
             )
             .returning(datasets.c.id)
         ).scalar_one()
@@ -165,7 +164,7 @@ def ingest(
                 added=profile.total,
                 modified=0,
                 deleted=0,
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
         )
     return IngestReport(

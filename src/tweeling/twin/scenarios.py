@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, text, update
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
-from tweeling.storage.db import Database
+from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import city_objects, edits, scenarios
 from tweeling.twin.ingest import store_templates
 from tweeling.twin.model import CityObject, GeometryTemplate, ScenarioKind
@@ -22,7 +22,6 @@ from tweeling.twin.twins import (
     get_twin,
     list_scenarios,
     next_seq,
-    now,
 )
 from tweeling.twin.views import StoredObject, View, resolve, view_of
 
@@ -63,7 +62,7 @@ def create_scenario(
                 parent_id=parent.id,
                 fork_seq=fork,
                 created_by=author or default_author(),
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
         )
         return get_scenario(conn, twin, name)
@@ -187,7 +186,7 @@ def edit(
                 added=len(changes.add),
                 modified=len(changes.modify),
                 deleted=len(deletes),
-                created_at=now(),
+                created_at=clock_of(conn).now(),
             )
         )
     return EditResult(seq, len(changes.add), len(changes.modify), len(deletes))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import city_objects, datasets, scenarios, twins
 from tweeling.twin.crs import is_geographic, parse_crs
 from tweeling.twin.model import ScenarioKind
@@ -106,7 +107,7 @@ def create_twin(
         )
     if find_twin(conn, name) is not None:
         raise Conflict(f"a twin named {name!r} already exists")
-    created = now()
+    created = clock_of(conn).now()
     twin_id = conn.execute(
         insert(twins)
         .values(

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextualSelect, text
 
+from tweeling.storage.schema import Json, json_bytes
 from tweeling.twin.model import CityObject
 from tweeling.twin.twins import Scenario, scenario_by_id
 
@@ -108,21 +109,12 @@ class StoredObject:
         )
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, (str, bytes)):
-        return orjson.loads(value)
-    return value
+def _typed(sql: str, *json_columns: str) -> TextualSelect:
+    """Raw SQL whose JSON result columns arrive as Python values (the Json column type)."""
+    return text(sql).columns(**dict.fromkeys(json_columns, Json))
 
 
-def _json_bytes(value: Any) -> bytes:
-    """A JSON column as JSON bytes: SQLite hands over text, psycopg already-parsed JSONB."""
-    if value is None:
-        return b"{}"
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, bytes):
-        return value
-    return orjson.dumps(value)
+_OBJECT_JSON = ("parents", "children", "attributes")
 
 
 def _stored(row: Sequence[Any]) -> StoredObject:
@@ -134,9 +126,9 @@ def _stored(row: Sequence[Any]) -> StoredObject:
         layer=row[4],
         seq=row[5],
         deleted=bool(row[6]),
-        parents=_json(row[7]) or [],
-        children=_json(row[8]) or [],
-        attributes=_json(row[9]) or {},
+        parents=row[7] or [],
+        children=row[8] or [],
+        attributes=row[9] or {},
         geometry_blob=bytes(row[10]),
         content_hash=row[11],
         dataset_id=row[12],
@@ -157,7 +149,7 @@ def resolve(
             f"SELECT {_ROW_COLUMNS} FROM city_objects o WHERE {condition} "
             f"AND o.object_id IN ({', '.join(':' + n for n in names)})"
         )
-        for row in conn.execute(text(sql), {**params, **names}):
+        for row in conn.execute(_typed(sql, *_OBJECT_JSON), {**params, **names}):
             obj = _stored(row)
             if include_deleted or not obj.deleted:
                 found[obj.object_id] = obj
@@ -173,7 +165,7 @@ def by_keys(conn: Connection, pks: Sequence[int]) -> list[StoredObject]:
             f"SELECT {_ROW_COLUMNS} FROM city_objects o "
             f"WHERE o.pk IN ({', '.join(str(p) for p in chunk)}) ORDER BY o.pk"
         )
-        found.extend(_stored(row) for row in conn.execute(text(sql)))
+        found.extend(_stored(row) for row in conn.execute(_typed(sql, *_OBJECT_JSON)))
     return found
 
 
@@ -195,7 +187,7 @@ def iter_objects(
         sql += " AND o.parents IS NULL"
     sql += " ORDER BY o.pk"
     result = conn.execute(
-        text(sql),
+        _typed(sql, *_OBJECT_JSON),
         params,
         execution_options={"stream_results": True, "yield_per": batch},
     )
@@ -230,7 +222,7 @@ def in_bbox(
         sql += " AND o.layer = :layer"
         params["layer"] = layer
     sql += " ORDER BY o.pk LIMIT :limit"
-    return [_stored(row) for row in conn.execute(text(sql), params)]
+    return [_stored(row) for row in conn.execute(_typed(sql, *_OBJECT_JSON), params)]
 
 
 def count_by_type(conn: Connection, view: View) -> dict[str, int]:
@@ -312,11 +304,12 @@ def feature_rows(
         FeatureRow(
             object_id=row[0],
             object_type=row[1],
-            attributes_json=_json_bytes(row[2]),
-            parents=_json(row[3]) or [],
+            attributes_json=json_bytes(row[2]),
+            parents=row[3] or [],
             footprint=bytes(row[4]) if row[4] is not None else None,
         )
-        for row in conn.execute(text(sql), params)
+        # attributes stay untyped: the stored text is passed through without parsing
+        for row in conn.execute(_typed(sql, "parents"), params)
     ]
 
 
