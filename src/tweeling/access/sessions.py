@@ -172,6 +172,7 @@ def open_session(
 ) -> SignedIn:
     """A new browser session for a person who has just proved who they are."""
     session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    opened = clock_of(conn).now()
     conn.execute(
         insert(sessions).values(
             session_hash=_digest(session),
@@ -179,8 +180,8 @@ def open_session(
             user_id=user_id,
             org_id=org.id,
             second_factor=second_factor,
-            created_at=clock_of(conn).now(),
-            expires_at=clock_of(conn).now() + SESSION_LIFETIME,
+            created_at=opened,
+            expires_at=opened + SESSION_LIFETIME,
         )
     )
     record(
