@@ -31,6 +31,7 @@ from tweeling.apps.runs import Runtime
 from tweeling.services import store as store_service
 from tweeling.services import twins as twins_service
 from tweeling.services import usage
+from tweeling.services.background import AtStart, AtStop, BackgroundService, running
 from tweeling.services.federation import Harvester
 from tweeling.settings import StorageSettings
 from tweeling.storage.db import Database, open_database
@@ -60,21 +61,19 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # upload spool files a killed server left behind (those another worker holds stay)
-        uploads.remove_stale(uploads.spool_folder(app_runtime.home))
-        runner = JobRunner(app_runtime) if run_jobs else None
-        harvester = Harvester(database) if run_jobs else None
-        if runner is not None and harvester is not None:
-            runner.start()
-            harvester.start()
-            app.state.job_runner = runner
-        yield
-        if runner is not None and harvester is not None:
-            runner.stop()
-            harvester.stop()
+        # Started in this order and stopped in the reverse one (services.background).
+        services: list[BackgroundService] = [
+            # upload spool files a killed server left behind (those another worker holds stay)
+            AtStart(lambda: uploads.remove_stale(uploads.spool_folder(app_runtime.home))),
+            AtStop(lambda: usage.flush(database)),  # reads logged in the last second
+        ]
         if own_runtime:
-            app_runtime.executor.close()
-        usage.flush(database)  # reads logged in the last second
+            services.append(AtStop(app_runtime.executor.close))
+        if run_jobs:
+            app.state.job_runner = JobRunner(app_runtime)
+            services += [app.state.job_runner, Harvester(database)]
+        with running(services):
+            yield
 
     app = FastAPI(
         lifespan=lifespan,
