@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -115,3 +116,6 @@ oidc_logins = Table(
     Column("used_at", DateTime(timezone=True)),
     Column("code_verifier", String(128)),  # PKCE (RFC 7636); NULL only before revision 0013
 )
+
+
+Index("ix_shares_resource", shares.c.resource_kind, shares.c.resource_id)

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -59,4 +60,11 @@ accreditation_scores = Table(
     Column("scored_by", String(200), nullable=False),
     Column("scored_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("version_id", "org_id", "criterion"),
+)
+
+
+Index(
+    "ix_accreditation_checks_version",
+    accreditation_checks.c.version_id,
+    accreditation_checks.c.round,
 )

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -105,3 +106,9 @@ recipe_runs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True)),
 )
+
+
+Index("ix_app_packages_app", app_packages.c.app_id, app_packages.c.version)
+Index("ix_app_runs_status", app_runs.c.status)
+Index("ix_app_runs_cache", app_runs.c.cache_key)
+Index("ix_app_runs_stored", app_runs.c.twin_id, app_runs.c.stored_seq)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Table,
@@ -91,3 +92,6 @@ platform_keys = Table(
     Column("public_key", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+Index("ix_usage_dataset", usage_log.c.dataset_id, usage_log.c.at)

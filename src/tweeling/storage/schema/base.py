@@ -8,6 +8,7 @@ declares its JSON result columns with ``.columns(name=Json)`` to get the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -83,3 +84,37 @@ class PostGISGeometry(UserDefinedType[Any]):
 
 Blob = LargeBinary().with_variant(BYTEA(), "postgresql")
 FootprintCRS84 = LargeBinary().with_variant(PostGISGeometry(), "postgresql")
+
+
+# What the database holds outside the tables declared here, per backend: SQLite's R*Tree
+# and FTS5 virtual tables (with their shadow tables), PostGIS's spatial_ref_sys, PostgreSQL's
+# GiST and GIN indexes and the store's tsvector column, the live-layer index (its columns
+# differ per backend), and the attribute indexes an operator adds at run time
+# (storage.attribute_index). SQLite also lacks the foreign key of twins.owner_org_id
+# (migration 0002 could not add it there).
+_BACKEND_TABLES = ("city_objects_rtree", "store_fts", "spatial_ref_sys")
+_BACKEND_INDEXES = ("ix_objects_live", "ix_objects_footprint", "ix_store_search_document")
+_BACKEND_COLUMNS = (("store_search", "document"),)
+_NOT_ON_SQLITE = ("twins",)  # tables whose foreign keys SQLite does not hold
+
+IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
+
+
+def declared_here(dialect: str) -> IncludeObject:
+    """Alembic's ``include_object`` on ``dialect``: compare only what this metadata declares,
+    leaving the backend-specific structures above to their migrations."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "foreign_key_constraint":
+            return not (dialect == "sqlite" and obj.table.name in _NOT_ON_SQLITE)
+        if not reflected or name is None:
+            return True
+        if type_ == "table":
+            return not name.startswith(_BACKEND_TABLES)
+        if type_ == "index":
+            return name not in _BACKEND_INDEXES and not name.startswith("ix_attr_")
+        if type_ == "column":
+            return (obj.table.name, name) not in _BACKEND_COLUMNS
+        return True
+
+    return include

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -183,3 +184,11 @@ publisher_keys = Table(
     Column("registered_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
+
+
+Index("ix_store_versions_state", store_versions.c.state, store_versions.c.listing_id)
+Index("ix_store_decisions_version", store_decisions.c.version_id)
+Index("ix_store_notifications_org", store_notifications.c.org_id, store_notifications.c.id)
+Index("ix_store_search_title", store_search.c.title, store_search.c.listing_id)
+Index("ix_store_facets", store_facets.c.facet, store_facets.c.value, store_facets.c.listing_id)
+Index("ix_store_facets_listing", store_facets.c.listing_id)

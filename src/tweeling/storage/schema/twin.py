@@ -15,11 +15,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from tweeling.storage.schema.base import Blob, FootprintCRS84, Json, metadata
@@ -156,3 +158,16 @@ city_objects = Table(
 
 # Column order of the bulk insert path (storage.backends); kept beside the table it mirrors.
 OBJECT_COLUMNS: tuple[str, ...] = tuple(c.name for c in city_objects.columns)
+
+
+# Indexes the migrations made that are the same on both backends (the backend-specific ones
+# are listed in storage.schema.BACKEND_SPECIFIC). Superseded rows are rare: a partial index.
+Index("ix_objects_scenario_object", city_objects.c.scenario_id, city_objects.c.object_id)
+Index("ix_objects_scenario_seq", city_objects.c.scenario_id, city_objects.c.seq)
+Index(
+    "ix_objects_superseded",
+    city_objects.c.scenario_id,
+    city_objects.c.valid_to,
+    sqlite_where=text("valid_to IS NOT NULL"),
+    postgresql_where=text("valid_to IS NOT NULL"),
+)
