@@ -65,12 +65,8 @@ class Json(TypeDecorator[Any]):
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(JSON())
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        # A value the driver left as text (an engine opened without load_json) still
-        # arrives decoded.
-        if isinstance(value, (str, bytes)):
-            return orjson.loads(value)
-        return value
+    # No process_result_value: the dialect's JSON result processor (SQLite) or the driver
+    # (psycopg) already decodes, and a hook here would cost a call per row on hot paths.
 
 
 class PostGISGeometry(UserDefinedType[Any]):
