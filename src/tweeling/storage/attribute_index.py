@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select
 
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.storage.backends import backend_for
+from tweeling.storage.db import clock_of
 from tweeling.storage.schema import attribute_indexes
 
 KINDS = ("number", "text")
@@ -95,7 +95,7 @@ def create(conn: Connection, name: str, kind: str, actor: str) -> str:
             kind=kind,
             index_name=ix,
             created_by=actor,
-            created_at=datetime.now(UTC),
+            created_at=clock_of(conn).now(),
         )
     )
     return ix

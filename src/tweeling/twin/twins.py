@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from tweeling.clock import SYSTEM_CLOCK
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.storage.db import clock_of
 from tweeling.storage.schema import city_objects, datasets, scenarios, twins
@@ -19,7 +20,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The system clock's time, for callers with no database at hand (tests, scripts); the
+    domain reads ``storage.db.clock_of(conn)`` or ``Database.clock`` instead."""
+    return SYSTEM_CLOCK.now()
 
 
 def default_author() -> str:
