@@ -93,6 +93,18 @@ def _runtime_paths() -> list[Path]:
     return sorted(p for p in paths if not p.is_relative_to("/usr"))
 
 
+def _prefix_alias() -> tuple[Path, Path] | None:
+    """(the path the environment was started under, where it really is) when the two differ.
+
+    The worker is started as ``sys.executable``, under the path the platform itself was
+    started with: a virtual environment reached through a symlink (a release folder, a
+    checkout's worktree) keeps that path inside the sandbox as a symlink to the real one.
+    """
+    prefix = Path(sys.prefix).absolute()
+    real = prefix.resolve()
+    return (prefix, real) if prefix != real else None
+
+
 def command(layout: Layout, seccomp_fd: int, info_fd: int, uid: int | None) -> list[str]:
     """The bubblewrap command line that starts the worker of one run.
 
@@ -134,16 +146,20 @@ def command(layout: Layout, seccomp_fd: int, info_fd: int, uid: int | None) -> l
     # or a CI clone there) is then mounted on top of it instead of hidden by it.
     args += ["--perms", "1777", "--size", str(16 * 1024 * 1024), "--tmpfs", "/tmp"]
     runtime = _runtime_paths()
+    alias = _prefix_alias()
     # bubblewrap makes a mount point's missing parents owner-only; the run's uid must be
     # able to pass through them, so they are made first, searchable by all (not /tmp, which
     # stays writable by all).
-    parents = sorted({str(a) for p in [*runtime, Path(WORK)] for a in p.parents if a != a.parent})
+    placed = [*runtime, Path(WORK), *([alias[0]] if alias else [])]
+    parents = sorted({str(a) for p in placed for a in p.parents if a != a.parent})
     for parent in (p for p in parents if p != "/tmp"):
         args += ["--perms", "0755", "--dir", parent]
     for path in runtime:
         if path.is_relative_to(ROOT):
             raise RuntimeError(f"the runtime at {path} lies where the sandbox puts the run")
         args += ["--ro-bind", str(path), str(path)]
+    if alias is not None and not any(alias[0].is_relative_to(p) for p in runtime):
+        args += ["--symlink", str(alias[1]), str(alias[0])]
     args += [
         "--proc",
         "/proc",
