@@ -193,9 +193,14 @@ def _end(channel: _Channel, status: str, message: str = "") -> None:
         )
 
 
-def _undeclared(exc: ModuleNotFoundError, has_env: bool) -> str:
+def _undeclared(exc: ModuleNotFoundError, app_dir: Path, has_env: bool) -> str:
     """What to say when the app imports a library the run does not have."""
     name = (exc.name or str(exc)).partition(".")[0]
+    if any(
+        (folder / name).exists() or (folder / f"{name}.py").exists()
+        for folder in (app_dir, app_dir / "src")
+    ):
+        return f"{type(exc).__name__}: {exc}"  # a module of the app's own is missing
     declared = "the libraries it declares" if has_env else "any library (it declares none)"
     return (
         f"the app imports {name!r}, which is neither in the platform's runtime nor among "
@@ -268,7 +273,7 @@ def main() -> int:
     except ModuleNotFoundError as exc:
         sandbox.armed = False
         traceback.print_exc()
-        _end(channel, "error", _undeclared(exc, bool(spec.get("env_dir"))))
+        _end(channel, "error", _undeclared(exc, app_dir, bool(spec.get("env_dir"))))
         return EXIT_ERROR
     except BaseException as exc:  # the app's defect, reported with its traceback in the log
         sandbox.armed = False
