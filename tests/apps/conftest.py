@@ -32,8 +32,17 @@ def footprints_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return scaffold("footprints", tmp_path_factory.mktemp("apps"))
 
 
+@pytest.fixture(scope="session")
+def app_envs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The apps' library environments, built once for the session (they are keyed by their
+    content, so every runtime may share them)."""
+    return tmp_path_factory.mktemp("envs")
+
+
 @pytest.fixture(scope="module")
-def runtime(delft_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime(
+    delft_db: Database, tmp_path_factory: pytest.TempPathFactory, app_envs: Path
+) -> Iterator[Runtime]:
     executor = LocalExecutor(slots=2)
-    yield Runtime(delft_db, executor, tmp_path_factory.mktemp("home"))
+    yield Runtime(delft_db, executor, tmp_path_factory.mktemp("home"), envs=app_envs)
     executor.close()

@@ -20,20 +20,25 @@ from fastapi.responses import JSONResponse
 
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.processes import CONFORMANCE, describe
+from tweeling.apps import environments
 from tweeling.apps.check import check_app
 from tweeling.apps.parameters import resolve
 from tweeling.apps.remote import DATA_INPUT, unzip_inputs
 from tweeling.apps.runs import limits_of
 from tweeling.apps.sandbox import SUCCESSFUL, RunSpec, launch, release
 from tweeling.errors import InvalidInput, NotFound
+from tweeling.settings import StorageSettings
 
 _EXCEPTION = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 
 
-def create_host_app(folder: Path) -> FastAPI:
+def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
     manifest = check_app(folder).manifest
     if manifest.entry_point is None:
         raise InvalidInput(f"{folder}: a remote app's manifest cannot be served; serve the code")
+    # the libraries the app declares, built before serving (never during a request's run)
+    envs = envs_dir if envs_dir is not None else StorageSettings().home / "envs"
+    env_dir = environments.prepare(envs, manifest.requirements, manifest.id)
     app = FastAPI(title=f"{manifest.name} (hosted by its provider)", version=manifest.version)
     add_exception_handlers(app)
     app_dir = folder.resolve()
@@ -95,7 +100,12 @@ def create_host_app(folder: Path) -> FastAPI:
                 raise InvalidInput(f"input {DATA_INPUT!r}: {exc}") from None
             assert manifest.entry_point is not None
             spec = RunSpec(
-                str(run_dir), str(app_dir), manifest.entry_point, parameters, limits_of(manifest)
+                str(run_dir),
+                str(app_dir),
+                manifest.entry_point,
+                parameters,
+                limits_of(manifest),
+                env_dir=None if env_dir is None else str(env_dir),
             )
             outcome = launch(spec)
         finally:

@@ -6,7 +6,8 @@ calls, sqlite3, ctypes, native code, switching the hook off — still meets thes
 
 * **Mounts.** A fresh root with only: the Python runtime and the installed packages
   read-only (what the interpreter, the SDK and the app's declared libraries need), the app's
-  own package read-only at ``/tweeling-run/app``, the run's inputs read-only beside it, and
+  own package read-only at ``/tweeling-run/app``, the libraries it declares read-only at
+  ``/tweeling-run/env`` (when it declares any), the run's inputs read-only beside it, and
   one private writable tmpfs (``/tweeling-run/work``) whose size is the run's quota. The
   platform's home, database, keys, other runs and the package cache are simply not there.
 * **Namespaces.** Its own PID namespace (every process of the run dies with it), network
@@ -45,6 +46,7 @@ ROOT = "/tweeling-run"
 APP = f"{ROOT}/app"
 INPUTS = f"{ROOT}/inputs"
 WORK = f"{ROOT}/work"
+ENV = f"{ROOT}/env"  # the libraries the app declares (tweeling.apps.environments)
 
 # Run uids come from a range no account uses (above the 16-bit range Debian allocates from
 # and below the ranges container managers use for subordinate ids).
@@ -62,6 +64,7 @@ class Layout:
     app_dir: Path
     inputs_dir: Path
     work_quota_mb: int
+    env_dir: Path | None = None
 
 
 def run_uid() -> int:
@@ -171,6 +174,7 @@ def command(layout: Layout, seccomp_fd: int, info_fd: int, uid: int | None) -> l
         "--ro-bind",
         str(layout.inputs_dir),
         INPUTS,
+        *(["--ro-bind", str(layout.env_dir), ENV] if layout.env_dir is not None else []),
         "--perms",
         "0777" if uid is not None else "0700",
         "--size",

@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 import jsonschema_rs
 import semver
 from license_expression import ExpressionError, get_spdx_licensing
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tweeling.errors import InputFileError
@@ -257,6 +259,12 @@ class Manifest(_Strict):
     parameters: Parameters = Field(default_factory=lambda: Parameters())
     outputs: list[Output] = Field(min_length=1)
     resources: Resources = Field(default_factory=lambda: Resources())
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="the Python libraries the app needs beyond the platform's runtime, each "
+        "pinned as name==version (an environment marker may follow ';'), the complete set: "
+        "they are installed as wheels without their own dependencies",
+    )
 
     @field_validator("id")
     @classmethod
@@ -307,6 +315,11 @@ class Manifest(_Strict):
             raise ValueError("give the process URL, e.g. https://provider.example/processes/noise")
         return value
 
+    @field_validator("requirements")
+    @classmethod
+    def _pinned(cls, values: list[str]) -> list[str]:
+        return pinned_requirements(values)
+
     @model_validator(mode="after")
     def _runs_somewhere(self) -> Manifest:
         if (self.entry_point is None) == (self.remote is None):
@@ -320,6 +333,32 @@ class Manifest(_Strict):
         if twice:
             raise ValueError(f"outputs named twice: {', '.join(twice)}")
         return self
+
+
+def pinned_requirements(values: list[str]) -> list[str]:
+    """Each requirement checked to be ``name==version`` (with an optional marker), in its
+    canonical spelling; one library named twice is refused."""
+    seen: set[str] = set()
+    canonical: list[str] = []
+    for value in values:
+        try:
+            requirement = Requirement(value)
+        except InvalidRequirement as exc:
+            raise ValueError(f"{value!r} is not a requirement: {exc}") from None
+        specs = list(requirement.specifier)
+        pinned = len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version
+        if requirement.url or requirement.extras or not pinned:
+            raise ValueError(
+                f"{value!r}: pin each library to one version as name==version, without extras "
+                "or URLs (the complete set is installed from wheels on the package index)"
+            )
+        name = canonicalize_name(requirement.name)
+        if name in seen:
+            raise ValueError(f"{requirement.name!r} is required twice")
+        seen.add(name)
+        marker = f"; {requirement.marker}" if requirement.marker else ""
+        canonical.append(f"{name}=={specs[0].version}{marker}")
+    return canonical
 
 
 def manifest_schema() -> dict[str, Any]:

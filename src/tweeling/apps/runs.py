@@ -31,7 +31,7 @@ import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from tweeling.access.audit import AuditEvent, record
-from tweeling.apps import packages, remote
+from tweeling.apps import environments, packages, remote
 from tweeling.apps.executors import Executor
 from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
 from tweeling.apps.manifest import Manifest
@@ -88,6 +88,9 @@ class Runtime:
     # "os" (bubblewrap) for every run; only `tweeling app run FOLDER --unsandboxed`, a
     # developer trying their own app, sets "none".
     isolation: str = OS_SANDBOX
+    # where the apps' library environments live (home/envs unless given): content-addressed,
+    # so several homes may share one
+    envs: Path | None = None
 
     @property
     def runs_dir(self) -> Path:
@@ -96,6 +99,11 @@ class Runtime:
     @property
     def apps_dir(self) -> Path:
         return self.home / "apps"
+
+    @property
+    def envs_dir(self) -> Path:
+        """The environments of the libraries apps declare (tweeling.apps.environments)."""
+        return self.envs if self.envs is not None else self.home / "envs"
 
 
 @dataclass
@@ -474,6 +482,10 @@ def execute(
         else:
             assert manifest.entry_point is not None
             app_dir = packages.extract(package, runtime.apps_dir)
+            # normally built at installation; built here for a package run the first time
+            # (an app folder, a package installed before it declared libraries) — before
+            # the run starts, outside its sandbox
+            env_dir = environments.prepare(runtime.envs_dir, manifest.requirements, manifest.id)
             spec = RunSpec(
                 str(run_dir),
                 str(app_dir),
@@ -481,6 +493,7 @@ def execute(
                 run.parameters,
                 limits_of(manifest),
                 isolation=runtime.isolation,
+                env_dir=None if env_dir is None else str(env_dir),
             )
             outcome = runtime.executor.submit(spec, _ProgressWriter(db, run_id)).result()
         values: dict[str, Any] = {

@@ -84,6 +84,8 @@ class RunSpec:
     parameters: dict[str, Any]
     limits: Limits
     isolation: str = OS_SANDBOX
+    # the environment of the libraries the app declares (tweeling.apps.environments), if any
+    env_dir: str | None = None
 
     @property
     def inputs_dir(self) -> Path:
@@ -200,12 +202,15 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
     as_root = os.geteuid() == 0
     if sandboxed:
         app_dir, inputs_dir, workdir = isolation.APP, isolation.INPUTS, isolation.WORK
+        env_dir = isolation.ENV if spec.env_dir is not None else None
     else:
         spec.workdir.mkdir(parents=True, exist_ok=True)
         app_dir, inputs_dir, workdir = spec.app_dir, str(spec.inputs_dir), str(spec.workdir)
+        env_dir = spec.env_dir
     pipes = _Pipes.open(sandboxed)
     doc = {
         "app_dir": app_dir,
+        "env_dir": env_dir,
         "entry_point": spec.entry_point,
         "parameters": spec.parameters,
         "inputs_dir": inputs_dir,
@@ -220,7 +225,8 @@ def launch(spec: RunSpec, on_progress: ProgressCallback | None = None) -> Outcom
     worker = [sys.executable, "-I", "-B", "-c", _WORKER.format(root=str(isolation.package_root()))]
     flags: list[str] = []
     if sandboxed:
-        layout = isolation.Layout(Path(spec.app_dir), spec.inputs_dir, spec.limits.work_mb)
+        env = Path(spec.env_dir) if spec.env_dir is not None else None
+        layout = isolation.Layout(Path(spec.app_dir), spec.inputs_dir, spec.limits.work_mb, env)
         uid = isolation.run_uid() if as_root else None
         command = [*isolation.command(layout, pipes.seccomp, pipes.info[1], uid), *worker]
         passed: tuple[int, ...] = (pipes.events[1], pipes.outputs[1], pipes.seccomp, pipes.info[1])

@@ -193,6 +193,22 @@ def _end(channel: _Channel, status: str, message: str = "") -> None:
         )
 
 
+def _undeclared(exc: ModuleNotFoundError, app_dir: Path, has_env: bool) -> str:
+    """What to say when the app imports a library the run does not have."""
+    name = (exc.name or str(exc)).partition(".")[0]
+    if any(
+        (folder / name).exists() or (folder / f"{name}.py").exists()
+        for folder in (app_dir, app_dir / "src")
+    ):
+        return f"{type(exc).__name__}: {exc}"  # a module of the app's own is missing
+    declared = "the libraries it declares" if has_env else "any library (it declares none)"
+    return (
+        f"the app imports {name!r}, which is neither in the platform's runtime nor among "
+        f"{declared}: add it, pinned as name==version, to requirements in tweeling-app.toml "
+        f"(ModuleNotFoundError: {exc})"
+    )
+
+
 def main() -> int:
     spec = orjson.loads(sys.stdin.buffer.read(16 * 1024 * 1024))
     _apply_limits(spec["limits"])
@@ -218,6 +234,9 @@ def main() -> int:
 
     app_dir = Path(spec["app_dir"])
     sys.path[:0] = [str(app_dir / "src"), str(app_dir)]
+    if spec.get("env_dir"):
+        # after the runtime: an app adds libraries, it never replaces the platform's own
+        sys.path.append(str(spec["env_dir"]))
     os.chdir(workdir)
     # Libraries ask for the processor name at import (h5py, through pvlib), which Python
     # answers by running `uname -p`; answer it now, so that harmless question is no refused
@@ -251,6 +270,11 @@ def main() -> int:
         sandbox.armed = False
         _end(channel, "app-error", str(exc))
         return EXIT_APP_ERROR
+    except ModuleNotFoundError as exc:
+        sandbox.armed = False
+        traceback.print_exc()
+        _end(channel, "error", _undeclared(exc, app_dir, bool(spec.get("env_dir"))))
+        return EXIT_ERROR
     except BaseException as exc:  # the app's defect, reported with its traceback in the log
         sandbox.armed = False
         traceback.print_exc()

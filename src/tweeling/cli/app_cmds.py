@@ -153,6 +153,8 @@ def install_cmd(
         package,
         parse_assignments(param or []),
         accept_new_key=accept_new_key,
+        envs_dir=StorageSettings().home / "envs",
+        progress=lambda line: err_console.print(line, highlight=False),
     )
     signed = "signed" if done.signed else "unsigned"
     console.print(

@@ -368,7 +368,15 @@ def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
     if reference is not None:
         key = packages.load_key(signing_key(home))
         solar = packages.from_path(reference / "solar-potential", key)
-        app_service.install(db, operator, twin_name, solar, {"pv_efficiency": 0.21})
+        app_service.install(
+            db,
+            operator,
+            twin_name,
+            solar,
+            {"pv_efficiency": 0.21},
+            envs_dir=home / "envs",
+            progress=lambda line: console.print(f"{line} (once; pip's cache keeps it quick)"),
+        )
         apps.append("solar-potential")
     runtime = Runtime(db, LocalExecutor(slots=1), home)
     try:

@@ -29,10 +29,12 @@ from tweeling.access.identity import OrgKind, Principal, Role, local_operator
 from tweeling.access.keys import public_hex
 from tweeling.apps import packages
 from tweeling.apps.executors import LocalExecutor
+from tweeling.apps.manifest import load_manifest
 from tweeling.apps.runs import Runtime
 from tweeling.cli.common import err_console
 from tweeling.errors import Conflict, NotFound
 from tweeling.services import accreditation, store
+from tweeling.services import apps as app_service
 from tweeling.storage.db import Database
 from tweeling.store import catalogue
 from tweeling.store.accreditation.criteria import ReviewFile, parse_review
@@ -175,6 +177,12 @@ def fill_store(
         ) as bar:
             task = bar.add_task("accrediting the reference apps", total=len(REFERENCE_APPS))
             for app_id in REFERENCE_APPS:
+                bar.update(task, description=f"providing the libraries {app_id} declares")
+                app_service.prepare_environment(
+                    runtime.envs_dir,
+                    load_manifest(apps / app_id),
+                    lambda line: err_console.print(f"{line} (once; pip's cache keeps it quick)"),
+                )
                 bar.update(
                     task,
                     description=f"accrediting {app_id} (automated checks in the sandbox on "

@@ -8,7 +8,9 @@ needs both reading the datasets and updating the scenario.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
@@ -16,7 +18,7 @@ from sqlalchemy import Connection, insert, select, text, update
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
-from tweeling.apps import packages, parameters, runs
+from tweeling.apps import environments, packages, parameters, runs
 from tweeling.apps.compare import Comparison, compare_runs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package
@@ -77,6 +79,15 @@ def _may_replace(
         )
 
 
+def prepare_environment(
+    envs_dir: Path, manifest: Manifest, progress: Callable[[str], None] | None = None
+) -> Path | None:
+    """The environment of the libraries an app declares, built once per distinct set (see
+    tweeling.apps.environments); None when it declares none."""
+    label = f"{manifest.id} {manifest.version}"
+    return environments.prepare(envs_dir, manifest.requirements, label, progress)
+
+
 def install(
     db: Database,
     principal: Principal,
@@ -85,12 +96,18 @@ def install(
     calibration: dict[str, Any],
     *,
     accept_new_key: bool = False,
+    envs_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Installation:
     """Install (or upgrade to) a package in a twin for its organisation, with its calibration.
     A signed installation is replaced only by a package signed by the same key, or by another
-    key with ``accept_new_key``; never by an unsigned package."""
+    key with ``accept_new_key``; never by an unsigned package. With ``envs_dir``, the
+    libraries the app declares are provided first: a requirement that cannot be met refuses
+    the installation."""
     twin = authorised_twin(db, principal, twin_name, Kind.twin, Action.update, None)
     parameters.resolve(package.manifest, calibration)  # refuse a calibration that cannot run
+    if envs_dir is not None:
+        prepare_environment(envs_dir, package.manifest, progress)
     with db.begin() as conn:
         existing = conn.execute(
             select(app_installations.c.id, app_packages.c.signature)

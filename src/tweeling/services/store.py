@@ -303,6 +303,7 @@ def install(
         warnings.append(f"installed despite a red fit report: {override}")
     with db.read() as conn:
         package = packages.load(conn, version.package_id)
+    app_service.prepare_environment(runtime.envs_dir, package.manifest)
     run_id = app_service.submit(
         runtime,
         principal,
