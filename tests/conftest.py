@@ -61,6 +61,21 @@ _PG_URL = _pg_url()
 _PG_PROBLEM = _pg_problem(_PG_URL)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_app_environments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One folder of app library environments for the whole session (TWEELING_APP_ENVS):
+    they are content-addressed, and building the reference apps' sets anew for every test's
+    home would take minutes each. A test that wants a fresh one passes ``envs=``."""
+    folder = tmp_path_factory.mktemp("app-envs")
+    before = os.environ.get("TWEELING_APP_ENVS")
+    os.environ["TWEELING_APP_ENVS"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("TWEELING_APP_ENVS", None)
+    else:
+        os.environ["TWEELING_APP_ENVS"] = before
+
+
 @pytest.fixture(scope="session")
 def samples() -> Path:
     if not (SAMPLES / "delft.city.json").is_file():

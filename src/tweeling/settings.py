@@ -72,8 +72,16 @@ class AccessSettings(BaseSettings):
 
 class RunSettings(BaseSettings):
     """App runs: ``TWEELING_MAX_OUTPUT_MB`` caps what one run may return (default 256 MB);
-    the platform stops reading there and the run fails."""
+    the platform stops reading there and the run fails. ``TWEELING_APP_ENVS``: the folder of
+    the apps' library environments (default ``$TWEELING_HOME/envs``); they are
+    content-addressed, so several homes or servers may share one."""
 
     model_config = SettingsConfigDict(env_prefix="TWEELING_")
 
     max_output_mb: Annotated[int, Field(ge=1)] = 256
+    app_envs: Path | None = None
+
+    @field_validator("app_envs", mode="after")
+    @classmethod
+    def _absolute_envs(cls, envs: Path | None) -> Path | None:
+        return envs.expanduser().resolve() if envs is not None else None

@@ -37,7 +37,7 @@ def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
     if manifest.entry_point is None:
         raise InvalidInput(f"{folder}: a remote app's manifest cannot be served; serve the code")
     # the libraries the app declares, built before serving (never during a request's run)
-    envs = envs_dir if envs_dir is not None else StorageSettings().home / "envs"
+    envs = envs_dir if envs_dir is not None else environments.default_folder(StorageSettings().home)
     env_dir = environments.prepare(envs, manifest.requirements, manifest.id)
     app = FastAPI(title=f"{manifest.name} (hosted by its provider)", version=manifest.version)
     add_exception_handlers(app)

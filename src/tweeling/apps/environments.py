@@ -33,6 +33,7 @@ from packaging.requirements import Requirement
 
 from tweeling.apps import package_cache
 from tweeling.errors import InvalidInput
+from tweeling.settings import RunSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,12 @@ _UNMET = re.compile(
 )
 
 Progress = Callable[[str], None]
+
+
+def default_folder(home: Path) -> Path:
+    """Where environments live unless a caller says: ``TWEELING_APP_ENVS``, else
+    ``home/envs``."""
+    return RunSettings().app_envs or home / "envs"
 
 
 def applicable(requirements: Sequence[str]) -> list[str]:

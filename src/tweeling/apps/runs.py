@@ -88,8 +88,8 @@ class Runtime:
     # "os" (bubblewrap) for every run; only `tweeling app run FOLDER --unsandboxed`, a
     # developer trying their own app, sets "none".
     isolation: str = OS_SANDBOX
-    # where the apps' library environments live (home/envs unless given): content-addressed,
-    # so several homes may share one
+    # where the apps' library environments live (TWEELING_APP_ENVS, else home/envs, unless
+    # given): content-addressed, so several homes may share one
     envs: Path | None = None
 
     @property
@@ -103,7 +103,7 @@ class Runtime:
     @property
     def envs_dir(self) -> Path:
         """The environments of the libraries apps declare (tweeling.apps.environments)."""
-        return self.envs if self.envs is not None else self.home / "envs"
+        return self.envs if self.envs is not None else environments.default_folder(self.home)
 
 
 @dataclass

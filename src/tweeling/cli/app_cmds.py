@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tweeling.apps import packages
+from tweeling.apps import environments, packages
 from tweeling.apps import runs as runs_core
 from tweeling.apps.check import check_app
 from tweeling.apps.executors import executor_from_settings
@@ -153,7 +153,7 @@ def install_cmd(
         package,
         parse_assignments(param or []),
         accept_new_key=accept_new_key,
-        envs_dir=StorageSettings().home / "envs",
+        envs_dir=environments.default_folder(StorageSettings().home),
         progress=lambda line: err_console.print(line, highlight=False),
     )
     signed = "signed" if done.signed else "unsigned"

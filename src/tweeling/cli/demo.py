@@ -352,7 +352,7 @@ def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
     potential reference app, and run both on both scenarios in the sandbox: their results
     become attributes of the exports below."""
     from tweeling.access.identity import local_operator
-    from tweeling.apps import packages
+    from tweeling.apps import environments, packages
     from tweeling.apps.executors import LocalExecutor
     from tweeling.apps.runs import Runtime
     from tweeling.apps.scaffold import scaffold
@@ -374,7 +374,7 @@ def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
             twin_name,
             solar,
             {"pv_efficiency": 0.21},
-            envs_dir=home / "envs",
+            envs_dir=environments.default_folder(home),
             progress=lambda line: console.print(f"{line} (once; pip's cache keeps it quick)"),
         )
         apps.append("solar-potential")
