@@ -17,6 +17,7 @@ from sqlalchemy import Connection, update
 from tweeling import samples as sample_data
 from tweeling.access import identity, keys
 from tweeling.apps.runs import RunRecord
+from tweeling.apps.sandbox import RunStatus
 from tweeling.cli.common import byte_progress, console, count_progress, database
 from tweeling.cli.demo_store import REFERENCE_APPS, fill_store, signing_key
 from tweeling.cli.twin_cmds import print_report
@@ -165,7 +166,7 @@ def demo(
     )
     for run in app_runs:
         indicators = run.outputs.get("indicators", {})
-        if run.status != "successful":
+        if run.status != RunStatus.successful:
             said = f"{run.status}: {run.message}"
         elif run.app_id == "footprints":
             said = f"{indicators.get('large_count')} large buildings"
@@ -176,7 +177,9 @@ def demo(
             f"(run {run.run_id}; `{_command_name()} run show {run.run_id} --prov provn`)",
             highlight=False,
         )
-    solar = [r for r in app_runs if r.app_id == "solar-potential" and r.status == "successful"]
+    solar = [
+        r for r in app_runs if r.app_id == "solar-potential" and r.status == RunStatus.successful
+    ]
     if len(solar) == 2:
         from tweeling.access.identity import local_operator
         from tweeling.services import apps as app_service
@@ -212,7 +215,7 @@ def demo(
         console.print(
             f"  first login   {identity.FIRST_ADMIN} (market master), password: {first_password}"
         )
-    failed = [r for r in app_runs if r.status != "successful"]
+    failed = [r for r in app_runs if r.status != RunStatus.successful]
     if failed:
         console.print(
             f"[red]{len(failed)} of {len(app_runs)} demo app runs did not succeed[/red] "

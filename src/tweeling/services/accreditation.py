@@ -18,6 +18,7 @@ from tweeling.access.identity import OrgKind, Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import parse_manifest
+from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import Conflict, InvalidInput, TweelingError
 from tweeling.services import reference_runs
 from tweeling.services.accreditation_report import (
@@ -114,7 +115,7 @@ def _judge(
     ]
     second = (
         reference_runs.run(runtime, principal, package, twins[0])
-        if delft.status == "successful"
+        if delft.status == RunStatus.successful
         else delft
     )
     results.append(checks.determinism(delft, second, manifest))
