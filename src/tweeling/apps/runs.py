@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import AuditEvent, AuditOutcome, record
 from tweeling.apps import packages, remote
 from tweeling.apps.executors import Executor
 from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
@@ -391,7 +391,7 @@ def _finish(
             AuditEvent(
                 record_.actor,
                 "app.run",
-                outcome="success" if status == SUCCESSFUL else "failure",
+                outcome=AuditOutcome.success if status == SUCCESSFUL else AuditOutcome.failure,
                 organisation=record_.organisation,
                 target=f"twin:{record_.twin}/{record_.scenario}",
                 detail={
