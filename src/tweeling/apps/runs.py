@@ -362,7 +362,7 @@ def store_outputs(
         scenario_edits.Changes(modify=changes),
         reason=f"results of app {manifest.id} {manifest.version}, run {record.run_id}",
         author=record.actor,
-        kind="app-run",
+        kind=scenario_edits.EditKind.app_run,
     )
     return result.seq
 
