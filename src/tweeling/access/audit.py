@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -51,6 +52,14 @@ from tweeling.storage.schema import audit_checkpoints, audit_denial_counts, audi
 GENESIS = "0" * 64
 
 
+class AuditOutcome(StrEnum):
+    """How an audited action ended."""
+
+    success = "success"
+    denied = "denied"  # the policy point or a lockout refused it
+    failure = "failure"  # it was tried and did not work (a wrong password, a failed run)
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     """Something security-relevant that happened: who, in which organisation, did what to
@@ -58,7 +67,7 @@ class AuditEvent:
 
     actor: str
     action: str
-    outcome: str = "success"
+    outcome: str = AuditOutcome.success
     organisation: str | None = None
     target: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
@@ -335,7 +344,7 @@ def count_anonymous_denial(conn: Connection, action: str, target: str) -> None:
             AuditEvent(
                 "anonymous",
                 action,
-                outcome="denied",
+                outcome=AuditOutcome.denied,
                 target=target,
                 detail={"counted": f"further anonymous denials this hour ({hour}h UTC)"},
             ),

@@ -32,7 +32,7 @@ from joserfc.jwk import KeySet
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import insert, select, update
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import AuditEvent, AuditOutcome, record
 from tweeling.access.sessions import SignedIn, choose_organisation, open_session
 from tweeling.errors import NotConfigured, NotEnabled, Unauthenticated
 from tweeling.storage.db import Database, clock_of
@@ -225,7 +225,7 @@ def finish(
                 AuditEvent(
                     email,
                     "login",
-                    outcome="failure",
+                    outcome=AuditOutcome.failure,
                     detail={"method": "oidc", "why": "unknown person"},
                 ),
             )

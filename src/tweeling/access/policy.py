@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection
 
-from tweeling.access.audit import AuditEvent, count_anonymous_denial, record
+from tweeling.access.audit import AuditEvent, AuditOutcome, count_anonymous_denial, record
 from tweeling.access.identity import OrgKind, Principal, Role
 from tweeling.errors import Forbidden, NotFound
 from tweeling.storage.db import Database
@@ -243,7 +243,7 @@ def _record_denial(
         AuditEvent(
             principal.actor,
             action_name,
-            outcome="denied",
+            outcome=AuditOutcome.denied,
             organisation=principal.org.name,
             target=resource.label,
             detail={"reason": decision.reason, "purpose": purpose},

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 from sqlalchemy import Connection, insert, or_, select, update
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import AuditEvent, AuditOutcome, record
 from tweeling.access.identity import (
     Organisation,
     Principal,
@@ -78,10 +78,16 @@ def login(
     with db.begin() as conn:
         user = conn.execute(select(users).where(users.c.email == email)).first()
         if user is None or user.disabled:
-            record(conn, AuditEvent(email, "login", outcome="failure", detail={"why": "unknown"}))
+            record(
+                conn,
+                AuditEvent(email, "login", outcome=AuditOutcome.failure, detail={"why": "unknown"}),
+            )
             failure = Unauthenticated("wrong e-mail address or password")
         elif user.locked_until is not None and _aware(user.locked_until) > clock_of(conn).now():
-            record(conn, AuditEvent(email, "login", outcome="denied", detail={"why": "locked"}))
+            record(
+                conn,
+                AuditEvent(email, "login", outcome=AuditOutcome.denied, detail={"why": "locked"}),
+            )
             failure = TooManyAttempts(
                 f"too many failed sign-ins; try again after {_aware(user.locked_until):%H:%M} UTC"
             )
@@ -116,7 +122,9 @@ def _check(
         locked = "locked_until" in values
         record(
             conn,
-            AuditEvent(email, "login", outcome="failure", detail={"why": why, "locked": locked}),
+            AuditEvent(
+                email, "login", outcome=AuditOutcome.failure, detail={"why": why, "locked": locked}
+            ),
         )
         if why == "second factor" and not totp:
             return Unauthenticated("this account uses two-step verification: give the code"), None
@@ -274,7 +282,7 @@ def confirm_totp(db: Database, principal: Principal, code: str, session_id: int 
                 AuditEvent(
                     principal.email,
                     "2fa.enable",
-                    outcome="failure",
+                    outcome=AuditOutcome.failure,
                     organisation=principal.org.name,
                 ),
             )
@@ -315,7 +323,7 @@ def disable_totp(db: Database, principal: Principal, code: str) -> None:
             AuditEvent(
                 principal.email,
                 "2fa.disable",
-                outcome="success" if ok else "failure",
+                outcome=AuditOutcome.success if ok else AuditOutcome.failure,
                 organisation=principal.org.name,
             ),
         )

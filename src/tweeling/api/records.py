@@ -19,6 +19,7 @@ from tweeling.errors import NotFound
 from tweeling.services import store as service
 from tweeling.store import search
 from tweeling.store.catalogue import Version
+from tweeling.store.lifecycle import State
 from tweeling.store.records import (
     dcat,
     dcat_catalogue,
@@ -180,7 +181,7 @@ def item(
             return JSONResponse(dcat_document(remote_dcat(remote)), media_type=JSONLD)
         return JSONResponse(remote_record(remote, url), media_type=GEOJSON)
     version, rating = service.catalogue_item(db, caller, record_id)
-    if version.state.value not in ("approved", "deprecated"):
+    if version.state not in (State.approved, State.deprecated):
         raise NotFound(f"no record {record_id!r} in the catalogue")
     if _wants_jsonld(request, f):
         return JSONResponse(dcat_document(dcat(version, url)), media_type=JSONLD)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from tweeling.apps.runs import RunRecord
+from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import InvalidInput
 
 # Differences below this are rounding, not change.
@@ -129,7 +130,7 @@ def compare_runs(
             "only runs of one app compare"
         )
     for record in (a, b):
-        if record.status != "successful":
+        if record.status != RunStatus.successful:
             raise InvalidInput(f"run {record.run_id} did not succeed ({record.status})")
     out_a, out_b = a.outputs or {}, b.outputs or {}
     ind_a, ind_b = out_a.get("indicators") or {}, out_b.get("indicators") or {}

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from tweeling.apps.sandbox import Outcome, ProgressCallback, RunSpec, launch, release
+from tweeling.apps.sandbox import Outcome, ProgressCallback, RunSpec, RunStatus, launch, release
 
 
 class Executor(Protocol):
@@ -98,7 +98,7 @@ class DaskExecutor:
 
         def wait() -> Outcome:
             outcome: Outcome = task.result()
-            if on_progress is not None and outcome.status == "successful":
+            if on_progress is not None and outcome.status == RunStatus.successful:
                 on_progress(1.0, "done on a Dask worker")
             return outcome
 

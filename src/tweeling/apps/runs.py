@@ -24,20 +24,21 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from tweeling.access.audit import AuditEvent, record
+from tweeling.access.audit import AuditEvent, AuditOutcome, record
 from tweeling.apps import environments, packages, remote
 from tweeling.apps.executors import Executor
 from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.outputs import attribute_name, check_outputs, output_hash
 from tweeling.apps.provenance import as_json, run_document
-from tweeling.apps.sandbox import OS_SANDBOX, UNAVAILABLE, Limits, Outcome, RunSpec, release
+from tweeling.apps.sandbox import OS_SANDBOX, Limits, Outcome, RunSpec, RunStatus, release
 from tweeling.apps.sandbox import SUCCESSFUL as SUCCESSFUL
 from tweeling.errors import InvalidInput, NotFound, TweelingError
 from tweeling.settings import RunSettings
@@ -50,31 +51,28 @@ from tweeling.twin.views import resolve, view_as_of, view_of
 
 log = logging.getLogger(__name__)
 
-ACCEPTED = "accepted"
-RUNNING = "running"
-INVALID_OUTPUT = "invalid-output"
-DISMISSED = "dismissed"
-FINISHED = frozenset(
-    {
-        SUCCESSFUL,
-        "failed",
-        "crashed",
-        "timeout",
-        "cpu-limit",
-        "memory-limit",
-        "sandbox-violation",
-        INVALID_OUTPUT,
-        UNAVAILABLE,
-        DISMISSED,
-    }
-)
+ACCEPTED = RunStatus.accepted
+RUNNING = RunStatus.running
+INVALID_OUTPUT = RunStatus.invalid_output
+DISMISSED = RunStatus.dismissed
+FINISHED = frozenset(RunStatus) - {ACCEPTED, RUNNING}
 
 
-def job_status(status: str) -> str:
+class JobStatus(StrEnum):
+    """OGC API – Processes ``statusCode``: a job's status as the standard names it."""
+
+    accepted = "accepted"
+    running = "running"
+    successful = "successful"
+    failed = "failed"
+    dismissed = "dismissed"
+
+
+def job_status(status: str) -> JobStatus:
     """The OGC API – Processes status of a run status."""
     if status in (ACCEPTED, RUNNING, SUCCESSFUL, DISMISSED):
-        return status
-    return "failed"
+        return JobStatus(status)
+    return JobStatus.failed
 
 
 @dataclass
@@ -118,7 +116,7 @@ class RunRecord:
     purpose: str | None
     actor: str
     organisation: str | None
-    status: str
+    status: RunStatus
     progress: int
     message: str | None
     executor: str
@@ -191,7 +189,7 @@ def _record(conn: Connection, row: Any) -> RunRecord:
         purpose=row.purpose,
         actor=row.actor,
         organisation=row.org_name,
-        status=row.status,
+        status=RunStatus(row.status),
         progress=row.progress,
         message=row.message,
         executor=row.executor,
@@ -367,7 +365,7 @@ def store_outputs(
         scenario_edits.Changes(modify=changes),
         reason=f"results of app {manifest.id} {manifest.version}, run {record.run_id}",
         author=record.actor,
-        kind="app-run",
+        kind=scenario_edits.EditKind.app_run,
     )
     return result.seq
 
@@ -376,7 +374,7 @@ def _finish(
     db: Database,
     run_id: str,
     *,
-    status: str,
+    status: RunStatus,
     message: str | None,
     values: dict[str, Any],
 ) -> RunRecord:
@@ -396,7 +394,7 @@ def _finish(
             AuditEvent(
                 record_.actor,
                 "app.run",
-                outcome="success" if status == SUCCESSFUL else "failure",
+                outcome=AuditOutcome.success if status == SUCCESSFUL else AuditOutcome.failure,
                 organisation=record_.organisation,
                 target=f"twin:{record_.twin}/{record_.scenario}",
                 detail={
@@ -519,13 +517,13 @@ def execute(
             values["stored_seq"] = store_outputs(db, run, manifest, outputs)
         return _finish(db, run_id, status=SUCCESSFUL, message=None, values=values)
     except TweelingError as exc:
-        return _finish(db, run_id, status="failed", message=exc.message, values={})
+        return _finish(db, run_id, status=RunStatus.failed, message=exc.message, values={})
     except Exception as exc:  # the platform's own defect: the run must still end, visibly
         log.exception("run %s failed inside the platform", run_id)
         return _finish(
             db,
             run_id,
-            status="failed",
+            status=RunStatus.failed,
             message=f"platform error: {type(exc).__name__}: {exc}",
             values={},
         )

@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +49,37 @@ from tweeling.apps.worker import (
 
 ProgressCallback = Callable[[float, str], None]
 
-# How a run ended; the OGC API – Processes job status follows from it (see runs.job_status).
-SUCCESSFUL = "successful"
-FAILED = "failed"  # the app reported a problem with its inputs (tweeling.sdk.AppError)
-CRASHED = "crashed"  # an exception in the app, or the process died
-TIMEOUT = "timeout"
-CPU_LIMIT = "cpu-limit"
-MEMORY_LIMIT = "memory-limit"
-VIOLATION = "sandbox-violation"
-OUTPUT_TOO_LARGE = "invalid-output"  # the same status as outputs that break the manifest
-UNAVAILABLE = "sandbox-unavailable"
+
+class RunStatus(StrEnum):
+    """Where a run stands or how it ended (the ``status`` of an app run or a recipe run).
+
+    The OGC API – Processes job status follows from it (see runs.job_status).
+    """
+
+    accepted = "accepted"  # waiting for a worker
+    running = "running"
+    successful = "successful"
+    failed = "failed"  # the app reported a problem with its inputs (tweeling.sdk.AppError)
+    crashed = "crashed"  # an exception in the app, or the process died
+    timeout = "timeout"
+    cpu_limit = "cpu-limit"
+    memory_limit = "memory-limit"
+    sandbox_violation = "sandbox-violation"
+    invalid_output = "invalid-output"  # outputs too large or breaking the manifest
+    sandbox_unavailable = "sandbox-unavailable"
+    dismissed = "dismissed"
+
+
+# The names the rest of the platform has long imported from here.
+SUCCESSFUL = RunStatus.successful
+FAILED = RunStatus.failed
+CRASHED = RunStatus.crashed
+TIMEOUT = RunStatus.timeout
+CPU_LIMIT = RunStatus.cpu_limit
+MEMORY_LIMIT = RunStatus.memory_limit
+VIOLATION = RunStatus.sandbox_violation
+OUTPUT_TOO_LARGE = RunStatus.invalid_output
+UNAVAILABLE = RunStatus.sandbox_unavailable
 
 OS_SANDBOX = "os"
 NO_SANDBOX = "none"
@@ -99,7 +121,7 @@ class RunSpec:
 
 @dataclass
 class Outcome:
-    status: str
+    status: RunStatus
     message: str
     outputs: dict[str, Any] | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -433,7 +455,7 @@ def _classify(
     if not measured["peak_rss_mb"] and isinstance(reported, (int, float)):
         measured["peak_rss_mb"] = float(reported)  # a run too short to be polled
 
-    def outcome(status: str, message: str, result: dict[str, Any] | None = None) -> Outcome:
+    def outcome(status: RunStatus, message: str, result: dict[str, Any] | None = None) -> Outcome:
         return Outcome(status, message, result, violations, flags, measured, log_tail)
 
     limits = spec.limits

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, update
 from tweeling import samples as sample_data
 from tweeling.access import identity, keys
 from tweeling.apps.runs import RunRecord
+from tweeling.apps.sandbox import RunStatus
 from tweeling.cli.common import byte_progress, console, count_progress, database
 from tweeling.cli.demo_store import REFERENCE_APPS, fill_store, signing_key
 from tweeling.cli.twin_cmds import print_report
@@ -26,6 +27,7 @@ from tweeling.storage.db import Database
 from tweeling.storage.schema import twins
 from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, ingest
+from tweeling.twin.model import ScenarioKind
 from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
 from tweeling.twin.synth import write_cityjsonseq
 from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios
@@ -165,7 +167,7 @@ def demo(
     )
     for run in app_runs:
         indicators = run.outputs.get("indicators", {})
-        if run.status != "successful":
+        if run.status != RunStatus.successful:
             said = f"{run.status}: {run.message}"
         elif run.app_id == "footprints":
             said = f"{indicators.get('large_count')} large buildings"
@@ -176,7 +178,9 @@ def demo(
             f"(run {run.run_id}; `{_command_name()} run show {run.run_id} --prov provn`)",
             highlight=False,
         )
-    solar = [r for r in app_runs if r.app_id == "solar-potential" and r.status == "successful"]
+    solar = [
+        r for r in app_runs if r.app_id == "solar-potential" and r.status == RunStatus.successful
+    ]
     if len(solar) == 2:
         from tweeling.access.identity import local_operator
         from tweeling.services import apps as app_service
@@ -212,7 +216,7 @@ def demo(
         console.print(
             f"  first login   {identity.FIRST_ADMIN} (market master), password: {first_password}"
         )
-    failed = [r for r in app_runs if r.status != "successful"]
+    failed = [r for r in app_runs if r.status != RunStatus.successful]
     if failed:
         console.print(
             f"[red]{len(failed)} of {len(app_runs)} demo app runs did not succeed[/red] "
@@ -328,7 +332,7 @@ def add_tower_scenario(db: Database, twin_name: str) -> None:
         db,
         twin_name,
         "tower",
-        kind="proposed",
+        kind=ScenarioKind.proposed,
         label="Tower plan",
         description="A 70 m residential tower in open space south of a cluster of buildings",
         author="demo",

@@ -35,6 +35,7 @@ from tweeling.cli.common import err_console
 from tweeling.errors import Conflict, NotFound
 from tweeling.services import accreditation, store
 from tweeling.services import apps as app_service
+from tweeling.services.accreditation import Decision
 from tweeling.storage.db import Database
 from tweeling.store import catalogue
 from tweeling.store.accreditation.criteria import ReviewFile, parse_review
@@ -143,7 +144,7 @@ def _accredit(
         accreditation.score_many(
             db, who["reviewer"], ref, list(review.scores.values()), review.framework
         )
-        accreditation.decide(db, operator, ref, "accredited", "demo: meets every norm")
+        accreditation.decide(db, operator, ref, Decision.accredited, "demo: meets every norm")
         return Outcome(app_id, version, State.approved.value, "accredited now")
     kept = "kept" if state == State.approved else "left as it is"
     return Outcome(app_id, version, state.value, kept)

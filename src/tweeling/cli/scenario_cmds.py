@@ -13,7 +13,7 @@ from tweeling.cli.common import caller, console, database
 from tweeling.errors import InputFileError
 from tweeling.services import twins as service
 from tweeling.twin.importers import importer_for
-from tweeling.twin.model import CityObject, GeometryTemplate
+from tweeling.twin.model import CityObject, GeometryTemplate, ScenarioKind
 from tweeling.twin.scenarios import Changes
 from tweeling.twin.twins import get_twin, list_scenarios
 
@@ -25,7 +25,7 @@ def create_cmd(
     name: Annotated[str, typer.Argument(help="name of the new scenario")],
     twin: Annotated[str, typer.Option(help="twin")],
     from_: Annotated[str, typer.Option("--from", help="scenario to start from")] = "current",
-    kind: Annotated[str, typer.Option(help="proposed | permitted | other")] = "proposed",
+    kind: Annotated[str, typer.Option(help="proposed | permitted | other")] = ScenarioKind.proposed,
     label: Annotated[str | None, typer.Option(help="free label")] = None,
     description: Annotated[str | None, typer.Option(help="what this scenario is about")] = None,
     by: Annotated[str | None, typer.Option(help="who creates it (default: login name)")] = None,

@@ -9,6 +9,7 @@ report brings it together, with the previous version's outcome as context; it is
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
@@ -18,6 +19,7 @@ from tweeling.access.identity import OrgKind, Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import parse_manifest
+from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import Conflict, InvalidInput, TweelingError
 from tweeling.services import reference_runs
 from tweeling.services.accreditation_report import (
@@ -113,7 +115,7 @@ def _judge(
     ]
     second = (
         reference_runs.run(runtime, principal, package, twins[0])
-        if delft.status == "successful"
+        if delft.status == RunStatus.successful
         else delft
     )
     results.append(checks.determinism(delft, second, manifest))
@@ -341,19 +343,26 @@ def score_many(
     return len(assessments)
 
 
+class Decision(StrEnum):
+    """The market master's decision on a version that went through accreditation."""
+
+    accredited = "accredited"
+    rejected = "rejected"
+
+
 def decide(db: Database, principal: Principal, ref: str, outcome: str, reason: str) -> str:
     """The market master's decision: accredited (only when the report allows it; the version
     enters the store) or rejected (at any step on the way in)."""
     authorize(db, principal, Action.update, STORE)
-    if outcome not in ("accredited", "rejected"):
-        raise InvalidInput("the outcome is accredited or rejected")
+    if outcome not in set(Decision):
+        raise InvalidInput(f"the outcome is {' or '.join(Decision)}, not {outcome!r}")
     version = version_of(db, ref)
     current = report(db, ref)
-    if outcome == "accredited" and not current["verdict"]["accreditable"]:
+    if outcome == Decision.accredited and not current["verdict"]["accreditable"]:
         raise Conflict(
             f"{version.label} cannot be accredited: {'; '.join(current['verdict']['reasons'])}"
         )
-    wanted = State.approved if outcome == "accredited" else State.rejected
+    wanted = State.approved if outcome == Decision.accredited else State.rejected
     trust = current["trust"]["trust"]
     with db.begin() as conn:
         catalogue.move(

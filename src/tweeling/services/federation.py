@@ -14,6 +14,7 @@ from tweeling.errors import Conflict, TweelingError
 from tweeling.services.store import STORE
 from tweeling.storage.db import Database
 from tweeling.store import federation
+from tweeling.store.federation import HarvestStatus
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,12 @@ def _harvest(db: Database, source_id: int, url: str) -> Harvest:
         records = federation.fetch_records(url)
         with db.begin() as conn:
             kept = federation.store_records(conn, source_id, url, records)
-            federation.finish(conn, source_id, "ok", f"{kept} records", kept)
+            federation.finish(conn, source_id, HarvestStatus.ok, f"{kept} records", kept)
     except Exception as exc:
         # Whatever went wrong, the source is let go at once rather than when the claim ends.
         why = str(exc) if isinstance(exc, TweelingError) else "internal error (see the log)"
         with db.begin() as conn:
-            federation.finish(conn, source_id, "failed", why, 0)
+            federation.finish(conn, source_id, HarvestStatus.failed, why, 0)
         raise
     return Harvest(url, kept)
 

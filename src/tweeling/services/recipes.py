@@ -17,7 +17,7 @@ from tweeling.apps import packages, runs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.provenance import chain_document
 from tweeling.apps.recipes import Recipe, Step, order_steps
-from tweeling.apps.sandbox import SUCCESSFUL
+from tweeling.apps.sandbox import SUCCESSFUL, RunStatus
 from tweeling.errors import NotFound
 from tweeling.services import apps as app_service
 from tweeling.services.twins import authorised_twin
@@ -110,7 +110,7 @@ def run_recipe(
         )
         done = runs.execute(runtime, run_id)
         if done.status != SUCCESSFUL:
-            status = "failed"
+            status = RunStatus.failed
             message = f"step {index + 1} ({manifest.id}) ended {done.status}: {done.message}"
             break
     with db.begin() as conn:

@@ -16,6 +16,7 @@ from typing import Any
 from tweeling.access.identity import MARKET_MASTER, Principal, get_organisation
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import Manifest
+from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import InvalidInput, NotFound, TweelingError
 from tweeling.services import apps as app_service
 from tweeling.storage.db import Database
@@ -136,10 +137,10 @@ def robustness(
     for case, scenario in cases.items():
         done = run(runtime, principal, package, DELFT, scenario)
         outcomes[case] = {"status": done.status, "message": done.message, "run": done.run_id}
-        if done.status in ("successful", "failed"):  # results, or a clear AppError
+        if done.status in (RunStatus.successful, RunStatus.failed):  # results, or a clear AppError
             continue
         unjudged = elsewhere(done.status, "robustness")
-        if unjudged and done.status != "invalid-output":  # nonsense on bad data is ours
+        if unjudged and done.status != RunStatus.invalid_output:  # nonsense on bad data is ours
             return CheckResult("robustness", None, f"{unjudged} on {case}", outcomes)
         return CheckResult("robustness", False, f"{done.status} on {case}: {done.message}",
                            outcomes)  # fmt: skip
@@ -196,7 +197,7 @@ def reference_case_check(
         if unjudged:
             item.update(ok=None, why=unjudged)
             skipped.append(f"{case.name}: {unjudged}")
-        elif done.status != "successful":
+        elif done.status != RunStatus.successful:
             item.update(ok=False, why=f"the run ended {done.status}: {done.message}")
             failures.append(f"{case.name}: the run ended {done.status}: {done.message}")
         else:

@@ -14,6 +14,7 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -28,6 +29,15 @@ from tweeling.store import search
 MAX_PAGES = 500
 PAGE = 100
 TIMEOUT_S = 30.0
+
+
+class HarvestStatus(StrEnum):
+    """How a source's last harvest went (``store_harvest_sources.last_status``)."""
+
+    ok = "ok"
+    failed = "failed"
+
+
 MAX_URL = 2048
 
 
@@ -228,7 +238,9 @@ def claim(conn: Connection, source_id: int, seen_last_at: object = _ANY) -> bool
     return taken.rowcount == 1
 
 
-def finish(conn: Connection, source_id: int, status: str, message: str, records: int) -> None:
+def finish(
+    conn: Connection, source_id: int, status: HarvestStatus, message: str, records: int
+) -> None:
     """Record how the harvest went and let go of the source."""
     conn.execute(
         update(store_harvest_sources)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.storage.db import clock_of
 from tweeling.storage.schema import (
@@ -63,7 +64,7 @@ def runs_of(conn: Connection, version: Version, org_id: int) -> int:
             select(func.count()).where(
                 app_runs.c.package_id == version.package_id,
                 app_runs.c.org_id == org_id,
-                app_runs.c.status == "successful",
+                app_runs.c.status == RunStatus.successful,
             )
         ).scalar_one()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
@@ -24,6 +25,13 @@ from tweeling.twin.twins import (
     next_seq,
 )
 from tweeling.twin.views import StoredObject, View, resolve, view_of
+
+
+class EditKind(StrEnum):
+    """Who made an edit: a person, or an app run storing its results (``edits.kind``)."""
+
+    edit = "edit"
+    app_run = "app-run"
 
 
 def create_scenario(
@@ -122,7 +130,7 @@ def edit(
     *,
     reason: str,
     author: str | None = None,
-    kind: str = "edit",
+    kind: str = EditKind.edit,
 ) -> EditResult:
     """Apply one edit as one transaction; every id is checked before anything is written.
 

@@ -16,17 +16,18 @@ from tweeling.apps.manifest import Manifest
 from tweeling.apps.packages import Package, read
 from tweeling.apps.provenance import load_json
 from tweeling.apps.runs import RunRecord
+from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import TweelingError
 from tweeling.store.pages import PriceModel, ProductPage
 
-SANDBOX_STATUSES = {"sandbox-violation"}
-RESOURCE_STATUSES = {"memory-limit", "timeout", "cpu-limit"}
+SANDBOX_STATUSES = {RunStatus.sandbox_violation}
+RESOURCE_STATUSES = {RunStatus.memory_limit, RunStatus.timeout, RunStatus.cpu_limit}
 # Which check answers for a run that ended this way. Every other check leaves such a run
 # unjudged (passed None), so a report names each problem once, under its own check.
-OWNER = {
+OWNER: dict[str, str] = {
     **dict.fromkeys(SANDBOX_STATUSES, "sandbox"),
     **dict.fromkeys(RESOURCE_STATUSES, "resources"),
-    "invalid-output": "conformance",
+    RunStatus.invalid_output: "conformance",
 }
 
 
@@ -91,12 +92,12 @@ def conformance(runs: list[tuple[str, RunRecord]]) -> CheckResult:
     evidence = {twin: _run_evidence(run) for twin, run in runs}
     for twin, run in runs:
         message = run.message or ""
-        if run.status == "successful":
+        if run.status == RunStatus.successful:
             continue
         unjudged = elsewhere(run.status, "conformance")
         if unjudged:
             return CheckResult("conformance", None, f"{unjudged} on {twin}", evidence)
-        if run.status == "invalid-output":
+        if run.status == RunStatus.invalid_output:
             reason = f"outputs do not match the manifest on {twin}: {message}"
         elif "no input layer" in message or "has no attribute" in message:
             reason = f"reads data it does not declare: {message}"
@@ -134,7 +135,7 @@ def resources(run: RunRecord, manifest: Manifest) -> CheckResult:
     evidence = {"declared": declared, **_run_evidence(run)}
     if run.status in RESOURCE_STATUSES:
         return CheckResult("resources", False, f"beyond its declaration: {run.message}", evidence)
-    if run.status != "successful":
+    if run.status != RunStatus.successful:
         return CheckResult("resources", None, f"not judged: the run ended {run.status}",
                            evidence)  # fmt: skip
     peak = float(run.measured.get("peak_rss_mb", 0.0))
@@ -156,7 +157,7 @@ def determinism(first: RunRecord, second: RunRecord, manifest: Manifest) -> Chec
         "run": second.run_id,
         "seed": first.parameters.get("seed") if seed is not None else None,
     }
-    if first.status != "successful" or second.status != "successful":
+    if first.status != RunStatus.successful or second.status != RunStatus.successful:
         return CheckResult("determinism", None, "needs two successful runs", evidence)
     under = f" under the declared seed {evidence['seed']}" if seed is not None else ""
     if first.output_hash == second.output_hash:
@@ -168,7 +169,7 @@ def determinism(first: RunRecord, second: RunRecord, manifest: Manifest) -> Chec
 
 
 def provenance(run: RunRecord) -> CheckResult:
-    if run.status != "successful":
+    if run.status != RunStatus.successful:
         return CheckResult("provenance", None, f"not judged: the run ended {run.status}",
                            {"run": run.run_id})  # fmt: skip
     if run.prov is None:
