@@ -18,6 +18,7 @@ from tweeling.access.audit import acted, record
 from tweeling.access.identity import OrgKind, Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.apps import packages, runs
+from tweeling.apps.manifest import parse_manifest
 from tweeling.errors import Conflict, InvalidInput, TweelingError
 from tweeling.services import reference_runs
 from tweeling.services.accreditation_report import (
@@ -104,19 +105,29 @@ def _judge(
             if check.name != INTEGRITY
         ]
     context = reference_runs.RoundContext(
-        runtime, principal, package, version.page, _registered_keys(db, version), samples
+        runtime,
+        principal,
+        package,
+        parse_manifest(version.manifest),
+        version.page,
+        _registered_keys(db, version),
+        samples,
     )
     return [_run_one(check, context) for _, check in checks.CHECKS.items()]
 
 
 def _run_one(check: checks.Check, context: reference_runs.RoundContext) -> checks.CheckResult:
     """One check's verdict. A check that breaks fails (closed): an accreditation never
-    passes because a check could not say no; the report names what went wrong."""
+    passes because a check could not say no; the report names what went wrong. A refusal
+    of the platform's (a TweelingError: the reference data missing, say) stops the round as
+    it always did, with its message."""
     try:
         return check.run(context)
+    except TweelingError:
+        raise
     except Exception as exc:
         log.exception("accreditation check %s broke", check.name)
-        why = exc.message if isinstance(exc, TweelingError) else f"{type(exc).__name__}: {exc}"
+        why = f"{type(exc).__name__}: {exc}"
         return checks.CheckResult(check.name, False, f"the check could not run: {why}")
 
 

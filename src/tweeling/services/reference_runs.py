@@ -119,6 +119,7 @@ class RoundContext:
         runtime: runs.Runtime,
         principal: Principal,
         package: packages.Package,
+        manifest: Manifest,
         page: ProductPage,
         registered_keys: set[str],
         samples: Path,
@@ -126,7 +127,7 @@ class RoundContext:
         self.runtime = runtime
         self.principal = principal
         self.package = package
-        self.manifest: Manifest = package.manifest
+        self.manifest = manifest  # as the catalogue recorded it for this version
         self.page = page
         self.registered_keys = registered_keys
         self.samples = samples
