@@ -14,6 +14,7 @@ from tweeling.api.deps import DB, Caller, RowId, SignedIn
 from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
+from tweeling.twin import importers
 from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
 from tweeling.twin.ingest import DatasetInfo
 from tweeling.twin.model import CityObject
@@ -181,14 +182,6 @@ def delete_twin(name: str, db: DB, caller: SignedIn) -> Response:
     return Response(status_code=204)
 
 
-_SUFFIX = {
-    "application/city+json": ".city.json",
-    "application/city+json-seq": ".city.jsonl",
-    "application/geo+json": ".geojson",
-    "application/geopackage+sqlite3": ".gpkg",
-}
-
-
 @router.post("/{name}/datasets", status_code=201, summary="Import a file as a new dataset")
 async def post_dataset(
     name: str,
@@ -207,11 +200,13 @@ async def post_dataset(
     disk under TWEELING_MAX_UPLOAD_MB (413 beyond it) and imported off the event loop."""
     await run_in_threadpool(datasets_service.may_import, db, caller, name)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    suffix = _SUFFIX.get(content_type)
-    if suffix is None:
+    importer = importers.importer_for_media_type(content_type)  # the registered importers'
+    if importer is None:
+        accepted = ", ".join(importers.media_types())
         raise UnsupportedMediaType(
-            f"send the file with Content-Type {', '.join(_SUFFIX)} (got {content_type or 'none'})"
+            f"send the file with Content-Type {accepted} (got {content_type or 'none'})"
         )
+    suffix = importer.suffix
     info = DatasetInfo(
         name=dataset_name or f"upload{suffix}",
         source=source or "upload",

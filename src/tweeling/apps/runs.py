@@ -32,8 +32,8 @@ import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from tweeling.access.audit import AuditEvent, AuditOutcome, record
-from tweeling.apps import environments, packages, remote
-from tweeling.apps.executors import Executor
+from tweeling.apps import environments, packages
+from tweeling.apps.executors import Executor, executor_for
 from tweeling.apps.inputs import PreparedInputs, owner_name, prepare_inputs
 from tweeling.apps.manifest import Manifest
 from tweeling.apps.outputs import attribute_name, check_outputs, output_hash
@@ -475,25 +475,28 @@ def execute(
                 earlier = _cached(conn, key, run_id)
         if earlier is not None:
             outcome = Outcome(SUCCESSFUL, "", earlier.outputs, flags=["answered-from-cache"])
-        elif manifest.remote is not None:
-            outcome = remote.call(manifest, run_dir / "inputs", run.parameters, limits_of(manifest))
         else:
-            assert manifest.entry_point is not None
-            app_dir = packages.extract(package, runtime.apps_dir)
+            executor = executor_for(manifest, runtime.executor)
+            hosted = manifest.remote is not None  # its code is at its provider, not here
+            app_dir = "" if hosted else str(packages.extract(package, runtime.apps_dir))
             # normally built at installation; built here for a package run the first time
             # (an app folder, a package installed before it declared libraries) — before
-            # the run starts, outside its sandbox
-            env_dir = environments.prepare(runtime.envs_dir, manifest.requirements, manifest.id)
+            # the run starts, outside its sandbox; a hosted app brings its own
+            env_dir = (
+                None
+                if hosted
+                else environments.prepare(runtime.envs_dir, manifest.requirements, manifest.id)
+            )
             spec = RunSpec(
                 str(run_dir),
-                str(app_dir),
-                manifest.entry_point,
+                app_dir,
+                manifest.entry_point or "",
                 run.parameters,
                 limits_of(manifest),
                 isolation=runtime.isolation,
                 env_dir=None if env_dir is None else str(env_dir),
             )
-            outcome = runtime.executor.submit(spec, _ProgressWriter(db, run_id)).result()
+            outcome = executor.submit(spec, _ProgressWriter(db, run_id)).result()
         values: dict[str, Any] = {
             "inputs": inputs_doc,
             "cache_key": key,

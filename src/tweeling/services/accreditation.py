@@ -9,6 +9,7 @@ report brings it together, with the previous version's outcome as context; it is
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,7 +20,6 @@ from tweeling.access.identity import OrgKind, Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, authorize
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import parse_manifest
-from tweeling.apps.sandbox import RunStatus
 from tweeling.errors import Conflict, InvalidInput, TweelingError
 from tweeling.services import reference_runs
 from tweeling.services.accreditation_report import (
@@ -45,7 +45,11 @@ from tweeling.storage.schema import (
 )
 from tweeling.store import catalogue, keys
 from tweeling.store.accreditation import checks, criteria
+from tweeling.store.accreditation.checks.integrity import NAME as INTEGRITY
+from tweeling.store.accreditation.checks.integrity import unverifiable
 from tweeling.store.lifecycle import MARKET_MASTER, PIPELINE, PUBLISHER, State
+
+log = logging.getLogger("tweeling.accreditation")
 
 __all__ = [
     "INTAKE", "ON_THE_WAY_IN", "SPOT_CHECK", "Round", "assign", "decide", "latest_round",
@@ -88,43 +92,43 @@ def _registered_keys(db: Database, version: catalogue.Version) -> set[str]:
 def _judge(
     runtime: runs.Runtime, principal: Principal, version: catalogue.Version, samples: Path
 ) -> list[checks.CheckResult]:
-    """Every automated check of one round, in the order of the report."""
+    """Every registered check of one round, in the order of the report."""
     db = runtime.db
     try:
         with db.read() as conn:
             package = packages.load(conn, version.package_id)
     except TweelingError as exc:  # the stored archive no longer matches its hash or signature
-        evidence = {"content_hash": version.content_hash}
-        broken = checks.CheckResult(
-            "integrity", False, f"the stored package does not verify: {exc.message}", evidence
-        )
+        broken = unverifiable(version.content_hash, exc.message)
         return [broken] + [
-            checks.CheckResult(name, None, "not run: the package does not verify")
-            for name in criteria.CHECKS
-            if name != "integrity"
+            checks.CheckResult(check.name, None, "not run: the package does not verify")
+            for _, check in checks.CHECKS.items()
+            if check.name != INTEGRITY
         ]
-    manifest = parse_manifest(version.manifest)
-    twins = reference_runs.reference_twins(db, samples)
-    results = [checks.integrity(package, _registered_keys(db, version))]
-    first = [(twin, reference_runs.run(runtime, principal, package, twin)) for twin in twins]
-    delft = first[0][1]
-    results += [
-        checks.conformance(first),
-        checks.sandbox(delft),
-        checks.resources(delft, manifest),
-    ]
-    second = (
-        reference_runs.run(runtime, principal, package, twins[0])
-        if delft.status == RunStatus.successful
-        else delft
+    context = reference_runs.RoundContext(
+        runtime,
+        principal,
+        package,
+        parse_manifest(version.manifest),
+        version.page,
+        _registered_keys(db, version),
+        samples,
     )
-    results.append(checks.determinism(delft, second, manifest))
-    results.append(checks.provenance(delft))
-    results.append(checks.privacy(manifest, version.page))
-    results.append(checks.licence(manifest, version.page))
-    results.append(reference_runs.robustness(runtime, principal, package, manifest))
-    results.append(reference_runs.reference_case_check(runtime, principal, package))
-    return results
+    return [_run_one(check, context) for _, check in checks.CHECKS.items()]
+
+
+def _run_one(check: checks.Check, context: reference_runs.RoundContext) -> checks.CheckResult:
+    """One check's verdict. A check that breaks fails (closed): an accreditation never
+    passes because a check could not say no; the report names what went wrong. A refusal
+    of the platform's (a TweelingError: the reference data missing, say) stops the round as
+    it always did, with its message."""
+    try:
+        return check.run(context)
+    except TweelingError:
+        raise
+    except Exception as exc:
+        log.exception("accreditation check %s broke", check.name)
+        why = f"{type(exc).__name__}: {exc}"
+        return checks.CheckResult(check.name, False, f"the check could not run: {why}")
 
 
 def run_checks(runtime: runs.Runtime, principal: Principal, ref: str, samples: Path) -> Round:

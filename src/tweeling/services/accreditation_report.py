@@ -27,6 +27,7 @@ from tweeling.storage.schema import (
 )
 from tweeling.store import catalogue
 from tweeling.store.accreditation import checks, criteria, scoring
+from tweeling.store.accreditation.checks.resources import NAME as RESOURCES
 from tweeling.store.lifecycle import LISTED, State
 
 INTAKE = "intake"
@@ -223,7 +224,7 @@ def _measured(rounds: list[Round]) -> dict[str, Any] | None:
     """The resources measured in the newest round (shown on the product page)."""
     for done in reversed(rounds):
         for result in done.results:
-            if result.check == "resources" and result.evidence.get("measured"):
+            if result.check == RESOURCES and result.evidence.get("measured"):
                 measured = result.evidence["measured"]
                 return {
                     "peak_memory_mb": measured.get("peak_rss_mb"),
@@ -286,7 +287,7 @@ def report(db: Database, ref: str) -> dict[str, Any]:
             for c in framework.criteria
         ],
         "verdict": {"accreditable": judged.accreditable, "reasons": judged.reasons()},
-        "trust": {**scoring.trust_score(means, results), "formula": scoring.FORMULA},
+        "trust": {**scoring.trust_score(means, results), "formula": scoring.formula()},
         "previous": previous(db, version),
         "decisions": history,
     }

@@ -29,7 +29,7 @@ from tweeling.twin.cityjson_checks import (
 )
 from tweeling.twin.cityjson_in import CityJSONParser, declared_crs, json_problem
 from tweeling.twin.cityjson_schema import cityjson_schemas, schema_problem
-from tweeling.twin.importers import BATCH_SIZE, ImportSource
+from tweeling.twin.import_source import BATCH_SIZE, ImportSource
 from tweeling.twin.model import CityObject, GeometryTemplate, JSONDict
 
 SUPPORTED_VERSIONS = ("1.0", "1.1", "2.0")
@@ -112,6 +112,8 @@ class CityJSONImporter:
     """A CityJSON document (or one CityJSONFeature), read whole: its objects share vertices."""
 
     format = "cityjson"
+    media_types: tuple[str, ...] = ("application/city+json",)
+    suffix = ".city.json"
 
     def accepts(self, path: Path, head: bytes) -> bool:
         # The "type" member may come after megabytes of CityObjects: judge by name and shape;
@@ -167,6 +169,8 @@ class CityJSONSeqImporter:
     """CityJSONSeq (CityJSON Text Sequence): streamed, memory bounded by one batch."""
 
     format = "cityjsonseq"
+    media_types: tuple[str, ...] = ("application/city+json-seq",)
+    suffix = ".city.jsonl"
 
     def accepts(self, path: Path, head: bytes) -> bool:
         name = path.name.lower()

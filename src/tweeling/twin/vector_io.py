@@ -17,7 +17,7 @@ import shapely
 
 from tweeling.errors import InputFileError, InvalidInput
 from tweeling.twin.crs import CRS84, parse_crs
-from tweeling.twin.importers import BATCH_SIZE, ImportSource
+from tweeling.twin.import_source import BATCH_SIZE, ImportSource
 from tweeling.twin.model import CITYJSON_TYPES, LAYER_OF_TYPE, CityObject, JSONDict
 
 _TYPE_OF_LAYER = {
@@ -176,6 +176,8 @@ class GeoJSONImporter:
     """A GeoJSON FeatureCollection; CRS84 (RFC 7946) unless the file or --crs says otherwise."""
 
     format = "geojson"
+    media_types: tuple[str, ...] = ("application/geo+json",)
+    suffix = ".geojson"
 
     def accepts(self, path: Path, head: bytes) -> bool:
         name = path.name.lower()
@@ -233,6 +235,8 @@ class GeoPackageImporter:
     """Every vector layer of a GeoPackage (read through GDAL by pyogrio)."""
 
     format = "gpkg"
+    media_types: tuple[str, ...] = ("application/geopackage+sqlite3",)
+    suffix = ".gpkg"
 
     def accepts(self, path: Path, head: bytes) -> bool:
         return head.startswith(b"SQLite format 3") and path.name.lower().endswith(".gpkg")

@@ -6,7 +6,7 @@ or above its norm.
 
 The trust score (0–100) expresses reliability and traceability, the two qualities the source
 documents ask to be scored, each half from accreditors and half from the automated checks
-(``FORMULA``, shown on every report). Unscored criteria count as 0 and checks not run count
+(``formula()``, shown on every report). Unscored criteria count as 0 and checks not run count
 as not passed, so an incomplete assessment cannot look better than a complete one.
 """
 
@@ -15,21 +15,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import mean
 
-from tweeling.store.accreditation.checks import CheckResult
+from tweeling.store.accreditation.checks import CHECKS, CheckResult, Quality
 from tweeling.store.accreditation.criteria import Framework
 
-RELIABILITY = (
-    ("TEC-2", "TEC-3", "TEC-4", "TEC-5"),
-    ("conformance", "determinism", "robustness", "resources", "reference-cases"),
-)
-TRACEABILITY = (("TEC-7", "SOC-1", "MAN-1"), ("provenance", "integrity"))
-FORMULA = (
-    "reliability = ½·mean(score/5 of TEC-2, TEC-3, TEC-4, TEC-5) + ½·share passed of the "
-    "checks conformance, determinism, robustness, resources, reference-cases; "
-    "traceability = ½·mean(score/5 of TEC-7, SOC-1, MAN-1) + ½·share passed of the checks "
-    "provenance, integrity; "
-    "trust = 100·(reliability + traceability)/2"
-)
+# The accreditors' half of each quality: the criteria scored. The checks' half is every
+# registered check that declares the quality (``Check.quality``).
+RELIABILITY_CRITERIA = ("TEC-2", "TEC-3", "TEC-4", "TEC-5")
+TRACEABILITY_CRITERIA = ("TEC-7", "SOC-1", "MAN-1")
+# The order the published formula has always named the built-in checks in, so reports read
+# as before; a plug-in's check follows them.
+_FORMULA_ORDER = ("conformance", "determinism", "robustness", "resources", "reference-cases",
+                  "provenance", "integrity")  # fmt: skip
+
+
+def checks_of(quality: Quality) -> tuple[str, ...]:
+    """The registered checks that count towards ``quality``, in the formula's order."""
+    found = [check.name for _, check in CHECKS.items() if check.quality == quality]
+    ahead = [name for name in _FORMULA_ORDER if name in found]
+    return tuple(ahead + [name for name in found if name not in ahead])
+
+
+def formula() -> str:
+    """The trust score's formula as every report shows it."""
+
+    def part(criteria: tuple[str, ...], names: tuple[str, ...]) -> str:
+        return (
+            f"½·mean(score/5 of {', '.join(criteria)}) + ½·share passed of the checks "
+            f"{', '.join(names)}"
+        )
+
+    return (
+        f"reliability = {part(RELIABILITY_CRITERIA, checks_of('reliability'))}; "
+        f"traceability = {part(TRACEABILITY_CRITERIA, checks_of('traceability'))}; "
+        "trust = 100·(reliability + traceability)/2"
+    )
 
 
 @dataclass(frozen=True)
@@ -71,8 +90,8 @@ def _part(criteria: tuple[str, ...], names: tuple[str, ...], scores: dict[str, f
 
 
 def trust_score(scores: dict[str, float], checks: list[CheckResult]) -> dict[str, float]:
-    reliability = _part(*RELIABILITY, scores, checks)
-    traceability = _part(*TRACEABILITY, scores, checks)
+    reliability = _part(RELIABILITY_CRITERIA, checks_of("reliability"), scores, checks)
+    traceability = _part(TRACEABILITY_CRITERIA, checks_of("traceability"), scores, checks)
     return {
         "reliability": round(reliability, 3),
         "traceability": round(traceability, 3),

@@ -1,9 +1,8 @@
-"""Where app workers run: a local process pool (the default) or a Dask cluster.
+"""The Dask executor: app workers on a Dask distributed cluster.
 
-Both take a :class:`~tweeling.apps.sandbox.RunSpec` and give a future of its
-:class:`~tweeling.apps.sandbox.Outcome`. The Dask executor ships the run's inputs and the
-app's files with the task and brings the outputs back, so its workers need no shared disk
-and no database: only Tweeling installed (for the worker and the SDK).
+It ships the run's inputs and the app's files with the task and brings the outputs back, so
+its workers need no shared disk and no database: only Tweeling installed (for the worker and
+the SDK).
 """
 
 from __future__ import annotations
@@ -13,38 +12,9 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from tweeling.apps.sandbox import Outcome, ProgressCallback, RunSpec, RunStatus, launch, release
-
-
-class Executor(Protocol):
-    """Runs app workers; ``name`` is recorded with every run."""
-
-    name: str
-
-    def submit(
-        self, spec: RunSpec, on_progress: ProgressCallback | None = None
-    ) -> Future[Outcome]: ...
-
-    def close(self) -> None: ...
-
-
-class LocalExecutor:
-    """Workers as child processes of this machine, at most ``slots`` at a time."""
-
-    name = "local"
-
-    def __init__(self, slots: int | None = None) -> None:
-        self.slots = slots or max(1, (os.cpu_count() or 2) - 1)
-        self._pool = ThreadPoolExecutor(self.slots, thread_name_prefix="tweeling-app")
-
-    def submit(self, spec: RunSpec, on_progress: ProgressCallback | None = None) -> Future[Outcome]:
-        return self._pool.submit(launch, spec, on_progress)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
 
 _SKIP = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
@@ -110,13 +80,6 @@ class DaskExecutor:
             self.client.close()
 
 
-def executor_from_settings(kind: str | None = None, address: str | None = None) -> Executor:
-    """``local`` unless TWEELING_EXECUTOR=dask (with TWEELING_DASK_SCHEDULER=tcp://…)."""
-    kind = kind or os.environ.get("TWEELING_EXECUTOR", "local")
-    if kind == "dask":
-        return DaskExecutor(address or os.environ.get("TWEELING_DASK_SCHEDULER"))
-    if kind != "local":
-        from tweeling.errors import InvalidInput
-
-        raise InvalidInput(f"unknown executor {kind!r}: choose local or dask")
-    return LocalExecutor()
+def start_dask() -> DaskExecutor:
+    """The ``dask`` executor of the settings: the cluster at TWEELING_DASK_SCHEDULER."""
+    return DaskExecutor(os.environ.get("TWEELING_DASK_SCHEDULER"))
