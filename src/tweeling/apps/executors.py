@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from tweeling import settings
 from tweeling.apps.sandbox import Outcome, ProgressCallback, RunSpec, launch, release
 
 
@@ -112,9 +113,10 @@ class DaskExecutor:
 
 def executor_from_settings(kind: str | None = None, address: str | None = None) -> Executor:
     """``local`` unless TWEELING_EXECUTOR=dask (with TWEELING_DASK_SCHEDULER=tcp://…)."""
-    kind = kind or os.environ.get("TWEELING_EXECUTOR", "local")
+    runs = settings.current().runs
+    kind = kind or runs.executor
     if kind == "dask":
-        return DaskExecutor(address or os.environ.get("TWEELING_DASK_SCHEDULER"))
+        return DaskExecutor(address or runs.dask_scheduler)
     if kind != "local":
         from tweeling.errors import InvalidInput
 
