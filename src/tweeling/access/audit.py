@@ -21,13 +21,11 @@ without bound; a signed-in principal's denials stay one entry each.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -37,6 +35,7 @@ from sqlalchemy import Connection, CursorResult, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from tweeling import settings
 from tweeling.access.keys import (
     audit_key_path,
     audit_public_key,
@@ -45,7 +44,6 @@ from tweeling.access.keys import (
     public_hex,
 )
 from tweeling.errors import InvalidInput, NotConfigured
-from tweeling.settings import AccessSettings
 from tweeling.storage.db import clock_of
 from tweeling.storage.schema import audit_checkpoints, audit_denial_counts, audit_head, audit_log
 
@@ -113,17 +111,8 @@ class Policy:
 
 
 def policy() -> Policy:
-    return _policy(
-        os.environ.get("TWEELING_AUDIT_CHECKPOINT_ENTRIES"),
-        os.environ.get("TWEELING_AUDIT_CHECKPOINT_MINUTES"),
-    )
-
-
-@lru_cache(maxsize=8)
-def _policy(entries: str | None, minutes: str | None) -> Policy:
-    # Keyed on the raw variables: reading the settings costs more than writing an entry.
-    settings = AccessSettings()
-    return Policy(settings.audit_checkpoint_entries, settings.audit_checkpoint_minutes)
+    audit = settings.current().audit
+    return Policy(audit.audit_checkpoint_entries, audit.audit_checkpoint_minutes)
 
 
 def _stamp(moment: datetime) -> str:

@@ -25,16 +25,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from sqlalchemy import Connection, insert, select
 
 from tweeling.errors import NotConfigured
-from tweeling.settings import AccessSettings, StorageSettings
+from tweeling.settings import StorageSettings, current
 from tweeling.storage.db import clock_of
 from tweeling.storage.schema import platform_keys
 
 
 def key_path(settings: StorageSettings | None = None) -> Path:
-    configured = os.environ.get("TWEELING_PLATFORM_KEY")
+    configured = current().access.platform_key
     if configured:
-        return Path(configured)
-    return (settings or StorageSettings()).home / "keys" / "platform-ed25519.pem"
+        return configured
+    return (settings or current().storage).home / "keys" / "platform-ed25519.pem"
 
 
 def public_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
@@ -43,8 +43,8 @@ def public_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 
 def audit_key_path() -> Path:
-    configured = AccessSettings().audit_key
-    return configured if configured else StorageSettings().home / "keys" / "audit-signing.pem"
+    configured = current().audit.audit_key
+    return configured if configured else current().storage.home / "keys" / "audit-signing.pem"
 
 
 def read_private_key(path: Path) -> Ed25519PrivateKey:

@@ -29,12 +29,12 @@ from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import insert, select, update
 
 from tweeling.access.audit import AuditEvent, AuditOutcome, record
 from tweeling.access.sessions import SignedIn, choose_organisation, open_session
 from tweeling.errors import NotConfigured, NotEnabled, Unauthenticated
+from tweeling.settings import OIDCSettings as OIDCSettings  # its old home; others import it here
 from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import oidc_logins, users
 
@@ -42,21 +42,6 @@ log = logging.getLogger(__name__)
 
 PENDING_LIFETIME = timedelta(minutes=10)
 _SECOND_FACTORS = frozenset({"otp", "mfa", "hwk", "swk", "sms", "fpt", "face", "iris"})
-
-
-class OIDCSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TWEELING_OIDC_")
-
-    issuer: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    scope: str = "openid email profile"
-    # Reading the keys again on an unknown key id: at most this often (seconds).
-    jwks_refetch_s: float = 60.0
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.issuer and self.client_id)
 
 
 class SigningKeys:

@@ -31,9 +31,9 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from tweeling import settings
 from tweeling.apps import package_cache
 from tweeling.errors import InvalidInput
-from tweeling.settings import RunSettings
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ Progress = Callable[[str], None]
 def default_folder(home: Path) -> Path:
     """Where environments live unless a caller says: ``TWEELING_APP_ENVS``, else
     ``home/envs``."""
-    return RunSettings().app_envs or home / "envs"
+    return settings.current().runs.app_envs or home / "envs"
 
 
 def applicable(requirements: Sequence[str]) -> list[str]:

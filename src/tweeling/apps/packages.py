@@ -25,14 +25,13 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 from sqlalchemy import Connection, insert, select
 
 from tweeling.access.keys import public_hex
@@ -49,6 +48,7 @@ from tweeling.apps.package_content import (
     signed_message,
 )
 from tweeling.errors import InputFileError, InvalidInput, NotConfigured
+from tweeling.settings import StoreSettings
 from tweeling.storage.db import clock_of
 from tweeling.storage.schema import app_packages
 
@@ -65,12 +65,7 @@ _HEX = re.compile(r"[0-9a-f]+")
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
-class PackageLimits(BaseSettings):
-    """How much one package may unpack to (``TWEELING_MAX_PACKAGE_UNPACKED_MB``)."""
-
-    model_config = SettingsConfigDict(env_prefix="TWEELING_")
-
-    max_package_unpacked_mb: Annotated[int, Field(ge=1)] = 512
+PackageLimits = StoreSettings  # the old name of the store's settings
 
 
 def max_unpacked_bytes() -> int:

@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
+from tweeling import settings
 from tweeling.access.audit import AuditEvent, AuditOutcome, record
 from tweeling.apps import environments, packages
 from tweeling.apps.executors import Executor, executor_for
@@ -41,7 +42,6 @@ from tweeling.apps.provenance import as_json, run_document
 from tweeling.apps.sandbox import OS_SANDBOX, Limits, Outcome, RunSpec, RunStatus, release
 from tweeling.apps.sandbox import SUCCESSFUL as SUCCESSFUL
 from tweeling.errors import InvalidInput, NotFound, TweelingError
-from tweeling.settings import RunSettings
 from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import app_packages, app_runs, organisations, twins
 from tweeling.twin import scenarios as scenario_edits
@@ -433,7 +433,7 @@ def limits_of(manifest: Manifest) -> Limits:
         cpu_s=max(1, math.ceil(resources.max_runtime_s * resources.cpu)),
         wall_s=resources.max_runtime_s * 1.5 + 1.0,
         work_mb=resources.disk_mb,
-        output_mb=RunSettings().max_output_mb,
+        output_mb=settings.current().runs.max_output_mb,
     )
 
 

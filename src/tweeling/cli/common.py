@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tweeling import settings
 from tweeling.access.identity import Principal, authenticate_token, local_operator
 from tweeling.errors import TweelingError
 from tweeling.storage.db import Database, open_database
@@ -37,7 +37,7 @@ def caller(db: Database, by: str | None = None) -> Principal:
     """Who a command acts as: the person behind ``TWEELING_TOKEN`` when set, else the local
     operator (``operator:<login name>``, or ``--by``). Either way every command goes through
     the policy point and the audit log."""
-    token = os.environ.get("TWEELING_TOKEN")
+    token = settings.current().cli.token
     if token:
         with db.begin() as conn:
             return authenticate_token(conn, token)
@@ -89,8 +89,13 @@ def count_progress(label: str, total: int | None) -> Iterator[Callable[[int], No
         yield advance
 
 
+def _debugging() -> bool:
+    return settings.current().cli.debug
+
+
 def run_cli(app: Callable[..., object]) -> None:
     """Run the typer app and map every error to one line and an exit code."""
+    settings.reset()  # each invocation reads the environment it was started in
     try:
         # Without standalone mode click hands back typer.Exit codes as the return value.
         code = app(standalone_mode=False)
@@ -115,7 +120,7 @@ def run_cli(app: Callable[..., object]) -> None:
             if callable(show):
                 show()
                 sys.exit(int(getattr(exc, "exit_code", 2)))
-        if os.environ.get("TWEELING_DEBUG"):
+        if _debugging():
             traceback.print_exc()
         err_console.print(
             f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))} "

@@ -3,7 +3,6 @@ the sandbox on both, exports."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import Connection, update
 
 from tweeling import samples as sample_data
+from tweeling import settings
 from tweeling.access import identity, keys
 from tweeling.apps.runs import RunRecord
 from tweeling.apps.sandbox import RunStatus
@@ -55,8 +55,7 @@ REFERENCE_REVIEW = ROOT / "tests" / "store" / "fixtures" / "reference-review.tom
 def samples_dir() -> Path | None:
     """The sample city models: the operator's folder ($TWEELING_SAMPLES) when set, else the
     ones shipped with the package; None when the operator's folder lacks Delft."""
-    configured = os.environ.get("TWEELING_SAMPLES")
-    folder = Path(configured) if configured else sample_data.CITIES
+    folder = settings.current().demo.samples or sample_data.CITIES
     return folder if (folder / "delft.city.json").is_file() else None
 
 
@@ -80,7 +79,7 @@ def _city_source(
     samples = samples_dir()
     name, crs, owner, origin = CITIES[city]
     if samples is None or not (samples / name).is_file():
-        where = os.environ.get("TWEELING_SAMPLES") or str(sample_data.CITIES)
+        where = settings.current().demo.samples or sample_data.CITIES
         raise InvalidInput(
             f"the sample data ({where}) holds no {name}; point TWEELING_SAMPLES at the "
             "shipped samples, or ask for a generated district with --synthetic 2000"

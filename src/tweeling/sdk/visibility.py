@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tweeling import settings
+
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
@@ -44,9 +46,9 @@ _SPLIT_RAYS = 1 << 16
 def ray_threads() -> int:
     """Threads to cast rays with: the cores the platform grants the run (``TWEELING_CPUS``,
     from the manifest's ``resources.cpu``), else the cores this process may use."""
-    granted = os.environ.get("TWEELING_CPUS", "")
-    if granted.isdigit():
-        return max(1, int(granted))
+    granted = settings.current().runs.cpus
+    if granted is not None:
+        return max(1, granted)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
+from tweeling import settings
 from tweeling.storage.backends import ObjectRow
 from tweeling.twin.importers import ImportSource
 from tweeling.twin.model import CityObject, GeometryTemplate
@@ -62,9 +63,9 @@ class BatchPreparer:
 
 def workers_for(source: ImportSource, size: int) -> int:
     """How many worker processes an import should use (0: prepare in this process)."""
-    configured = os.environ.get("TWEELING_IMPORT_WORKERS")
+    configured = settings.current().runs.import_workers
     if configured is not None:
-        return max(0, int(configured))
+        return max(0, configured)
     if source.line_chunks is None or size < PARALLEL_MIN_BYTES:
         return 0
     return min(4, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0

@@ -16,11 +16,11 @@ own endpoint, so it cannot be the one executor every app runs on (see ``executor
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol
 
+from tweeling import settings
 from tweeling.apps.executors.dask import DaskExecutor, run_shipped, start_dask
 from tweeling.apps.executors.local import LocalExecutor
 from tweeling.apps.executors.remote import RemoteExecutor
@@ -55,7 +55,7 @@ EXECUTORS.register(DaskExecutor.name, start_dask)
 def executor_from_settings(kind: str | None = None, address: str | None = None) -> Executor:
     """The executor named ``kind``, else by TWEELING_EXECUTOR (``local`` when unset); an
     ``address`` goes to the Dask executor (else TWEELING_DASK_SCHEDULER=tcp://…)."""
-    kind = kind or os.environ.get("TWEELING_EXECUTOR", "local")
+    kind = kind or settings.current().runs.executor
     if kind == DaskExecutor.name and address:
         return DaskExecutor(address)
     return EXECUTORS.get(kind)()  # an unknown name: NotConfigured, listing the known ones

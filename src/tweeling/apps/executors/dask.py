@@ -7,13 +7,13 @@ the SDK).
 
 from __future__ import annotations
 
-import os
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tweeling import settings
 from tweeling.apps.sandbox import Outcome, ProgressCallback, RunSpec, RunStatus, launch, release
 
 _SKIP = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -82,4 +82,4 @@ class DaskExecutor:
 
 def start_dask() -> DaskExecutor:
     """The ``dask`` executor of the settings: the cluster at TWEELING_DASK_SCHEDULER."""
-    return DaskExecutor(os.environ.get("TWEELING_DASK_SCHEDULER"))
+    return DaskExecutor(settings.current().runs.dask_scheduler)
