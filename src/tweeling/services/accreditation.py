@@ -43,6 +43,7 @@ from tweeling.storage.schema import (
 )
 from tweeling.store import catalogue, keys
 from tweeling.store.accreditation import checks, criteria
+from tweeling.store.accreditation.criteria import Assessment as Assessment
 from tweeling.store.lifecycle import MARKET_MASTER, PIPELINE, PUBLISHER, State
 from tweeling.twin.twins import now
 
