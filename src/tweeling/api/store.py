@@ -106,7 +106,7 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
     view = service.show(db, caller, ref)
     found, mean = service.reviews_of(db, caller, ref)
     accreditation = None
-    report = accreditation_service.report(db, view.current.label)
+    report = accreditation_service.public_report(db, caller, view.current.label)
     if report["automated_checks"] is not None:
         accreditation = {
             **report["trust"],
@@ -268,8 +268,7 @@ _MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not jud
 )
 def accreditation_report(request: Request, app: str, version: str, db: DB, caller: Caller) -> Any:
     ref = f"{app}@{version}"
-    service.show(db, caller, ref)  # public once listed; before that, publisher and market master
-    report = accreditation_service.report(db, ref)
+    report = accreditation_service.public_report(db, caller, ref)
     if wants_html(request):
         return page(
             "store_accreditation.html",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tweeling.access.keys import public_hex
 from tweeling.apps import packages
 from tweeling.apps.check import CheckReport as CheckReport
 from tweeling.apps.check import check_app as check_app
@@ -18,6 +19,17 @@ from tweeling.apps.parameters import parse_assignments as parse_assignments
 from tweeling.apps.recipes import Recipe as Recipe
 from tweeling.apps.recipes import load_recipe as load_recipe
 from tweeling.apps.scaffold import scaffold as scaffold
+
+
+def read_package(path: Path, key: Path | None = None) -> Package:
+    """The package of an app folder (built, signed with ``key`` when given) or of a package
+    file; a bad package is named before anything else is done."""
+    return packages.from_path(path, packages.load_key(key) if key else None)
+
+
+def public_key_of(key: Path) -> str:
+    """The public key (hex) of a publisher's private key file (PEM)."""
+    return public_hex(packages.load_key(key))
 
 
 def build_package(folder: Path, key: Path | None = None) -> Package:
