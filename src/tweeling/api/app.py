@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from tweeling import __version__
-from tweeling.access.identity import Principal
 from tweeling.access.oidc import OIDCSettings
 from tweeling.api import (
     auth,
@@ -28,6 +27,7 @@ from tweeling.api.errors import add_exception_handlers
 from tweeling.services import store as store_service
 from tweeling.services import twins as twins_service
 from tweeling.services import usage
+from tweeling.services.access import Principal
 from tweeling.services.federation import Harvester
 from tweeling.services.platform import Database, JobRunner, Runtime, default_runtime, open_database
 from tweeling.services.store import Hit

@@ -4,13 +4,16 @@ api/deps.py through the same access/ functions."""
 
 from __future__ import annotations
 
-from tweeling.access import identity, keys
+import re
+from pathlib import Path
+
+from tweeling.access import audit, identity, keys
 from tweeling.access.identity import FIRST_ADMIN as FIRST_ADMIN
 from tweeling.access.identity import MARKET_MASTER as MARKET_MASTER
 from tweeling.access.identity import OrgKind as OrgKind
 from tweeling.access.identity import Principal as Principal
 from tweeling.access.identity import Role as Role
-from tweeling.errors import NotFound
+from tweeling.errors import InvalidInput, NotFound
 from tweeling.storage.db import Database
 from tweeling.twin.twins import default_author
 
@@ -46,3 +49,26 @@ def new_twin_owner(db: Database, name: str | None) -> int | None:
             return identity.get_organisation(conn, MARKET_MASTER).id
         except NotFound:
             return None
+
+
+_HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def audit_trust(anchor: Path | None, public_keys: list[str]) -> audit.Trust:
+    """What the audit log's verifier believes, from outside the database: the operator's
+    keys (hex), else the audit key file's; and the operator's signed head (``anchor``)."""
+    head = None
+    if anchor is not None:
+        try:
+            data = anchor.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"--anchor {anchor}: cannot read it ({exc.strerror})") from exc
+        head = audit.SignedHead.from_json(data, f"--anchor {anchor}")
+    for key in public_keys:
+        if not _HEX_KEY.match(key):
+            raise InvalidInput(
+                f"--public-key {key!r}: not an Ed25519 public key (64 hexadecimal digits)"
+            )
+    if public_keys:
+        return audit.Trust(frozenset(k.lower() for k in public_keys), anchor=head)
+    return audit.default_trust(head)
