@@ -8,6 +8,7 @@ import base64
 import binascii
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ class HostedApp:
         try:
             try:
                 unzip_inputs(archive, run_dir / "inputs")
-            except (ValueError, OSError) as exc:
+            except (ValueError, OSError, zipfile.BadZipFile) as exc:
                 raise InvalidInput(f"input {DATA_INPUT!r}: {exc}") from None
             assert self.manifest.entry_point is not None
             spec = RunSpec(
