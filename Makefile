@@ -37,6 +37,7 @@ $(NODE_STAMP): package.json package-lock.json
 lint: install
 	$(BIN)/ruff check src tests benchmarks apps
 	$(BIN)/ruff format --check src tests benchmarks apps
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

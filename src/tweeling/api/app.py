@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from tweeling import __version__
-from tweeling.access.identity import Principal
 from tweeling.access.oidc import OIDCSettings
 from tweeling.api import (
     auth,
@@ -25,17 +24,14 @@ from tweeling.api import (
 )
 from tweeling.api.deps import ANONYMOUS, DB, Caller
 from tweeling.api.errors import add_exception_handlers
-from tweeling.apps.executors import executor_from_settings
-from tweeling.apps.jobs import JobRunner
-from tweeling.apps.runs import Runtime
 from tweeling.services import store as store_service
 from tweeling.services import twins as twins_service
 from tweeling.services import usage
+from tweeling.services.access import Principal
 from tweeling.services.background import AtStart, AtStop, BackgroundService, running
 from tweeling.services.federation import Harvester
-from tweeling.settings import StorageSettings
-from tweeling.storage.db import Database, open_database
-from tweeling.store.search import Hit
+from tweeling.services.platform import Database, JobRunner, Runtime, default_runtime, open_database
+from tweeling.services.store import Hit
 from tweeling.web.pages import page, wants_html
 
 
@@ -57,7 +53,7 @@ def create_app(
     database = db or open_database()
     database.require_current()
     own_runtime = runtime is None
-    app_runtime = runtime or Runtime(database, executor_from_settings(), StorageSettings().home)
+    app_runtime = runtime or default_runtime(database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

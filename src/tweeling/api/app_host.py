@@ -7,10 +7,6 @@ keeps nothing: each request gets a fresh run folder, removed afterwards.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +16,17 @@ from fastapi.responses import JSONResponse
 
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.processes import CONFORMANCE, describe
-from tweeling.apps import environments
-from tweeling.apps.check import check_app
-from tweeling.apps.parameters import resolve
-from tweeling.apps.remote import DATA_INPUT, unzip_inputs
-from tweeling.apps.runs import limits_of
-from tweeling.apps.sandbox import SUCCESSFUL, RunSpec, launch, release
-from tweeling.errors import InvalidInput, NotFound
-from tweeling.settings import StorageSettings
+from tweeling.errors import NotFound
+from tweeling.services.hosting import HostedApp
 
 _EXCEPTION = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 
 
 def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
-    manifest = check_app(folder).manifest
-    if manifest.entry_point is None:
-        raise InvalidInput(f"{folder}: a remote app's manifest cannot be served; serve the code")
-    # the libraries the app declares, built before serving (never during a request's run)
-    envs = envs_dir if envs_dir is not None else environments.default_folder(StorageSettings().home)
-    env_dir = environments.prepare(envs, manifest.requirements, manifest.id)
+    hosted = HostedApp.load(folder, envs_dir)
+    manifest = hosted.manifest
     app = FastAPI(title=f"{manifest.name} (hosted by its provider)", version=manifest.version)
     add_exception_handlers(app)
-    app_dir = folder.resolve()
 
     def root(request: Request) -> str:
         return str(request.base_url).rstrip("/")
@@ -80,38 +65,12 @@ def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
     @app.post("/processes/{process_id}/execution", response_model=None)
     async def execute(process_id: str, body: dict[str, Any] = Body(...)) -> Any:
         known(process_id)
-        given = dict(body.get("inputs") or {})
-        data = given.pop(DATA_INPUT, None)
-        if not isinstance(data, dict) or "value" not in data:
-            raise InvalidInput(f"input {DATA_INPUT!r} (the zipped run inputs) is missing")
-        try:
-            archive = base64.b64decode(str(data["value"]), validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput(f"input {DATA_INPUT!r} is not base64") from None
-        parameters = resolve(manifest, given)
+        archive, parameters = hosted.parse(body.get("inputs") or {})
         return await run_in_threadpool(_run, archive, parameters)
 
     def _run(archive: bytes, parameters: dict[str, Any]) -> Any:
-        run_dir = Path(tempfile.mkdtemp(prefix="tweeling-hosted-"))
-        try:
-            try:
-                unzip_inputs(archive, run_dir / "inputs")
-            except (ValueError, OSError) as exc:
-                raise InvalidInput(f"input {DATA_INPUT!r}: {exc}") from None
-            assert manifest.entry_point is not None
-            spec = RunSpec(
-                str(run_dir),
-                str(app_dir),
-                manifest.entry_point,
-                parameters,
-                limits_of(manifest),
-                env_dir=None if env_dir is None else str(env_dir),
-            )
-            outcome = launch(spec)
-        finally:
-            release(run_dir)
-            shutil.rmtree(run_dir, ignore_errors=True)
-        if outcome.status != SUCCESSFUL:
+        outcome = hosted.run(archive, parameters)
+        if not outcome.successful:
             return JSONResponse(
                 {
                     "type": _EXCEPTION + "job-failed",
@@ -121,7 +80,6 @@ def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
                 },
                 status_code=422,
             )
-        out = outcome.outputs or {}
-        return {**out.get("attributes", {}), **out.get("indicators", {}), **out.get("layers", {})}
+        return outcome.results
 
     return app

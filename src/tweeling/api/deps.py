@@ -19,8 +19,8 @@ from tweeling.access.identity import (
 )
 from tweeling.access.sessions import SessionCaller, authenticate_session, csrf_ok
 from tweeling.errors import Forbidden, NotConfigured, Unauthenticated
+from tweeling.services.platform import Database
 from tweeling.settings import AccessSettings
-from tweeling.storage.db import Database
 
 SESSION_COOKIE = "tweeling_session"
 CSRF_HEADER = "X-CSRF-Token"

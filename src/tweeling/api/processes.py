@@ -17,10 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from tweeling.api.deps import DB, Caller
-from tweeling.apps import runs
-from tweeling.apps.manifest import Manifest
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import apps as service
+from tweeling.services.apps import SUCCESSFUL, Manifest, RunRecord, Runtime, job_status
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Processes"])
 
@@ -114,7 +113,7 @@ def describe(manifest: Manifest, root: str, calibrated: dict[str, Any]) -> dict[
     return {**_summary(manifest, root), "inputs": inputs, "outputs": outputs}
 
 
-def _status_info(record: runs.RunRecord, root: str) -> dict[str, Any]:
+def _status_info(record: RunRecord, root: str) -> dict[str, Any]:
     links = [
         {
             "rel": "self",
@@ -122,7 +121,7 @@ def _status_info(record: runs.RunRecord, root: str) -> dict[str, Any]:
             "href": f"{root}/jobs/{record.run_id}",
         }
     ]
-    if record.status == runs.SUCCESSFUL:
+    if record.status == SUCCESSFUL:
         links.append(
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/results",
@@ -135,7 +134,7 @@ def _status_info(record: runs.RunRecord, root: str) -> dict[str, Any]:
         "processID": record.app_id,
         "type": "process",
         "jobID": record.run_id,
-        "status": runs.job_status(record.status),
+        "status": job_status(record.status),
         "message": record.message or record.status,
         "created": record.created_at.isoformat(),
         "started": record.started_at.isoformat() if record.started_at else None,
@@ -146,7 +145,7 @@ def _status_info(record: runs.RunRecord, root: str) -> dict[str, Any]:
     }
 
 
-def _job_failed(record: runs.RunRecord, headers: dict[str, str] | None = None) -> JSONResponse:
+def _job_failed(record: RunRecord, headers: dict[str, str] | None = None) -> JSONResponse:
     """A run that ended without results, as an OGC exception (422: the request was sound,
     the app could not produce what it promised)."""
     return JSONResponse(
@@ -162,7 +161,7 @@ def _job_failed(record: runs.RunRecord, headers: dict[str, str] | None = None) -
     )
 
 
-def results_document(record: runs.RunRecord) -> dict[str, Any]:
+def results_document(record: RunRecord) -> dict[str, Any]:
     outputs = record.outputs
     return {
         **(outputs.get("attributes") or {}),
@@ -219,7 +218,7 @@ async def execute(
     scenario = str(given.get("scenario", "current"))
     purpose = given.get("purpose", purpose)
     overrides = {k: v for k, v in given.items() if k not in _RESERVED}
-    runtime: runs.Runtime = request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
     asynchronous = bool(prefer and "respond-async" in prefer.replace(" ", ""))
     run_id = await run_in_threadpool(
         service.submit,
@@ -244,8 +243,8 @@ async def execute(
             status_code=201,
             headers={"Location": location, "Preference-Applied": "respond-async"},
         )
-    record = await run_in_threadpool(runs.execute, runtime, run_id)
-    if record.status != runs.SUCCESSFUL:
+    record = await run_in_threadpool(service.execute_claimed, runtime, caller, run_id)
+    if record.status != SUCCESSFUL:
         return _job_failed(record, {"Location": location})
     return JSONResponse(results_document(record), headers={"Location": location})
 
@@ -260,7 +259,7 @@ def jobs(request: Request, twin: str, db: DB, caller: Caller, limit: int = 100) 
     }
 
 
-def _job(db: Any, caller: Any, twin: str, job_id: str) -> runs.RunRecord:
+def _job(db: Any, caller: Any, twin: str, job_id: str) -> RunRecord:
     record = service.get_run(db, caller, job_id)
     if record.twin != twin:
         raise NotFound(f"no run {job_id!r}")
@@ -285,17 +284,15 @@ def job_results(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
             },
             status_code=404,
         )
-    if record.status != runs.SUCCESSFUL:
+    if record.status != SUCCESSFUL:
         return _job_failed(record)
     return results_document(record)
 
 
 @router.get("/{twin}/jobs/{job_id}/provenance", summary="A job's W3C PROV document (PROV-JSON)")
 def job_provenance(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
-    from tweeling.apps.provenance import as_json
-
     _job(db, caller, twin, job_id)
-    return as_json(service.prov_document(db, caller, job_id))
+    return service.prov_json(db, caller, job_id)
 
 
 @router.get(

@@ -17,9 +17,7 @@ from fastapi.responses import JSONResponse
 from tweeling.api.deps import DB, Caller
 from tweeling.errors import NotFound
 from tweeling.services import store as service
-from tweeling.store import search
-from tweeling.store.catalogue import Version
-from tweeling.store.lifecycle import State
+from tweeling.services.store import State, Version, filters_from
 from tweeling.store.records import (
     dcat,
     dcat_catalogue,
@@ -126,7 +124,7 @@ def items(
 ) -> Any:
     if collection_id != COLLECTION:
         raise NotFound(f"no collection {collection_id!r} (the catalogue has {COLLECTION!r})")
-    filters = search.filters_from(
+    filters = filters_from(
         use_case=use_case, publisher=publisher, price_model=price_model, data=data
     )
     results, entries = service.catalogue_page(db, caller, q, filters, limit, offset)

@@ -12,14 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
-from tweeling.apps import packages
 from tweeling.errors import UnsupportedMediaType
 from tweeling.services import accreditation as accreditation_service
 from tweeling.services import store as service
-from tweeling.store.accreditation.criteria import Assessment
-from tweeling.store.catalogue import Version
+from tweeling.services.accreditation import Assessment
+from tweeling.services.store import FACET_PARAMS, MAX_ENTRIES, SUFFIX, Version, filters_from
 from tweeling.store.pages import render_markdown
-from tweeling.store.search import FACET_PARAMS, filters_from
 from tweeling.web.pages import page, wants_html
 
 router = APIRouter(prefix="/store", tags=["app store"])
@@ -108,7 +106,7 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
     view = service.show(db, caller, ref)
     found, mean = service.reviews_of(db, caller, ref)
     accreditation = None
-    report = accreditation_service.report(db, view.current.label)
+    report = accreditation_service.public_report(db, caller, view.current.label)
     if report["automated_checks"] is not None:
         accreditation = {
             **report["trust"],
@@ -186,9 +184,9 @@ async def publish(request: Request, db: DB, caller: SignedIn) -> dict[str, Any]:
     folder = uploads.spool_folder(request.app.state.runtime.home)
     public = "the uploaded package"
     async with uploads.spooled(
-        request, folder, uploads.package_cap(), suffix=packages.SUFFIX, public=public
+        request, folder, uploads.package_cap(), suffix=SUFFIX, public=public
     ) as path:
-        await run_in_threadpool(uploads.check_zip_extent, path, packages.MAX_ENTRIES, public)
+        await run_in_threadpool(uploads.check_zip_extent, path, MAX_ENTRIES, public)
         version = await run_in_threadpool(service.publish_upload, db, caller, path, public)
     return _version(version)
 
@@ -270,8 +268,7 @@ _MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not jud
 )
 def accreditation_report(request: Request, app: str, version: str, db: DB, caller: Caller) -> Any:
     ref = f"{app}@{version}"
-    service.show(db, caller, ref)  # public once listed; before that, publisher and market master
-    report = accreditation_service.report(db, ref)
+    report = accreditation_service.public_report(db, caller, ref)
     if wants_html(request):
         return page(
             "store_accreditation.html",

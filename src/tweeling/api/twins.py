@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,14 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
-from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
-from tweeling.twin import importers
-from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
-from tweeling.twin.ingest import DatasetInfo
-from tweeling.twin.model import CityObject
-from tweeling.twin.scenarios import Changes
+from tweeling.services.datasets import DatasetInfo
 
 router = APIRouter(prefix="/twins", tags=["twins"])
 
@@ -97,30 +91,18 @@ class Edit(BaseModel):
     delete: list[str] = Field(default_factory=list, description="ids of objects to delete")
 
 
-def _objects(doc: dict[str, Any] | None, what: str) -> tuple[list[CityObject], str | None]:
-    if doc is None:
-        return [], None
-    parser = CityJSONParser(path=Path(f"request body '{what}'"))
-    if doc.get("type") != "CityJSON":
-        raise InvalidInput(f"'{what}' must be a CityJSON document")
-    parser.transform = doc.get("transform")
-    try:
-        objects = parser.objects(doc.get("CityObjects"), doc.get("vertices") or [])
-        crs = declared_crs(parser, doc, None)
-    except InputFileError as exc:
-        raise InvalidInput(str(exc)) from None
-    return objects, crs
-
-
 @router.post("/{name}/scenarios/{scenario}/edits", status_code=201, summary="Edit a scenario")
 def post_edit(name: str, scenario: str, body: Edit, db: DB, caller: SignedIn) -> dict[str, Any]:
-    add, crs_add = _objects(body.add, "add")
-    modify, crs_modify = _objects(body.modify, "modify")
-    crs = crs_add or crs_modify
-    if (add or any(o.vertices is not None and len(o.vertices) for o in modify)) and crs is None:
-        raise InvalidInput("the CityJSON documents must declare metadata.referenceSystem")
-    changes = Changes(add=add, modify=modify, delete=body.delete, crs=crs)
-    result = service.edit_scenario(db, caller, name, scenario, changes, body.reason)
+    result = service.edit_scenario_cityjson(
+        db,
+        caller,
+        name,
+        scenario,
+        add=body.add,
+        modify=body.modify,
+        delete=body.delete,
+        reason=body.reason,
+    )
     return result.__dict__
 
 
@@ -200,13 +182,7 @@ async def post_dataset(
     disk under TWEELING_MAX_UPLOAD_MB (413 beyond it) and imported off the event loop."""
     await run_in_threadpool(datasets_service.may_import, db, caller, name)
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    importer = importers.importer_for_media_type(content_type)  # the registered importers'
-    if importer is None:
-        accepted = ", ".join(importers.media_types())
-        raise UnsupportedMediaType(
-            f"send the file with Content-Type {accepted} (got {content_type or 'none'})"
-        )
-    suffix = importer.suffix
+    suffix = datasets_service.upload_suffix(content_type)
     info = DatasetInfo(
         name=dataset_name or f"upload{suffix}",
         source=source or "upload",

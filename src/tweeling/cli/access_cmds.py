@@ -16,9 +16,9 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.access import audit, identity
 from tweeling.cli.common import caller, console, database, err_console
 from tweeling.errors import InvalidInput
+from tweeling.services import access
 from tweeling.services import organisations as orgs
 from tweeling.services import twins as service
 
@@ -31,7 +31,7 @@ audit_app = typer.Typer(help="The tamper-evident audit log.")
 @org_app.command("create")
 def org_create(
     name: Annotated[str, typer.Argument(help="organisation name, e.g. 'Gemeente Delft'")],
-    kind: Annotated[str, typer.Option(help=" | ".join(k.value for k in identity.OrgKind))],
+    kind: Annotated[str, typer.Option(help=" | ".join(k.value for k in access.OrgKind))],
     mfa_required: Annotated[
         bool, typer.Option("--mfa-required", help="members must use two-step verification")
     ] = False,
@@ -56,7 +56,7 @@ def org_list() -> None:
 def user_add(
     email: Annotated[str, typer.Argument(help="e-mail address (the login name)")],
     org: Annotated[str, typer.Option(help="organisation")],
-    role: Annotated[str, typer.Option(help=" | ".join(r.value for r in identity.Role))],
+    role: Annotated[str, typer.Option(help=" | ".join(r.value for r in access.Role))],
 ) -> None:
     """Add a person to an organisation with a role (created if new).
 
@@ -111,29 +111,6 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="token id")]) -> N
     console.print(f"token {token_id} revoked")
 
 
-_HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-def _trust(anchor: Path | None, public_keys: list[str]) -> audit.Trust:
-    """What the verifier believes, from outside the database: the operator's keys, else the
-    audit key file's; and the operator's signed head."""
-    head = None
-    if anchor is not None:
-        try:
-            data = anchor.read_bytes()
-        except OSError as exc:
-            raise InvalidInput(f"--anchor {anchor}: cannot read it ({exc.strerror})") from exc
-        head = audit.SignedHead.from_json(data, f"--anchor {anchor}")
-    for key in public_keys:
-        if not _HEX_KEY.match(key):
-            raise InvalidInput(
-                f"--public-key {key!r}: not an Ed25519 public key (64 hexadecimal digits)"
-            )
-    if public_keys:
-        return audit.Trust(frozenset(k.lower() for k in public_keys), anchor=head)
-    return audit.default_trust(head)
-
-
 @audit_app.command("verify")
 def audit_verify(
     anchor: Annotated[
@@ -155,7 +132,7 @@ def audit_verify(
     bad entry and why); 2: a malformed --anchor or --public-key; 5: no trust anchor found.
     """
     db = database()
-    result = orgs.verify_audit(db, caller(db), _trust(anchor, list(public_key or [])))
+    result = orgs.verify_audit(db, caller(db), access.audit_trust(anchor, list(public_key or [])))
     if result.ok:
         anchored = f"; contains the signed head of {result.anchored}" if result.anchored else ""
         console.print(

@@ -11,14 +11,12 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.apps.executors import executor_from_settings
-from tweeling.apps.runs import Runtime
 from tweeling.cli.common import caller, console, database
 from tweeling.cli.demo import samples_dir
 from tweeling.errors import InvalidInput
 from tweeling.services import accreditation as service
-from tweeling.settings import StorageSettings
-from tweeling.store.accreditation.criteria import framework, parse_review
+from tweeling.services.accreditation import framework, parse_review
+from tweeling.services.platform import default_runtime
 
 app = typer.Typer(help="Accreditation: how an app version enters the store.")
 
@@ -73,7 +71,7 @@ def checks_cmd(
     if samples is None:
         raise InvalidInput("the reference data ($TWEELING_SAMPLES) holds no delft.city.json")
     db = database()
-    runtime = Runtime(db, executor_from_settings(None), StorageSettings().home)
+    runtime = default_runtime(db)
     try:
         done = service.run_checks(runtime, caller(db), ref, samples)
     finally:
@@ -187,7 +185,7 @@ def report_cmd(
 ) -> None:
     """The public accreditation report: checks, scores, verdict and trust score."""
     db = database()
-    doc = service.report(db, ref)
+    doc = service.public_report(db, caller(db), ref)
     if as_json:
         typer.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return

@@ -13,22 +13,24 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tweeling.apps import environments, packages
-from tweeling.apps import runs as runs_core
-from tweeling.apps.check import check_app
-from tweeling.apps.executors import executor_from_settings
-from tweeling.apps.parameters import parse_assignments
-from tweeling.apps.provenance import as_json
-from tweeling.apps.recipes import load_recipe
-from tweeling.apps.sandbox import NO_SANDBOX, SUCCESSFUL
-from tweeling.apps.scaffold import scaffold
 from tweeling.cli.common import caller, console, database, err_console
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import apps as service
 from tweeling.services import recipes as recipe_service
+from tweeling.services.access import Principal
+from tweeling.services.app_development import (
+    Package,
+    build_package,
+    check_app,
+    from_path,
+    generate_key,
+    load_recipe,
+    parse_assignments,
+    scaffold,
+)
+from tweeling.services.apps import SUCCESSFUL, RunRecord, Runtime, prov_as_json
+from tweeling.services.platform import NO_SANDBOX, Database, default_runtime
 from tweeling.services.recipes import RecipeRecord
-from tweeling.settings import StorageSettings
-from tweeling.storage.db import Database
 
 app = typer.Typer(help="Digital-twin apps: make, check, package, install and run them.")
 run_app = typer.Typer(help="App runs: show their record or provenance, replay them.")
@@ -40,8 +42,8 @@ Params = Annotated[
 Executor = Annotated[str | None, typer.Option(help="local (default) or dask")]
 
 
-def _runtime(db: Database, executor: str | None) -> runs_core.Runtime:
-    return runs_core.Runtime(db, executor_from_settings(executor), StorageSettings().home)
+def _runtime(db: Database, executor: str | None) -> Runtime:
+    return default_runtime(db, executor)
 
 
 @app.command("new")
@@ -98,7 +100,7 @@ def keygen_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="where to write the private key")],
 ) -> None:
     """Make an Ed25519 publisher key for signing packages."""
-    public = packages.generate_key(out)
+    public = generate_key(out)
     console.print(f"wrote {out} (keep it private); public key: {public}")
 
 
@@ -109,7 +111,7 @@ def package_cmd(
     key: Annotated[Path | None, typer.Option(help="publisher's Ed25519 key (PEM)")] = None,
 ) -> None:
     """Build a reproducible package archive, signed with the publisher's key."""
-    package = packages.build(folder, packages.load_key(key) if key else None)
+    package = build_package(folder, key)
     partial = out.with_name(out.name + ".partial")
     partial.write_bytes(package.archive)
     partial.replace(out)
@@ -118,7 +120,7 @@ def package_cmd(
     console.print(f"content hash {package.content_hash}")
 
 
-def _warn_if_deprecated(package: packages.Package, source: object) -> None:
+def _warn_if_deprecated(package: Package, source: object) -> None:
     if package.deprecated:
         err_console.print(
             f"[yellow]warning[/yellow]: {source} is signed under the deprecated content-hash "
@@ -143,7 +145,7 @@ def install_cmd(
     ] = False,
 ) -> None:
     """Install an app into a twin for the twin's organisation, with calibrated parameters."""
-    package = packages.from_path(source)  # a bad package is named before anything else
+    package = from_path(source)  # a bad package is named before anything else
     _warn_if_deprecated(package, source)
     db = database()
     done = service.install(
@@ -153,7 +155,7 @@ def install_cmd(
         package,
         parse_assignments(param or []),
         accept_new_key=accept_new_key,
-        envs_dir=environments.default_folder(StorageSettings().home),
+        envs_dir=service.default_envs_dir(),
         progress=lambda line: err_console.print(line, highlight=False),
     )
     signed = "signed" if done.signed else "unsigned"
@@ -173,14 +175,16 @@ def list_cmd(twin: Annotated[str, typer.Option(help="twin")]) -> None:
         console.print(f"{item.app_id} {item.version}  {item.package_hash[:12]}  {item.parameters}")
 
 
-def _progress_run(runtime: runs_core.Runtime, run_id: str) -> runs_core.RunRecord:
+def _progress_run(runtime: Runtime, principal: Principal, run_id: str) -> RunRecord:
     """Execute with a progress bar fed from the run's record."""
     import threading
 
-    result: dict[str, runs_core.RunRecord] = {}
-    worker = threading.Thread(
-        target=lambda: result.setdefault("run", runs_core.execute(runtime, run_id)), daemon=True
-    )
+    result: dict[str, RunRecord] = {}
+
+    def execute() -> None:
+        result["run"] = service.execute_claimed(runtime, principal, run_id)
+
+    worker = threading.Thread(target=execute, daemon=True)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -193,12 +197,10 @@ def _progress_run(runtime: runs_core.Runtime, run_id: str) -> runs_core.RunRecor
         worker.start()
         while worker.is_alive():
             worker.join(0.3)
-            with runtime.db.read() as conn:
-                current = runs_core.get_run(conn, run_id)
+            current = service.own_run(runtime, principal, run_id)
             bar.update(task, completed=current.progress, description=current.message or "running")
     if "run" not in result:
-        with runtime.db.read() as conn:
-            return runs_core.get_run(conn, run_id)
+        return service.own_run(runtime, principal, run_id)
     return result["run"]
 
 
@@ -239,7 +241,7 @@ def run_cmd(
     principal = caller(db)
     overrides = parse_assignments(param or [])
     try:
-        package = packages.from_path(path) if path.exists() else None
+        package = from_path(path) if path.exists() else None
         if package is not None:
             _warn_if_deprecated(package, path)
         run_id = service.submit(
@@ -253,7 +255,7 @@ def run_cmd(
             purpose=purpose,
             claim=True,
         )
-        record = _progress_run(runtime, run_id)
+        record = _progress_run(runtime, principal, run_id)
     finally:
         runtime.executor.close()
     _summary(record)
@@ -262,7 +264,7 @@ def run_cmd(
         sys.exit(5)
 
 
-def _summary(record: runs_core.RunRecord) -> None:
+def _summary(record: RunRecord) -> None:
     colour = "green" if record.status == SUCCESSFUL else "red"
     console.print(
         f"[{colour}]{record.status}[/{colour}] {record.app_id} {record.version} on "
@@ -298,7 +300,7 @@ def show_cmd(
     if prov not in (None, "json", "provn"):
         raise InvalidInput(f"--prov {prov!r}: choose json or provn")
     try:
-        found: runs_core.RunRecord | RecipeRecord = service.get_run(db, principal, run_id)
+        found: RunRecord | RecipeRecord = service.get_run(db, principal, run_id)
     except NotFound:
         found = recipe_service.get_recipe_run(db, principal, run_id)
     if prov is None:
@@ -309,7 +311,7 @@ def show_cmd(
     else:
         document = service.prov_document(db, principal, run_id)
     if prov == "json":
-        typer.echo(orjson.dumps(as_json(document), option=orjson.OPT_INDENT_2).decode())
+        typer.echo(orjson.dumps(prov_as_json(document), option=orjson.OPT_INDENT_2).decode())
     else:
         typer.echo(document.get_provn())
 

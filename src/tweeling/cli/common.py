@@ -22,10 +22,10 @@ from rich.progress import (
 )
 
 from tweeling import settings
-from tweeling.access.identity import Principal, authenticate_token, local_operator
 from tweeling.errors import TweelingError
-from tweeling.storage.db import Database, open_database
-from tweeling.twin.twins import default_author
+from tweeling.services import access
+from tweeling.services.access import Principal
+from tweeling.services.platform import Database, open_database
 
 console = Console()
 err_console = Console(stderr=True)
@@ -39,9 +39,8 @@ def caller(db: Database, by: str | None = None) -> Principal:
     the policy point and the audit log."""
     token = settings.current().cli.token
     if token:
-        with db.begin() as conn:
-            return authenticate_token(conn, token)
-    return local_operator(by or default_author())
+        return access.token_principal(db, token)
+    return access.local_operator(by)
 
 
 def database(*, require_current: bool = True) -> Database:

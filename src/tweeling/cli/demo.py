@@ -8,33 +8,23 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import shapely
 import typer
 from rich.table import Table
-from sqlalchemy import Connection, update
 
 from tweeling import samples as sample_data
 from tweeling import settings
-from tweeling.access import identity, keys
-from tweeling.apps.runs import RunRecord
-from tweeling.apps.sandbox import RunStatus
 from tweeling.cli.common import byte_progress, console, count_progress, database
 from tweeling.cli.demo_store import REFERENCE_APPS, fill_store, signing_key
 from tweeling.cli.twin_cmds import print_report
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import InvalidInput
+from tweeling.services import access
+from tweeling.services import demo as demo_seed
+from tweeling.services.apps import RunStatus
+from tweeling.services.datasets import DatasetInfo, synthesise_city
+from tweeling.services.demo import add_tower_scenario as add_tower_scenario
+from tweeling.services.platform import Database
 from tweeling.settings import StorageSettings
-from tweeling.storage.db import Database
-from tweeling.storage.schema import twins
-from tweeling.twin.export import export
-from tweeling.twin.ingest import DatasetInfo, ingest
-from tweeling.twin.model import ScenarioKind
-from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
-from tweeling.twin.synth import write_cityjsonseq
-from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios
-from tweeling.twin.vector_io import feature_to_object
-from tweeling.twin.views import count_by_type, iter_objects, view_of
 
-DEMO_MUNICIPALITY = "Gemeente Delft"
 SAMPLE_LICENCE = "MIT"
 SAMPLE_SOURCE = "cjio test data (TU Delft 3D geoinformation), from {origin}"
 # The sample cities a demo may load: file, the CRS to assume when the file declares none
@@ -70,7 +60,7 @@ def _city_source(
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             with count_progress("generating", synthetic) as progress:
-                write_cityjsonseq(path, synthetic, seed=1, on_progress=progress)
+                synthesise_city(path, synthetic, seed=1, progress=progress)
         info = DatasetInfo(source=f"tweeling synth --buildings {synthetic} --seed 1",
                            licence="CC0-1.0")  # fmt: skip
         return "synthetic", path, None, info
@@ -114,54 +104,42 @@ def demo(
     twin_name, path, crs, info = _city_source(city, synthetic, home)  # refused before any write
     db = database(require_current=False)
     db.migrate()
-    with db.begin() as conn:
-        keys.load_or_create(conn)
-        first_password = identity.bootstrap(conn)
-        municipality = _demo_municipality(conn)
-    with db.read() as conn:
-        exists = find_twin(conn, twin_name) is not None
-    if exists:
+    first_password = access.set_up_platform(db)
+    municipality = demo_seed.demo_municipality(db)
+    if demo_seed.city_loaded(db, twin_name):
         console.print(f"twin [bold]{twin_name}[/bold] is already loaded; keeping it")
     else:
         with byte_progress(f"importing {path.name}", path.stat().st_size) as progress:
-            report = ingest(
+            report = demo_seed.load_city(
                 db,
-                path,
                 twin_name,
+                path,
                 crs=crs,
                 info=info,
-                author="demo",
                 owner_org_id=municipality,
                 progress=progress,
             )
             print_report(report)
-        with db.begin() as conn:
-            # The demo city is open data: anyone may look at it, signed in or not.
-            conn.execute(update(twins).where(twins.c.name == twin_name).values(public=True))
 
     add_tower_scenario(db, twin_name)
-    app_runs = _demo_app(db, home, twin_name)
-    exports = home / "exports"
-    written = []
-    for scenario in ("current", "tower"):
-        for fmt, suffix in (("cityjson", "city.json"), ("gpkg", "gpkg")):
-            out = exports / f"{twin_name}-{scenario}.{suffix}"
-            export(db, twin_name, fmt, out, scenario=scenario)
-            written.append(out)
-        tiles_dir = exports / f"{twin_name}-{scenario}-3dtiles"
-        export(db, twin_name, "3dtiles", tiles_dir, scenario=scenario)
-        written.append(tiles_dir)
+    app_runs = demo_seed.run_demo_apps(
+        db,
+        home,
+        twin_name,
+        reference_apps_dir(),
+        signing_key(home),
+        progress=lambda line: console.print(f"{line} (once; pip's cache keeps it quick)"),
+    )
+    written = demo_seed.export_scenarios(db, twin_name, home / "exports")
 
-    with db.read() as conn:
-        twin = get_twin(conn, twin_name)
-        table = Table("scenario", "kind", "objects", title=f"twin {twin_name} ({twin.crs})")
-        for s in list_scenarios(conn, twin):
-            table.add_row(s.name, s.kind, str(sum(count_by_type(conn, view_of(conn, s)).values())))
+    twin_crs, sizes = demo_seed.scenario_sizes(db, twin_name)
+    table = Table("scenario", "kind", "objects", title=f"twin {twin_name} ({twin_crs})")
+    for scenario, kind, objects in sizes:
+        table.add_row(scenario, kind, str(objects))
     console.print(table)
-    changes = diff(db, twin_name, "current", "tower")
+    added, modified, removed = demo_seed.tower_changes(db, twin_name)
     console.print(
-        f"scenario tower vs current: {len(changes.added)} added, "
-        f"{len(changes.modified)} modified, {len(changes.removed)} removed "
+        f"scenario tower vs current: {added} added, {modified} modified, {removed} removed "
         f"(see `tweeling scenario diff current tower --twin {twin_name}`)"
     )
     for run in app_runs:
@@ -181,11 +159,8 @@ def demo(
         r for r in app_runs if r.app_id == "solar-potential" and r.status == RunStatus.successful
     ]
     if len(solar) == 2:
-        from tweeling.access.identity import local_operator
-        from tweeling.services import apps as app_service
-
         before, after = solar[0].run_id, solar[1].run_id
-        comparison = app_service.compare(db, local_operator("demo"), before, after)
+        comparison = demo_seed.compare_runs(db, before, after)
         roofs = {a.name: a for a in comparison.attributes}["roof_irradiation_kwh_m2"]
         console.print(
             f"the tower plan lowers the solar irradiation of {roofs.lowered} roofs, the most "
@@ -213,7 +188,7 @@ def demo(
         )
     if first_password:
         console.print(
-            f"  first login   {identity.FIRST_ADMIN} (market master), password: {first_password}"
+            f"  first login   {access.FIRST_ADMIN} (market master), password: {first_password}"
         )
     failed = [r for r in app_runs if r.status != RunStatus.successful]
     if failed:
@@ -260,17 +235,6 @@ def _demo_store(db: Database, home: Path) -> list[str]:
     return [o.app_id for o in outcomes if o.accredited]
 
 
-def _demo_municipality(conn: Connection) -> int:
-    """The demo twin's owner: a municipality with an administrator."""
-    try:
-        return identity.get_organisation(conn, DEMO_MUNICIPALITY).id
-    except NotFound:
-        org = identity.create_organisation(
-            conn, DEMO_MUNICIPALITY, identity.OrgKind.municipality.value, actor="demo"
-        )
-        return org.id
-
-
 def _command_name() -> str:
     """How the user can call us: plain ``tweeling`` if that is on PATH, else the venv path."""
     here = Path(sys.argv[0]).resolve()
@@ -283,117 +247,7 @@ def _command_name() -> str:
         return str(here)
 
 
-def tower_site(footprints: list[shapely.Geometry], clearance: float = 20.0) -> shapely.Point:
-    """An open spot at least ``clearance`` metres from every footprint with the most buildings
-    in the 90° sector north of it within 150 m: where a tower's shadow falls on a district."""
-    built = shapely.union_all(footprints)
-    centres = [f.centroid for f in footprints]
-    minx, miny, maxx, maxy = built.bounds
-    best, most = built.envelope.centroid, -1
-    for x in range(int(minx), int(maxx) + 1, 10):
-        for y in range(int(miny), int(maxy) + 1, 10):
-            site = shapely.Point(x, y)
-            if built.distance(site) < clearance:
-                continue
-            north = sum(
-                1 for c in centres if c.y > y and abs(c.x - x) < c.y - y and c.distance(site) < 150
-            )
-            if north > most:
-                best, most = site, north
-    return best
-
-
-def add_tower_scenario(db: Database, twin_name: str) -> None:
-    """A proposed scenario: a 70 m tower in open space just south of a cluster of buildings,
-    so that the plan's shadow shows in the reference apps' results."""
-    with db.read() as conn:
-        twin = get_twin(conn, twin_name)
-        if any(s.name == "tower" for s in list_scenarios(conn, twin)):
-            return
-        current = view_of(conn, get_scenario(conn, twin, "current"))
-        footprints, tallest = [], None
-        for obj in iter_objects(conn, current, layer="buildings"):
-            city = obj.to_city_object()
-            if obj.object_type == "Building" and city.vertices:
-                footprints.append(shapely.MultiPoint([v[:2] for v in city.vertices]).convex_hull)
-                if tallest is None:
-                    tallest = city
-    if not footprints:
-        return
-    site = tower_site(footprints)
-    tower = feature_to_object(
-        "demo-tower-1",
-        "Building",
-        {"measuredHeight": 70.0, "status": "ontwerp", "gebruiksdoel": "woonfunctie"},
-        shapely.Point(site.x, site.y, 0.0).buffer(12, quad_segs=2),
-    )
-    create_scenario(
-        db,
-        twin_name,
-        "tower",
-        kind=ScenarioKind.proposed,
-        label="Tower plan",
-        description="A 70 m residential tower in open space south of a cluster of buildings",
-        author="demo",
-    )
-    changes = Changes(add=[tower])
-    if tallest is not None:
-        changes.modify.append(
-            type(tallest)(id=tallest.id, type=tallest.type, attributes={"status": "te slopen"})
-        )
-    edit(db, twin_name, "tower", changes, reason="demo: tower plan", author="demo")
-
-
 def reference_apps_dir() -> Path | None:
     """The reference apps at the root of a source checkout (not in an installed wheel)."""
     folder = Path(__file__).resolve().parents[3] / "apps"
     return folder if (folder / "solar-potential" / "tweeling-app.toml").is_file() else None
-
-
-def _demo_app(db: Database, home: Path, twin_name: str) -> list[RunRecord]:
-    """Scaffold the example app and install it with a calibration, install the solar
-    potential reference app, and run both on both scenarios in the sandbox: their results
-    become attributes of the exports below."""
-    from tweeling.access.identity import local_operator
-    from tweeling.apps import environments, packages
-    from tweeling.apps.executors import LocalExecutor
-    from tweeling.apps.runs import Runtime
-    from tweeling.apps.scaffold import scaffold
-    from tweeling.services import apps as app_service
-
-    source = home / "apps-src" / "footprints"
-    if not source.exists():
-        scaffold("footprints", source.parent, publisher="Tweeling demo")
-    operator = local_operator("demo")
-    app_service.install(db, operator, twin_name, packages.from_path(source), {"large_m2": 300})
-    apps = ["footprints"]
-    reference = reference_apps_dir()
-    if reference is not None:
-        key = packages.load_key(signing_key(home))
-        solar = packages.from_path(reference / "solar-potential", key)
-        app_service.install(
-            db,
-            operator,
-            twin_name,
-            solar,
-            {"pv_efficiency": 0.21},
-            envs_dir=environments.default_folder(home),
-            progress=lambda line: console.print(f"{line} (once; pip's cache keeps it quick)"),
-        )
-        apps.append("solar-potential")
-    runtime = Runtime(db, LocalExecutor(slots=1), home)
-    try:
-        return [
-            app_service.run(
-                runtime,
-                operator,
-                twin_name,
-                scenario=scenario,
-                app_id=app_id,
-                purpose="demo",
-            )
-            for app_id in apps
-            for scenario in ("current", "tower")
-        ]
-    finally:
-        runtime.executor.close()

@@ -10,12 +10,8 @@ import typer
 from rich.table import Table
 
 from tweeling.cli.common import caller, console, database
-from tweeling.errors import InputFileError
 from tweeling.services import twins as service
-from tweeling.twin.importers import importer_for
-from tweeling.twin.model import CityObject, GeometryTemplate, ScenarioKind
-from tweeling.twin.scenarios import Changes
-from tweeling.twin.twins import get_twin, list_scenarios
+from tweeling.services.twins import ScenarioKind
 
 app = typer.Typer(help="Scenarios: current, proposed and permitted realities of a twin.")
 
@@ -49,11 +45,8 @@ def create_cmd(
 def list_cmd(twin: Annotated[str, typer.Option(help="twin")]) -> None:
     """List a twin's scenarios."""
     db = database()
-    service.twin_info(db, caller(db), twin)  # the policy point: may the caller see the twin?
-    with db.read() as conn:
-        t = get_twin(conn, twin)
-        scenarios = list_scenarios(conn, t)
-        names = {s.id: s.name for s in scenarios}
+    scenarios = service.scenarios(db, caller(db), twin)
+    names = {s.id: s.name for s in scenarios}
     table = Table("scenario", "kind", "from", "label", "created by", "created at")
     for s in scenarios:
         table.add_row(
@@ -65,16 +58,6 @@ def list_cmd(twin: Annotated[str, typer.Option(help="twin")]) -> None:
             s.created_at.isoformat(timespec="seconds"),
         )
     console.print(table)
-
-
-def _read_changes(
-    path: Path, crs: str | None
-) -> tuple[list[CityObject], list[GeometryTemplate], str | None]:
-    source = importer_for(path).open(path, crs)
-    objects = [obj for batch in source.batches for obj in batch]
-    if source.crs is None and any(o.vertices for o in objects):
-        raise InputFileError(path, "no CRS declared in the file; pass --crs EPSG:<code>")
-    return objects, source.templates, source.crs
 
 
 @app.command("edit")
@@ -98,23 +81,18 @@ def edit_cmd(
     by: Annotated[str | None, typer.Option(help="who edits (default: login name)")] = None,
 ) -> None:
     """Add, modify or delete objects in a scenario — one edit, all or nothing."""
-    changes = Changes(delete=list(delete or []))
-    crss = set()
-    for path, target in ((add, changes.add), (modify, changes.modify)):
-        if path is None:
-            continue
-        objects, templates, file_crs = _read_changes(path, crs)
-        target.extend(objects)
-        changes.templates.extend(templates)
-        if file_crs:
-            crss.add(file_crs)
-    if len(crss) > 1:
-        raise InputFileError(
-            add or modify or "", f"change files use different CRSs: {sorted(crss)}"
-        )
-    changes.crs = crss.pop() if crss else None
     db = database()
-    result = service.edit_scenario(db, caller(db, by), twin, name, changes, reason)
+    result = service.edit_scenario_files(
+        db,
+        caller(db, by),
+        twin,
+        name,
+        add=add,
+        modify=modify,
+        delete=list(delete or []),
+        crs=crs,
+        reason=reason,
+    )
     console.print(
         f"edit {result.seq} on {twin}/{name}: {result.added} added, {result.modified} modified, "
         f"{result.deleted} deleted"

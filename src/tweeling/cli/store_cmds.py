@@ -9,19 +9,13 @@ import orjson
 import typer
 from rich.table import Table
 
-from tweeling.access.keys import public_hex
-from tweeling.apps import packages
-from tweeling.apps.executors import executor_from_settings
-from tweeling.apps.parameters import parse_assignments
-from tweeling.apps.runs import Runtime
 from tweeling.cli.common import caller, console, database
 from tweeling.errors import InvalidInput
 from tweeling.services import federation as federation_service
 from tweeling.services import store as service
-from tweeling.settings import StorageSettings
-from tweeling.store import search
-from tweeling.store.catalogue import Version
-from tweeling.store.fit import FitReport
+from tweeling.services.app_development import parse_assignments, public_key_of, read_package
+from tweeling.services.platform import default_runtime
+from tweeling.services.store import FitReport, Version, filters_from
 from tweeling.store.pages import render_markdown
 
 app = typer.Typer(help="The app store: publish, search, read and install listings.")
@@ -53,7 +47,7 @@ def publish_cmd(
     submit APP@VERSION)."""
     if package.is_dir() and key is None:
         raise InvalidInput(f"{package} is a folder: give --key to sign it, or a signed .twapp")
-    built = packages.from_path(package, packages.load_key(key) if key else None)
+    built = read_package(package, key)
     db = database()
     version = service.publish(db, caller(db), built)
     console.print(
@@ -97,9 +91,7 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Search the store's listings, best first."""
-    filters = search.filters_from(
-        use_case=use_case, publisher=publisher, price_model=price, data=data
-    )
+    filters = filters_from(use_case=use_case, publisher=publisher, price_model=price, data=data)
     db = database()
     results = service.find(db, caller(db), query, filters, limit)
     if as_json:
@@ -229,7 +221,7 @@ def install_cmd(
 ) -> None:
     """Fit report, a test run with the calibration on the twin's data, then installation."""
     db = database()
-    runtime = Runtime(db, executor_from_settings(None), StorageSettings().home)
+    runtime = default_runtime(db)
     try:
         done = service.install(
             runtime, caller(db), ref, twin, parse_assignments(param or []), override=override
@@ -358,7 +350,7 @@ def keys_add_cmd(
     key pass accreditation's integrity check."""
     path = Path(public_key)
     if path.is_file():
-        public_key = public_hex(packages.load_key(path))
+        public_key = public_key_of(path)
     db = database()
     key = service.register_key(db, caller(db), public_key, label, org)
     console.print(f"registered {key}", highlight=False)

@@ -8,9 +8,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.table import Table
-from sqlalchemy import Connection
 
-from tweeling.access import identity, keys
 from tweeling.cli.common import (
     byte_progress,
     caller,
@@ -19,13 +17,10 @@ from tweeling.cli.common import (
     database,
     err_console,
 )
-from tweeling.errors import NotFound
+from tweeling.services import access
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
-from tweeling.twin.export import FORMATS
-from tweeling.twin.ingest import DatasetInfo, IngestReport
-from tweeling.twin.twins import get_scenario, get_twin, list_twins
-from tweeling.twin.views import count_by_type, view_of
+from tweeling.services.datasets import FORMATS, DatasetInfo, IngestReport
 
 
 def init() -> None:
@@ -38,13 +33,11 @@ def init() -> None:
         console.print(f"created database {db.url} (revision {after})")
     else:
         console.print(f"upgraded database {db.url} from revision {before} to {after}")
-    with db.begin() as conn:
-        keys.load_or_create(conn)
-        password = identity.bootstrap(conn)
+    password = access.set_up_platform(db)
     if password:
         console.print(
-            f"created the market master organisation {identity.MARKET_MASTER!r} and its "
-            f"administrator {identity.FIRST_ADMIN}; password (shown once, store it now):"
+            f"created the market master organisation {access.MARKET_MASTER!r} and its "
+            f"administrator {access.FIRST_ADMIN}; password (shown once, store it now):"
         )
         typer.echo(password)
 
@@ -89,8 +82,7 @@ def ingest_cmd(
     db = database()
     info = DatasetInfo(name=name, source=source, owner=owner, licence=licence, acquired=acquired)
     total = file.stat().st_size if file.is_file() else 0
-    with db.read() as conn:
-        owner_org = _owner_org(conn, org)
+    owner_org = access.new_twin_owner(db, org)
     with byte_progress(f"importing {file.name}", total) as progress:
         report = datasets_service.ingest_file(
             db,
@@ -107,16 +99,6 @@ def ingest_cmd(
     print_report(report)
 
 
-def _owner_org(conn: Connection, name: str | None) -> int | None:
-    """The organisation that will own a new twin: the one named, else the market master."""
-    if name is not None:
-        return identity.get_organisation(conn, name).id
-    try:
-        return identity.get_organisation(conn, identity.MARKET_MASTER).id
-    except NotFound:  # a database set up without `tweeling init`: no organisations yet
-        return None
-
-
 def export_cmd(
     twin: Annotated[str, typer.Option(help="twin to export")],
     format: Annotated[str, typer.Option("--format", "-f", help=" | ".join(FORMATS))],
@@ -130,10 +112,7 @@ def export_cmd(
     3D Tiles 1.1 (a directory)."""
     db = database()
     principal = caller(db)
-    service.twin_info(db, principal, twin, purpose)  # nothing is counted for an unseen twin
-    with db.read() as conn:
-        t = get_twin(conn, twin)
-        total = sum(count_by_type(conn, view_of(conn, get_scenario(conn, t, scenario))).values())
+    total = datasets_service.scenario_size(db, principal, twin, scenario, purpose)
     with count_progress(f"exporting {format}", total) as progress:
         n = datasets_service.export_scenario(
             db,
@@ -153,9 +132,7 @@ def twins_cmd(
 ) -> None:
     """List the twins with their CRS, scenarios, datasets and object counts."""
     db = database()
-    visible = set(service.visible_twins(db, caller(db)))
-    with db.read() as conn:
-        summaries = [s for s in list_twins(conn) if s.twin.name in visible]
+    summaries = service.twin_summaries(db, caller(db))
     if as_json:
         data = [
             {
@@ -220,10 +197,8 @@ def synth_cmd(
     seed: Annotated[int, typer.Option(help="random seed: same seed, same city")] = 1,
 ) -> None:
     """Generate a reproducible synthetic Dutch-like city as CityJSONSeq."""
-    from tweeling.twin.synth import write_cityjsonseq
-
     with count_progress("generating", buildings) as progress:
-        counts = write_cityjsonseq(output, buildings, seed=seed, on_progress=progress)
+        counts = datasets_service.synthesise_city(output, buildings, seed=seed, progress=progress)
     console.print(
         f"wrote {output}: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())),
         highlight=False,

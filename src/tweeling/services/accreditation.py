@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
@@ -22,6 +23,7 @@ from tweeling.apps import packages, runs
 from tweeling.apps.manifest import parse_manifest
 from tweeling.errors import Conflict, InvalidInput, TweelingError
 from tweeling.services import reference_runs
+from tweeling.services import store as store_service
 from tweeling.services.accreditation_report import (
     INTAKE,
     ON_THE_WAY_IN,
@@ -47,6 +49,10 @@ from tweeling.store import catalogue, keys
 from tweeling.store.accreditation import checks, criteria
 from tweeling.store.accreditation.checks.integrity import NAME as INTEGRITY
 from tweeling.store.accreditation.checks.integrity import unverifiable
+from tweeling.store.accreditation.criteria import Assessment as Assessment
+from tweeling.store.accreditation.criteria import ReviewFile as ReviewFile
+from tweeling.store.accreditation.criteria import framework as framework
+from tweeling.store.accreditation.criteria import parse_review as parse_review
 from tweeling.store.lifecycle import MARKET_MASTER, PIPELINE, PUBLISHER, State
 
 log = logging.getLogger("tweeling.accreditation")
@@ -352,6 +358,14 @@ class Decision(StrEnum):
 
     accredited = "accredited"
     rejected = "rejected"
+
+
+def public_report(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
+    """The accreditation report of APP@VERSION for whoever may see that version (public once
+    listed; before that its publisher, beta organisations and the market master). ``report``
+    is the pipeline's own unchecked read of it."""
+    view = store_service.show(db, principal, ref)  # the policy point (404 for an unseen one)
+    return report(db, view.current.label)
 
 
 def decide(db: Database, principal: Principal, ref: str, outcome: str, reason: str) -> str:

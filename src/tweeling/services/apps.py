@@ -15,15 +15,20 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, text, update
 
+from tweeling import settings
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind
 from tweeling.apps import environments, packages, parameters, runs
 from tweeling.apps.compare import Comparison, compare_runs
-from tweeling.apps.manifest import Manifest
+from tweeling.apps.manifest import Manifest as Manifest
 from tweeling.apps.packages import Package
-from tweeling.apps.provenance import load_json
-from tweeling.apps.sandbox import SUCCESSFUL
+from tweeling.apps.provenance import as_json, load_json
+from tweeling.apps.runs import RunRecord as RunRecord
+from tweeling.apps.runs import Runtime as Runtime
+from tweeling.apps.runs import job_status as job_status
+from tweeling.apps.sandbox import SUCCESSFUL as SUCCESSFUL
+from tweeling.apps.sandbox import RunStatus as RunStatus
 from tweeling.errors import Conflict, InvalidInput, NotFound
 from tweeling.services.twins import authorised_twin, visible_twins
 from tweeling.storage.db import Database, clock_of
@@ -77,6 +82,12 @@ def _may_replace(
             f"{installed_key[:16]}…; this package is signed by another key ({new_key[:16]}…): "
             "replace it only if you trust the new key (--accept-new-key)"
         )
+
+
+def default_envs_dir() -> Path:
+    """Where this platform keeps the apps' library environments (TWEELING_APP_ENVS, else
+    ``$TWEELING_HOME/envs``)."""
+    return environments.default_folder(settings.current().storage.home)
 
 
 def prepare_environment(
@@ -299,6 +310,23 @@ def run(
     return runs.execute(runtime, run_id)
 
 
+def execute_claimed(runtime: runs.Runtime, principal: Principal, run_id: str) -> runs.RunRecord:
+    """Carry out a run this principal submitted with ``claim`` (a synchronous request), now;
+    the finished record."""
+    own_run(runtime, principal, run_id)  # not another principal's to carry out
+    return runs.execute(runtime, run_id)
+
+
+def own_run(runtime: runs.Runtime, principal: Principal, run_id: str) -> runs.RunRecord:
+    """The record of a run this principal submitted, as it stands (a progress display's
+    poll: no policy decision and no audit row each time)."""
+    with runtime.db.read() as conn:
+        record_ = runs.get_run(conn, run_id)
+    if record_.actor != principal.actor:
+        raise NotFound(f"no run {run_id!r}")
+    return record_
+
+
 def get_run(db: Database, principal: Principal, run_id: str) -> runs.RunRecord:
     """A run's record, for whoever may read its twin (404 otherwise, as for no run at all)."""
     with db.read() as conn:
@@ -319,6 +347,16 @@ def prov_document(db: Database, principal: Principal, run_id: str) -> Any:
     if record_.prov is None:
         raise NotFound(f"run {run_id!r} has not finished: no provenance yet")
     return load_json(record_.prov)
+
+
+def prov_json(db: Database, principal: Principal, run_id: str) -> Any:
+    """The run's PROV document as PROV-JSON."""
+    return as_json(prov_document(db, principal, run_id))
+
+
+def prov_as_json(document: Any) -> Any:
+    """A PROV document (a run's or a recipe's chain) as PROV-JSON."""
+    return as_json(document)
 
 
 def recipe_steps(db: Database, recipe_run_id: str) -> list[runs.RunRecord]:

@@ -12,17 +12,21 @@ from sqlalchemy import Connection, select, text
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal
 from tweeling.access.policy import Action, Kind, Resource, authorize
-from tweeling.errors import InvalidInput, NotFound
-from tweeling.services.twins import authorised_twin
+from tweeling.errors import InvalidInput, NotFound, UnsupportedMediaType
+from tweeling.services.twins import authorised_twin, twin_info
 from tweeling.services.usage import record_use, recorder
 from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets
+from tweeling.twin import importers
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
+from tweeling.twin.export import FORMATS as FORMATS
 from tweeling.twin.export import export
-from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
+from tweeling.twin.ingest import DatasetInfo as DatasetInfo
+from tweeling.twin.ingest import IngestReport as IngestReport
+from tweeling.twin.ingest import ingest
 from tweeling.twin.twins import Twin, get_scenario
-from tweeling.twin.views import view_of
+from tweeling.twin.views import count_by_type, view_of
 
 
 def twin_datasets(
@@ -39,6 +43,18 @@ def twin_datasets(
         ]
     recorder(db).record(principal, twin.id, purpose, "read")
     return rows
+
+
+def upload_suffix(media_type: str) -> str:
+    """The file suffix an upload sent as ``media_type`` is spooled under: the registered
+    importer's for that media type; any other is refused, naming the ones accepted."""
+    importer = importers.importer_for_media_type(media_type)
+    if importer is None:
+        accepted = ", ".join(importers.media_types())
+        raise UnsupportedMediaType(
+            f"send the file with Content-Type {accepted} (got {media_type or 'none'})"
+        )
+    return importer.suffix
 
 
 def may_import(db: Database, principal: Principal, twin_name: str) -> None:
@@ -181,6 +197,31 @@ def ingest_file(
             ),
         )
     return report
+
+
+def scenario_size(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    scenario: str = "current",
+    purpose: str | None = None,
+) -> int:
+    """How many city objects a scenario holds (an export's progress total), for whoever may
+    read the twin; nothing is counted for an unseen twin."""
+    twin_info(db, principal, twin_name, purpose)
+    with db.read() as conn:
+        view = view_of(conn, get_scenario(conn, core_twins.get_twin(conn, twin_name), scenario))
+        return sum(count_by_type(conn, view).values())
+
+
+def synthesise_city(
+    output: Path, buildings: int, *, seed: int = 1, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """A reproducible synthetic Dutch-like city written as CityJSONSeq (no twin involved);
+    counts per object type."""
+    from tweeling.twin.synth import write_cityjsonseq  # numpy-heavy: only when asked for
+
+    return write_cityjsonseq(output, buildings, seed=seed, on_progress=progress)
 
 
 def export_scenario(

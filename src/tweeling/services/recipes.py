@@ -55,11 +55,14 @@ class RecipeRecord:
         )
 
 
-def _resolve(conn: Any, twin: Any, step: Step) -> tuple[Step, Manifest]:
+def _resolve(installed: dict[str, Manifest], twin_name: str, step: Step) -> tuple[Step, Manifest]:
+    """The step with its app's manifest: an app folder's own, or the installed app's."""
     if step.path is not None:
         return step, packages.from_path(step.path).manifest
-    installation = app_service._installed(conn, twin, str(step.app))
-    return step, packages.load(conn, installation.package_id).manifest
+    manifest = installed.get(str(step.app))
+    if manifest is None:
+        raise NotFound(f"app {str(step.app)!r} is not installed in twin {twin_name!r}")
+    return step, manifest
 
 
 def run_recipe(
@@ -75,9 +78,12 @@ def run_recipe(
     db = runtime.db
     authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
     twin = authorised_twin(db, principal, twin_name, Kind.scenario, Action.update, purpose)
+    installed = {
+        m.id: m for m, _ in app_service.installed_manifests(db, principal, twin_name, purpose)
+    }
     with db.read() as conn:
         target = get_scenario(conn, twin, scenario)
-        ordered = order_steps([_resolve(conn, twin, s) for s in recipe.steps])
+    ordered = order_steps([_resolve(installed, twin_name, s) for s in recipe.steps])
     recipe_id = str(uuid.uuid4())
     with db.begin() as conn:
         conn.execute(

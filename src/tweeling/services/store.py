@@ -19,6 +19,8 @@ from tweeling.access.identity import Principal, Role, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import parse_manifest
+from tweeling.apps.packages import MAX_ENTRIES as MAX_ENTRIES
+from tweeling.apps.packages import SUFFIX as SUFFIX
 from tweeling.apps.packages import Package
 from tweeling.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tweeling.services import apps as app_service
@@ -27,9 +29,15 @@ from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
 from tweeling.store import catalogue, federation, keys, reviews, search
 from tweeling.store.accreditation import cases as reference_cases
-from tweeling.store.fit import FitReport, fit_report
-from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER, State
+from tweeling.store.catalogue import Version as Version
+from tweeling.store.fit import FitReport as FitReport
+from tweeling.store.fit import fit_report
+from tweeling.store.lifecycle import BETA, INSTALLABLE, LISTED, MARKET_MASTER, PUBLISHER
+from tweeling.store.lifecycle import State as State
 from tweeling.store.pages import page_of
+from tweeling.store.search import FACET_PARAMS as FACET_PARAMS
+from tweeling.store.search import Hit as Hit
+from tweeling.store.search import filters_from as filters_from
 from tweeling.twin.twins import get_scenario
 from tweeling.twin.views import view_of
 

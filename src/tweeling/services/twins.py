@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, or_, select
@@ -10,12 +11,17 @@ from sqlalchemy import Connection, bindparam, insert, or_, select
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import InputFileError, InvalidInput, NotFound
 from tweeling.services.usage import flush as flush_usage
 from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
 from tweeling.twin import twins as core_twins
+from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
+from tweeling.twin.importers import importer_for
+from tweeling.twin.model import CityObject, GeometryTemplate
+from tweeling.twin.model import ScenarioKind as ScenarioKind
+from tweeling.twin.scenarios import Changes as Changes
 from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios
 from tweeling.twin.views import count_by_type, view_of
 
@@ -103,6 +109,20 @@ def visible_twins(db: Database, principal: Principal) -> list[str]:
             for n in names
             if decide(principal, Action.read, twin_resource(conn, get_twin(conn, n))).visible
         ]
+
+
+def twin_summaries(db: Database, principal: Principal) -> list[core_twins.TwinSummary]:
+    """The twins the principal may see, with their scenarios, datasets and object counts."""
+    visible = set(visible_twins(db, principal))
+    with db.read() as conn:
+        return [s for s in core_twins.list_twins(conn) if s.twin.name in visible]
+
+
+def scenarios(db: Database, principal: Principal, twin_name: str) -> list[Scenario]:
+    """A twin's scenarios, for whoever may see the twin."""
+    twin_info(db, principal, twin_name)  # the policy point: may the principal see the twin?
+    with db.read() as conn:
+        return list_scenarios(conn, get_twin(conn, twin_name))
 
 
 def twin_info(
@@ -210,6 +230,88 @@ def edit_scenario(
             ),
         )
     return result
+
+
+def _cityjson_objects(doc: dict[str, Any] | None, what: str) -> tuple[list[CityObject], str | None]:
+    """The objects of a CityJSON document sent in a request, and the CRS it declares."""
+    if doc is None:
+        return [], None
+    parser = CityJSONParser(path=Path(f"request body '{what}'"))
+    if doc.get("type") != "CityJSON":
+        raise InvalidInput(f"'{what}' must be a CityJSON document")
+    parser.transform = doc.get("transform")
+    try:
+        objects = parser.objects(doc.get("CityObjects"), doc.get("vertices") or [])
+        crs = declared_crs(parser, doc, None)
+    except InputFileError as exc:
+        raise InvalidInput(str(exc)) from None
+    return objects, crs
+
+
+def _file_objects(
+    path: Path, crs: str | None
+) -> tuple[list[CityObject], list[GeometryTemplate], str | None]:
+    source = importer_for(path).open(path, crs)
+    objects = [obj for batch in source.batches for obj in batch]
+    if source.crs is None and any(o.vertices for o in objects):
+        raise InputFileError(path, "no CRS declared in the file; pass --crs EPSG:<code>")
+    return objects, source.templates, source.crs
+
+
+def edit_scenario_files(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    scenario: str,
+    *,
+    add: Path | None,
+    modify: Path | None,
+    delete: list[str],
+    crs: str | None,
+    reason: str,
+) -> core.EditResult:
+    """An edit given as files (the CLI's): objects to add, objects to change (attributes
+    merge, geometry replaces), ids to delete; ``crs`` for files that declare none. The files
+    are read and checked first."""
+    changes = core.Changes(delete=delete)
+    crss = set()
+    for path, target in ((add, changes.add), (modify, changes.modify)):
+        if path is None:
+            continue
+        objects, templates, file_crs = _file_objects(path, crs)
+        target.extend(objects)
+        changes.templates.extend(templates)
+        if file_crs:
+            crss.add(file_crs)
+    if len(crss) > 1:
+        raise InputFileError(
+            add or modify or "", f"change files use different CRSs: {sorted(crss)}"
+        )
+    changes.crs = crss.pop() if crss else None
+    return edit_scenario(db, principal, twin_name, scenario, changes, reason)
+
+
+def edit_scenario_cityjson(
+    db: Database,
+    principal: Principal,
+    twin_name: str,
+    scenario: str,
+    *,
+    add: dict[str, Any] | None,
+    modify: dict[str, Any] | None,
+    delete: list[str],
+    reason: str,
+) -> core.EditResult:
+    """An edit given as CityJSON documents (the HTTP API's body): objects to add, objects to
+    modify (attributes merge) and ids to delete. The documents are checked first."""
+    added, crs_add = _cityjson_objects(add, "add")
+    modified, crs_modify = _cityjson_objects(modify, "modify")
+    crs = crs_add or crs_modify
+    has_geometry = any(o.vertices is not None and len(o.vertices) for o in modified)
+    if (added or has_geometry) and crs is None:
+        raise InvalidInput("the CityJSON documents must declare metadata.referenceSystem")
+    changes = core.Changes(add=added, modify=modified, delete=delete, crs=crs)
+    return edit_scenario(db, principal, twin_name, scenario, changes, reason)
 
 
 def diff_scenarios(
