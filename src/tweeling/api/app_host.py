@@ -16,9 +16,8 @@ from typing import Any
 
 from fastapi import Body, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
-from tweeling.api.errors import add_exception_handlers
+from tweeling.api.errors import OGC_PROCESSES_EXCEPTION, add_exception_handlers, problem
 from tweeling.api.processes import CONFORMANCE, describe
 from tweeling.apps.check import check_app
 from tweeling.apps.parameters import resolve
@@ -26,8 +25,6 @@ from tweeling.apps.remote import DATA_INPUT, unzip_inputs
 from tweeling.apps.runs import limits_of
 from tweeling.apps.sandbox import SUCCESSFUL, RunSpec, launch, release
 from tweeling.errors import InvalidInput, NotFound
-
-_EXCEPTION = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 
 
 def create_host_app(folder: Path) -> FastAPI:
@@ -102,14 +99,12 @@ def create_host_app(folder: Path) -> FastAPI:
             release(run_dir)
             shutil.rmtree(run_dir, ignore_errors=True)
         if outcome.status != SUCCESSFUL:
-            return JSONResponse(
-                {
-                    "type": _EXCEPTION + "job-failed",
-                    "title": outcome.status,
-                    "detail": outcome.message,
-                    "status": 422,
-                },
-                status_code=422,
+            return problem(
+                422,
+                "job-failed",
+                outcome.message or f"the run ended {outcome.status}",
+                type=OGC_PROCESSES_EXCEPTION + "job-failed",
+                title=outcome.status,
             )
         out = outcome.outputs or {}
         return {**out.get("attributes", {}), **out.get("indicators", {}), **out.get("layers", {})}

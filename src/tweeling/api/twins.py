@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
+from tweeling.api.parts import PLATFORM, ApiPart, Link
 from tweeling.errors import InputFileError, InvalidInput, UnsupportedMediaType
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
@@ -20,6 +21,16 @@ from tweeling.twin.model import CityObject
 from tweeling.twin.scenarios import Changes
 
 router = APIRouter(prefix="/twins", tags=["twins"])
+
+
+def part() -> ApiPart:
+    return ApiPart(
+        name="twins",
+        router=router,
+        landing=PLATFORM,
+        links=(Link("twins", "/twins"),),
+        tags={"twins": "Twins, datasets, scenarios, edits, diffs and shares"},
+    )
 
 
 def _links(request: Request, name: str) -> list[dict[str, str]]:
