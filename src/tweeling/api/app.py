@@ -4,35 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI
 
 from tweeling import __version__
 from tweeling.access.oidc import OIDCSettings
-from tweeling.api import (
-    auth,
-    features,
-    organisations,
-    processes,
-    records,
-    store,
-    tiles,
-    twins,
-    uploads,
-)
-from tweeling.api.deps import ANONYMOUS, DB, Caller
+from tweeling.api import uploads
 from tweeling.api.errors import add_exception_handlers
-from tweeling.services import store as store_service
-from tweeling.services import twins as twins_service
+from tweeling.api.parts import assembled as assembled_parts
+from tweeling.api.parts import openapi_tags
 from tweeling.services import usage
-from tweeling.services.access import Principal
 from tweeling.services.background import AtStart, AtStop, BackgroundService, running
 from tweeling.services.federation import Harvester
 from tweeling.services.platform import Database, JobRunner, Runtime, default_runtime, open_database
-from tweeling.services.store import Hit
-from tweeling.web.pages import page, wants_html
+from tweeling.web.negotiation import Negotiation
 
 
 def create_app(
@@ -71,58 +56,22 @@ def create_app(
         with running(services):
             yield
 
+    parts = assembled_parts()
     app = FastAPI(
         lifespan=lifespan,
         title="Tweeling",
         version=__version__,
         description="Urban digital twins: twins, datasets, scenarios and their edits.",
+        openapi_tags=openapi_tags(parts),
     )
     app.state.db = database
     app.state.runtime = app_runtime
     app.state.cookie_secure = cookie_secure
     app.state.oidc_settings = oidc_settings or OIDCSettings()
     add_exception_handlers(app)
-    app.include_router(auth.router)
-    app.include_router(twins.router)
-    app.include_router(organisations.router)
-    app.include_router(features.router)
-    app.include_router(tiles.router)
-    app.include_router(processes.router)
-    app.include_router(records.router)
-    app.include_router(store.router)
-
-    @app.get("/", summary="Landing page (an HTML home page for a browser)", tags=["platform"])
-    def landing(request: Request, db: DB, caller: Caller) -> Any:
-        if wants_html(request):
-            return home_page(db, caller)
-        return {
-            "title": "Tweeling",
-            "version": __version__,
-            "links": [
-                {"rel": "twins", "href": "/twins"},
-                {"rel": "store", "href": "/store/search"},
-                {"rel": "service-desc", "href": "/openapi.json"},
-                {"rel": "service-doc", "href": "/docs"},
-            ],
-        }
-
+    # Parts and renderers are resolved once here, never per request.
+    app.state.api_parts = parts
+    app.state.negotiation = Negotiation.from_registry()
+    for api_part in parts:
+        app.include_router(api_part.router)
     return app
-
-
-def home_page(db: Database, caller: Principal) -> HTMLResponse:
-    """The home page a browser gets at ``/``: the twins the visitor may see, the store's
-    accredited apps by use case, the API documentation."""
-    listed = store_service.find(db, caller, "", limit=200)
-    by_use_case: dict[str, list[Hit]] = {}
-    for hit in listed.hits:
-        if hit.facets.get("origin", "local") == "local":  # harvested listings live elsewhere
-            for use_case in hit.facets.get("use_cases") or ["other"]:
-                by_use_case.setdefault(use_case, []).append(hit)
-    return page(
-        "home.html",
-        title="Tweeling",
-        crumbs=[],
-        twins=twins_service.visible_twins(db, caller),
-        signed_in=caller is not ANONYMOUS,
-        use_cases=sorted(by_use_case.items()),
-    )

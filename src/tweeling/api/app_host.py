@@ -12,14 +12,11 @@ from typing import Any
 
 from fastapi import Body, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 
-from tweeling.api.errors import add_exception_handlers
+from tweeling.api.errors import OGC_PROCESSES_EXCEPTION, add_exception_handlers, problem
 from tweeling.api.processes import CONFORMANCE, describe
 from tweeling.errors import NotFound
 from tweeling.services.hosting import HostedApp
-
-_EXCEPTION = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 
 
 def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
@@ -71,14 +68,12 @@ def create_host_app(folder: Path, envs_dir: Path | None = None) -> FastAPI:
     def _run(archive: bytes, parameters: dict[str, Any]) -> Any:
         outcome = hosted.run(archive, parameters)
         if not outcome.successful:
-            return JSONResponse(
-                {
-                    "type": _EXCEPTION + "job-failed",
-                    "title": outcome.status,
-                    "detail": outcome.message,
-                    "status": 422,
-                },
-                status_code=422,
+            return problem(
+                422,
+                "job-failed",
+                outcome.message or f"the run ended {outcome.status}",
+                type=OGC_PROCESSES_EXCEPTION + "job-failed",
+                title=outcome.status,
             )
         return outcome.results
 

@@ -10,10 +10,20 @@ from pydantic import BaseModel, Field
 
 from tweeling.access import oidc, sessions
 from tweeling.api.deps import DB, SESSION_COOKIE, SignedIn, client_address, session_caller
+from tweeling.api.parts import PLATFORM, ApiPart
 from tweeling.api.ratelimit import sign_in_limits
 from tweeling.errors import Unauthenticated
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+
+def part() -> ApiPart:
+    return ApiPart(
+        name="auth",
+        router=router,
+        landing=PLATFORM,
+        tags={"sign-in": "Sign-in with a password, two-step verification or OpenID Connect"},
+    )
 
 
 class Login(BaseModel):

@@ -12,12 +12,13 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from tweeling.api.deps import DB, MAX_ID, Caller
-from tweeling.errors import InvalidInput, NotAcceptable, NotFound
+from tweeling.api.parts import TWIN, ApiPart, Link
+from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import features as service
-from tweeling.web.pages import HTML, negotiate, page, wants_html
+from tweeling.web.negotiation import Resource, check_format, respond
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 
@@ -58,29 +59,16 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 CITYJSON = "application/city+json"
 
 
-FORMATS = ("json", "geojson", "html", "cityjson")
-
-
-def check_format(request: Request) -> None:
-    f = request.query_params.get("f")
-    if f is not None and f not in FORMATS:
-        raise NotAcceptable(f"format {f!r} is not offered here; use f={', f='.join(FORMATS)}")
-
-
-def wants_geojson(request: Request) -> bool:
-    return not wants_cityjson(request) and not wants_html(request)
-
-
-def wants_cityjson(request: Request) -> bool:
-    """``f=cityjson`` or ``Accept: application/city+json``: full 3D geometry as CityJSON."""
-    f = request.query_params.get("f")
-    if f is not None:
-        return f == "cityjson"
-    if CITYJSON not in request.headers.get("accept", ""):
-        return False  # the common case, without parsing the header
-    # Only where the client prefers it by the RFC's rules (``application/city+json;q=0``
-    # refuses it).
-    return negotiate(request, (GEOJSON, "application/json", CITYJSON, HTML)) == CITYJSON
+def part() -> ApiPart:
+    """OGC API – Features on a twin's landing page: its layers as collections."""
+    return ApiPart(
+        name="features",
+        router=router,
+        landing=TWIN,
+        conformance=tuple(CONFORMANCE),
+        links=(Link("data", "/collections", "application/json"),),
+        tags={"OGC API – Features": "A twin's layers as collections of features"},
+    )
 
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -119,59 +107,6 @@ def parse_bbox(
     return x1, y1, x2, y2
 
 
-@router.get("/{twin}", name="ogc_landing", summary="Landing page of a twin's OGC API")
-def landing(request: Request, twin: str, db: DB, caller: Caller, purpose: str | None = None) -> Any:
-    check_format(request)
-    service.layers(db, caller, twin, "current", purpose)  # the policy point: may we see it?
-    root = _root(request, twin)
-    if wants_html(request):
-        return page(
-            "landing.html",
-            title=f"Twin {twin}",
-            root=root,
-            crumbs=[],
-            description="City objects of this twin per layer (OGC API – Features).",
-        )
-    return {
-        "title": f"Tweeling twin {twin}",
-        "description": "City objects of this twin per layer, as OGC API – Features",
-        "links": [
-            {"rel": "self", "type": "application/json", "href": root},
-            {
-                "rel": "service-desc",
-                "type": "application/vnd.oai.openapi+json;version=3.0",
-                "href": str(request.url_for("openapi")),
-            },
-            {"rel": "conformance", "type": "application/json", "href": f"{root}/conformance"},
-            {"rel": "data", "type": "application/json", "href": f"{root}/collections"},
-            {
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
-                "type": "application/json",
-                "title": "The apps installed in this twin (OGC API – Processes)",
-                "href": f"{root}/processes",
-            },
-            {
-                "rel": "http://www.opengis.net/def/rel/ogc/1.0/job-list",
-                "type": "application/json",
-                "href": f"{root}/jobs",
-            },
-            {
-                "rel": "alternate",
-                "type": "application/json",
-                "title": "3D Tiles 1.1 tileset of the current scenario (CesiumJS, Netherlands3D)",
-                "href": f"{root}/3dtiles/current/tileset.json",
-            },
-        ],
-    }
-
-
-@router.get("/{twin}/conformance", summary="Conformance classes")
-def conformance(twin: str) -> dict[str, Any]:
-    from tweeling.api.processes import CONFORMANCE as PROCESSES
-
-    return {"conformsTo": CONFORMANCE + PROCESSES}
-
-
 def _collection(request: Request, twin: str, layer: service.Layer, twin_crs: str) -> dict[str, Any]:
     base = f"{_root(request, twin)}/collections/{layer.id}"
     return {
@@ -200,25 +135,13 @@ def collections(
 ) -> Any:
     found = service.layers(db, caller, twin, scenario, purpose)
     twin_crs = service.twin_crs(db, caller, twin, purpose)
-    if wants_html(request):
-        root = _root(request, twin)
-        return page(
-            "collections.html",
-            title=f"Layers of {twin}",
-            root=root,
-            collections=found,
-            crumbs=[{"href": f"{root}?f=html", "title": twin}],
-        )
-    return {
-        "links": [
-            {
-                "rel": "self",
-                "type": "application/json",
-                "href": f"{_root(request, twin)}/collections",
-            }
-        ],
+    root = _root(request, twin)
+    body = {
+        "links": [{"rel": "self", "type": "application/json", "href": f"{root}/collections"}],
         "collections": [_collection(request, twin, layer, twin_crs) for layer in found],
     }
+    context = {"twin": twin, "root": root, "layers": found}
+    return respond(request, Resource("twin-collections", body, context=context))
 
 
 @router.get("/{twin}/collections/{layer}", summary="One layer")
@@ -309,37 +232,13 @@ def items(
         datetime=when,
     )
     encoded, more, out_crs = page_.features, page_.more, page_.crs
-    features = [orjson.loads(f) for f in encoded] if not wants_geojson(request) else []
-    if wants_cityjson(request):
-        doc = service.city_json(
-            db,
-            caller,
-            twin,
-            layer,
-            ids=[f["id"] for f in features],
-            scenario=scenario,
-            purpose=purpose,
+
+    def city_json() -> dict[str, Any]:  # run only when CityJSON is asked for
+        ids = [orjson.loads(f)["id"] for f in encoded]
+        return service.city_json(
+            db, caller, twin, layer, ids=ids, scenario=scenario, purpose=purpose
         )
-        return JSONResponse(doc, media_type=CITYJSON)
-    if wants_html(request):
-        root = _root(request, twin)
-        base = f"{root}/collections/{layer}"
-        keys = list(dict.fromkeys(k for f in features for k in f["properties"]))
-        columns = [k for k in keys if k not in ("cityjson_type", "parents")][:5]
-        return page(
-            "items.html",
-            title=f"{layer} of {twin}",
-            features=features,
-            columns=columns,
-            base=base,
-            offset=offset,
-            next=_query(request, offset=offset + limit) if more else None,
-            prev=_query(request, offset=max(0, offset - limit)) if offset else None,
-            crumbs=[
-                {"href": f"{root}?f=html", "title": twin},
-                {"href": f"{root}/collections?f=html", "title": "layers"},
-            ],
-        )
+
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     if more:
         links.append(
@@ -358,9 +257,15 @@ def items(
         }
     )
     body = b'{"type":"FeatureCollection","features":[' + b",".join(encoded) + b"]," + tail[1:]
-    return Response(
-        body, media_type=GEOJSON, headers={"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
-    )
+    headers = {"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
+    context = {
+        "twin": twin,
+        "layer": layer,
+        "root": lambda: _root(request, twin),  # a route look-up: only where a page needs it
+        "offset": offset,
+        "city_json": city_json,
+    }
+    return respond(request, Resource("feature-collection", body, GEOJSON, headers, context))
 
 
 @router.get("/{twin}/collections/{layer}/items/{feature_id}", summary="One feature")
@@ -389,32 +294,17 @@ def item(
     )
     encoded, out_crs = page_.features, page_.crs
     feature = orjson.loads(encoded[0])
-    if wants_cityjson(request):
-        doc = service.city_json(
-            db, caller, twin, layer, ids=[feature_id], scenario=scenario, purpose=purpose
-        )
-        return JSONResponse(doc, media_type=CITYJSON)
-    if wants_html(request):
-        root = _root(request, twin)
-        return page(
-            "item.html",
-            title=str(feature["id"]),
-            feature=feature,
-            layer=layer,
-            base=f"{root}/collections/{layer}",
-            crumbs=[
-                {"href": f"{root}?f=html", "title": twin},
-                {"href": f"{root}/collections/{layer}/items?f=html", "title": layer},
-            ],
-        )
+    root = _root(request, twin)
     feature["links"] = [
         {"rel": "self", "type": GEOJSON, "href": str(request.url)},
-        {
-            "rel": "collection",
-            "type": "application/json",
-            "href": f"{_root(request, twin)}/collections/{layer}",
-        },
+        {"rel": "collection", "type": "application/json", "href": f"{root}/collections/{layer}"},
     ]
-    return JSONResponse(
-        feature, media_type=GEOJSON, headers={"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
-    )
+
+    def city_json() -> dict[str, Any]:  # run only when CityJSON is asked for
+        return service.city_json(
+            db, caller, twin, layer, ids=[feature_id], scenario=scenario, purpose=purpose
+        )
+
+    headers = {"Content-Crs": f"<{service.crs_uri(out_crs)}>"}
+    context = {"twin": twin, "layer": layer, "root": root, "city_json": city_json}
+    return respond(request, Resource("feature", orjson.dumps(feature), GEOJSON, headers, context))

@@ -9,9 +9,19 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from tweeling.api.deps import DB, RowId, SignedIn
+from tweeling.api.parts import PLATFORM, ApiPart
 from tweeling.services import organisations as service
 
 router = APIRouter(tags=["organisations"])
+
+
+def part() -> ApiPart:
+    return ApiPart(
+        name="organisations",
+        router=router,
+        landing=PLATFORM,
+        tags={"organisations": "Organisations, members, API tokens and the audit log"},
+    )
 
 
 @router.get("/organisations", summary="Organisations you may see")

@@ -17,6 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from tweeling.api.deps import DB, Caller
+from tweeling.api.errors import OGC_PROCESSES_EXCEPTION, problem
+from tweeling.api.parts import TWIN, ApiPart, Link
 from tweeling.errors import InvalidInput, NotFound
 from tweeling.services import apps as service
 from tweeling.services.apps import SUCCESSFUL, Manifest, RunRecord, Runtime, job_status
@@ -31,6 +33,29 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/oas30",
 ]
 _RESERVED = ("scenario", "purpose")
+
+
+def part() -> ApiPart:
+    """OGC API – Processes on a twin's landing page: its installed apps, their jobs."""
+    return ApiPart(
+        name="processes",
+        router=router,
+        landing=TWIN,
+        conformance=tuple(CONFORMANCE),
+        links=(
+            Link(
+                "http://www.opengis.net/def/rel/ogc/1.0/processes",
+                "/processes",
+                "application/json",
+                "The apps installed in this twin (OGC API – Processes)",
+            ),
+            Link("http://www.opengis.net/def/rel/ogc/1.0/job-list", "/jobs", "application/json"),
+        ),
+        tags={
+            "OGC API – Processes": "The apps installed in a twin, run as processes",
+            "Provenance": "Why a number is what it is: the chain behind an app's output",
+        },
+    )
 
 
 def _root(request: Request, twin: str) -> str:
@@ -148,16 +173,14 @@ def _status_info(record: RunRecord, root: str) -> dict[str, Any]:
 def _job_failed(record: RunRecord, headers: dict[str, str] | None = None) -> JSONResponse:
     """A run that ended without results, as an OGC exception (422: the request was sound,
     the app could not produce what it promised)."""
-    return JSONResponse(
-        {
-            "type": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/job-failed",
-            "title": f"the run ended {record.status}",
-            "detail": record.message,
-            "status": 422,
-            "jobID": record.run_id,
-        },
-        status_code=422,
+    return problem(
+        422,
+        "job-failed",
+        record.message or f"the run ended {record.status}",
+        type=OGC_PROCESSES_EXCEPTION + "job-failed",
+        title=f"the run ended {record.status}",
         headers=headers,
+        jobID=record.run_id,
     )
 
 
@@ -275,14 +298,12 @@ def job(request: Request, twin: str, job_id: str, db: DB, caller: Caller) -> dic
 def job_results(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
     record = _job(db, caller, twin, job_id)
     if not record.finished:
-        return JSONResponse(
-            {
-                "type": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
-                "result-not-ready",
-                "title": f"job {job_id} is {record.status}",
-                "status": 404,
-            },
-            status_code=404,
+        return problem(
+            404,
+            "result-not-ready",
+            f"job {job_id} is {record.status}; its results are there once it has finished",
+            type=OGC_PROCESSES_EXCEPTION + "result-not-ready",
+            title=f"job {job_id} is {record.status}",
         )
     if record.status != SUCCESSFUL:
         return _job_failed(record)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from tweeling.api.deps import DB, Caller
+from tweeling.api.parts import RECORDS, ApiPart, Link, conformance, landing_links
 from tweeling.errors import NotFound
 from tweeling.services import store as service
 from tweeling.services.store import State, Version, filters_from
@@ -39,6 +40,18 @@ CONFORMANCE = [
 ]
 GEOJSON = "application/geo+json"
 JSONLD = "application/ld+json"
+
+
+def part() -> ApiPart:
+    """OGC API – Records: the store's public catalogue, with its own landing page."""
+    return ApiPart(
+        name="records",
+        router=router,
+        landing=RECORDS,
+        conformance=tuple(CONFORMANCE),
+        links=(Link("data", "/collections", "application/json"),),
+        tags={"OGC API – Records (app store)": "The app store's catalogue as OGC API – Records"},
+    )
 
 
 def _base(request: Request) -> str:
@@ -76,7 +89,7 @@ def landing(request: Request) -> dict[str, Any]:
         "links": [
             {"rel": "self", "type": "application/json", "href": base},
             {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
-            {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
+            *landing_links(request, RECORDS, base),
             {
                 "rel": "service-desc",
                 "type": "application/vnd.oai.openapi+json;version=3.0",
@@ -87,8 +100,8 @@ def landing(request: Request) -> dict[str, Any]:
 
 
 @router.get("/conformance", summary="Conformance classes of the catalogue")
-def conformance() -> dict[str, Any]:
-    return {"conformsTo": CONFORMANCE}
+def records_conformance(request: Request) -> dict[str, Any]:
+    return conformance(request, RECORDS)
 
 
 @router.get("/collections", summary="The catalogue's collections")

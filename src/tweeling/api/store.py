@@ -12,16 +12,28 @@ from fastapi.concurrency import run_in_threadpool
 
 from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
+from tweeling.api.parts import PLATFORM, ApiPart, Link
 from tweeling.errors import UnsupportedMediaType
 from tweeling.services import accreditation as accreditation_service
 from tweeling.services import store as service
 from tweeling.services.accreditation import Assessment
-from tweeling.services.store import FACET_PARAMS, MAX_ENTRIES, SUFFIX, Version, filters_from
+from tweeling.services.store import MAX_ENTRIES, SUFFIX, Version, filters_from
 from tweeling.store.pages import render_markdown
-from tweeling.web.pages import page, wants_html
+from tweeling.web.negotiation import Resource
+from tweeling.web.negotiation import respond as represent  # respond() is a route here
 
 router = APIRouter(prefix="/store", tags=["app store"])
 PACKAGE_TYPE = "application/vnd.tweeling.app+zip"
+
+
+def part() -> ApiPart:
+    return ApiPart(
+        name="store",
+        router=router,
+        landing=PLATFORM,
+        links=(Link("store", "/store/search"),),
+        tags={"app store": "Search, product pages, publishing, accreditation, installation"},
+    )
 
 
 def _version(version: Version, decisions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -42,15 +54,8 @@ def _version(version: Version, decisions: list[dict[str, Any]] | None = None) ->
     return doc
 
 
-_COLOURS = {"green": "#1a7f37", "amber": "#b35900", "red": "#c0392b"}
-
-
 def _base(request: Request) -> str:
     return str(request.url_for("store_search")).rsplit("/", 1)[0]
-
-
-def _crumbs(request: Request) -> list[dict[str, str]]:
-    return [{"title": "Store", "href": f"{_base(request)}/search?f=html"}]
 
 
 @router.get(
@@ -81,17 +86,7 @@ def search(
         approval=approval,
     )
     results = service.find(db, caller, q, filters, limit, offset)
-    if wants_html(request):
-        return page(
-            "store_search.html",
-            title="Digital-twin apps",
-            crumbs=_crumbs(request),
-            results=results,
-            query=q,
-            base=_base(request),
-            facet_params=FACET_PARAMS,
-        )
-    return {
+    body = {
         "total": results.total,
         "hits": [
             {"title": h.title, "summary": h.summary, "rank": h.rank, **h.facets}
@@ -99,6 +94,8 @@ def search(
         ],
         "facets": results.facets,
     }
+    context = {"results": results, "query": q, "base": _base(request)}
+    return represent(request, Resource("store-search", body, context=context))
 
 
 @router.get("/apps/{ref}", summary="An app's product page, versions and decisions")
@@ -119,25 +116,21 @@ def product_page(request: Request, ref: str, db: DB, caller: Caller) -> Any:
                 )
             ),
         }
-    if wants_html(request):
-        return page(
-            "store_app.html",
-            title=view.current.page.title,
-            crumbs=_crumbs(request),
-            view=view,
-            description=render_markdown(view.current.page.description),
-            reviews=found,
-            rating=mean,
-            accreditation=accreditation,
-            base=_base(request),
-        )
-    return {
+    body = {
         "app": view.app_id,
         "current": _version(view.current),
         "versions": [_version(v, view.decisions[v.version]) for v in view.versions],
         "rating": {"mean": mean, "reviews": len(found)},
         "accreditation": accreditation,
     }
+    context = {
+        "view": view,
+        "reviews": found,
+        "rating": mean,
+        "accreditation": accreditation,
+        "base": _base(request),
+    }
+    return represent(request, Resource("store-app", body, context=context))
 
 
 _IMAGE_TYPES = {
@@ -160,15 +153,8 @@ def fit(
     request: Request, ref: str, db: DB, caller: Caller, twin: str, scenario: str = "current"
 ) -> Any:
     report = service.fit(db, caller, ref, twin, scenario)
-    if wants_html(request):
-        return page(
-            "store_fit.html",
-            title=f"Fit report: {report.app_id} on {report.twin}",
-            crumbs=_crumbs(request),
-            report=report,
-            colours=_COLOURS,
-        )
-    return report.as_json()
+    context = {"report": report, "base": _base(request)}
+    return represent(request, Resource("store-fit", report.as_json(), context=context))
 
 
 @router.post("/apps", status_code=201, summary="Publish a signed app package (.twapp body)")
@@ -258,9 +244,6 @@ def report(
     return {"report": service.report_abuse(db, caller, review_id, reason)}
 
 
-_MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not judged", "#b35900")}
-
-
 @router.get(
     "/apps/{app}/versions/{version}/accreditation",
     name="accreditation_report",
@@ -269,15 +252,8 @@ _MARKS = {True: ("pass", "#1a7f37"), False: ("FAIL", "#c0392b"), None: ("not jud
 def accreditation_report(request: Request, app: str, version: str, db: DB, caller: Caller) -> Any:
     ref = f"{app}@{version}"
     report = accreditation_service.public_report(db, caller, ref)
-    if wants_html(request):
-        return page(
-            "store_accreditation.html",
-            title=f"Accreditation report: {app} {version}",
-            crumbs=_crumbs(request),
-            report=report,
-            marks=_MARKS,
-        )
-    return report
+    context = {"app": app, "version": version, "base": _base(request)}
+    return represent(request, Resource("store-accreditation", report, context=context))
 
 
 @router.get("/accreditation/queue", summary="Versions on their way in that you have a part in")

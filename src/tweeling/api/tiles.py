@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from tweeling.api.deps import DB, Caller
+from tweeling.api.parts import TWIN, ApiPart, Link
 from tweeling.services import tiles as service
 
 router = APIRouter(prefix="/ogc", tags=["3D Tiles"])
@@ -23,6 +24,24 @@ router = APIRouter(prefix="/ogc", tags=["3D Tiles"])
 GLB = "model/gltf-binary"
 TILESET = "application/json"
 Index = Annotated[int, Path(ge=0, le=2**31 - 1)]
+
+
+def part() -> ApiPart:
+    """3D Tiles of a twin's scenarios, linked from the twin's landing page."""
+    return ApiPart(
+        name="3dtiles",
+        router=router,
+        landing=TWIN,
+        links=(
+            Link(
+                "alternate",
+                "/3dtiles/current/tileset.json",
+                "application/json",
+                "3D Tiles 1.1 tileset of the current scenario (CesiumJS, Netherlands3D)",
+            ),
+        ),
+        tags={"3D Tiles": "A scenario as 3D Tiles 1.1 for 3D viewers"},
+    )
 
 
 def _respond(request: Request, body: bytes, media_type: str, tag: str) -> Response:

@@ -10,11 +10,22 @@ from starlette.concurrency import run_in_threadpool
 
 from tweeling.api import uploads
 from tweeling.api.deps import DB, Caller, RowId, SignedIn
+from tweeling.api.parts import PLATFORM, ApiPart, Link
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
 from tweeling.services.datasets import DatasetInfo
 
 router = APIRouter(prefix="/twins", tags=["twins"])
+
+
+def part() -> ApiPart:
+    return ApiPart(
+        name="twins",
+        router=router,
+        landing=PLATFORM,
+        links=(Link("twins", "/twins"),),
+        tags={"twins": "Twins, datasets, scenarios, edits, diffs and shares"},
+    )
 
 
 def _links(request: Request, name: str) -> list[dict[str, str]]:

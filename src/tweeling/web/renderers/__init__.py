@@ -1,0 +1,1 @@
+"""The platform's renderers, one module per media type (see ``web.negotiation``)."""
