@@ -26,6 +26,7 @@ from tweeling.storage.db import Database
 from tweeling.storage.schema import twins
 from tweeling.twin.export import export
 from tweeling.twin.ingest import DatasetInfo, IngestReport, ingest
+from tweeling.twin.model import ScenarioKind
 from tweeling.twin.scenarios import Changes, create_scenario, diff, edit
 from tweeling.twin.twins import find_twin, get_scenario, get_twin, list_scenarios
 from tweeling.twin.vector_io import feature_to_object
@@ -128,7 +129,7 @@ def add_tower_scenario(db: Database, twin_name: str) -> None:
         db,
         twin_name,
         "tower",
-        kind="proposed",
+        kind=ScenarioKind.proposed,
         label="Tower plan",
         description="A 70 m residential tower in open space south of a cluster of buildings",
         author="demo",
