@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
+from tweeling import settings
 from tweeling.access.identity import (
     Organisation,
     OrgKind,
@@ -20,7 +21,6 @@ from tweeling.access.identity import (
 from tweeling.access.sessions import SessionCaller, authenticate_session, csrf_ok
 from tweeling.errors import Forbidden, NotConfigured, Unauthenticated
 from tweeling.services.platform import Database
-from tweeling.settings import AccessSettings
 
 SESSION_COOKIE = "tweeling_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -77,7 +77,7 @@ def client_address(request: Request) -> str:
     adds entries left of the ones its proxies wrote, which are never reached.
     """
     peer = request.client.host if request.client else "unknown"
-    proxies = trusted_proxies(AccessSettings().trusted_proxies)
+    proxies = trusted_proxies(settings.current().server.trusted_proxies)
     if not proxies or not _trusted(peer, proxies):
         return peer
     hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]

@@ -23,7 +23,6 @@ from tweeling.services.apps import RunStatus
 from tweeling.services.datasets import DatasetInfo, synthesise_city
 from tweeling.services.demo import add_tower_scenario as add_tower_scenario
 from tweeling.services.platform import Database
-from tweeling.settings import StorageSettings
 
 SAMPLE_LICENCE = "MIT"
 SAMPLE_SOURCE = "cjio test data (TU Delft 3D geoinformation), from {origin}"
@@ -100,7 +99,7 @@ def demo(
 ) -> None:
     """Set up a database, load a sample city (Delft unless told otherwise), build a scenario,
     run the demo apps on both, export, and fill the store with the accredited reference apps."""
-    home = StorageSettings().home
+    home = settings.current().storage.home
     twin_name, path, crs, info = _city_source(city, synthetic, home)  # refused before any write
     db = database(require_current=False)
     db.migrate()

@@ -118,13 +118,5 @@ def negotiate(request: Request, offered: Sequence[str]) -> str | None:
     return chosen
 
 
-def wants_html(request: Request) -> bool:
-    """``f=html``; without ``f=``, an Accept header that prefers HTML to our JSON forms."""
-    f = request.query_params.get("f")
-    if f is not None:
-        return f == "html"
-    return negotiate(request, (*JSON_TYPES, HTML)) == HTML
-
-
 def page(template: str, **context: Any) -> HTMLResponse:
     return HTMLResponse(_env.get_template(template).render(**context))
