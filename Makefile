@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck pytest bench clean system-deps node-deps
+.PHONY: install demo test lint typecheck pytest bench clean system-deps node-deps assets test-browser
 
 install: $(STAMP)
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 # A first run from the clone's folder: Delft loaded, the demo apps run in the sandbox, the
 # store filled with the accredited reference apps (minutes, once), then the service on :8000.
-demo: install system-deps
+demo: install system-deps assets
 	$(BIN)/tweeling demo
 
 # Debian packages: bubblewrap (the app sandbox), gdal-bin (ogrinfo, an independent client in
@@ -34,6 +34,16 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+# The Studio's scripts and styles (src/tweeling/web/frontend/*.js|css, bundled by esbuild with
+# CesiumJS, MapLibre GL JS and the rest from npm) into src/tweeling/web/static/build/.
+ASSETS_STAMP := src/tweeling/web/static/build/manifest.json
+FRONTEND := $(wildcard src/tweeling/web/frontend/*)
+
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP): $(NODE_STAMP) $(FRONTEND)
+	npm run --silent build
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks apps
 	$(BIN)/ruff format --check src tests benchmarks apps
@@ -46,7 +56,7 @@ typecheck: install
 # TWEELING_TEST_PG_URL is not set and the machine has it (scripts/pg-test-server.sh); without
 # it the PostgreSQL runs skip, or fail when TWEELING_REQUIRE_PG=1 (as in CI). The run ends
 # with a summary of what was skipped and why.
-pytest: install system-deps node-deps
+pytest: install system-deps node-deps assets
 	@url="$${TWEELING_TEST_PG_URL:-}"; \
 	if [ -z "$$url" ]; then url="$$(sh scripts/pg-test-server.sh)" || url=""; fi; \
 	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; \
@@ -54,6 +64,13 @@ pytest: install system-deps node-deps
 	TWEELING_TEST_PG_URL="$$url" $(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The Studio's journeys in Chromium (Playwright), on SQLite and PostgreSQL; `make test` runs
+# only their short smoke checks (tests/web/browser, not marked journey).
+test-browser: install system-deps node-deps assets
+	@url="$${TWEELING_TEST_PG_URL:-}"; \
+	if [ -z "$$url" ]; then url="$$(sh scripts/pg-test-server.sh)" || url=""; fi; \
+	TWEELING_TEST_PG_URL="$$url" $(BIN)/python -m pytest tests/web/browser -m journey
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -4,6 +4,7 @@
 #   bubblewrap                        the app sandbox (runs fail closed without it)
 #   gdal-bin                          GDAL's ogrinfo, an independent client in the tests
 #   postgresql postgresql-15-postgis-3  the PostgreSQL + PostGIS server the tests run on
+#   chromium                          the browser the Studio's journeys run in (Playwright)
 # Never fails the build: without a tool, the tests that need it skip and the test summary
 # names it (in CI, TWEELING_REQUIRE_PG=1 makes a missing PostgreSQL an error instead).
 set -u
@@ -12,6 +13,7 @@ command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
 command -v ogrinfo >/dev/null 2>&1 || missing="$missing gdal-bin"
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$missing postgresql"
 [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing="$missing postgresql-15-postgis-3"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages:$missing"

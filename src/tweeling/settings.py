@@ -19,7 +19,7 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -208,6 +208,19 @@ class DemoSettings(BaseSettings):
     samples: UnsetPath = None
 
 
+class StudioSettings(BaseSettings):
+    """The web front (Studio): ``TWEELING_LANGUAGE`` is the language of its pages for a
+    visitor who has not chosen one (``nl`` or ``en``; default ``nl``, a Dutch deployment);
+    ``TWEELING_BASEMAP_STYLE`` is the URL of a MapLibre style for the 2D map's background
+    (unset: none, the twin's own footprints on a plain background; no page fetches anything
+    from another origin unless an operator sets this, e.g. to PDOK's background map)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWEELING_")
+
+    language: Literal["nl", "en"] = "nl"
+    basemap_style: Unset = None
+
+
 G = TypeVar("G", bound=BaseSettings)
 
 # The groups by concern, in the order docs/configuration.md lists them.
@@ -222,6 +235,7 @@ GROUPS: dict[str, type[BaseSettings]] = {
     "audit": AuditSettings,
     "cli": CLISettings,
     "demo": DemoSettings,
+    "studio": StudioSettings,
 }
 
 
@@ -293,6 +307,10 @@ class Settings:
     @cached_property
     def demo(self) -> DemoSettings:
         return parse(DemoSettings)
+
+    @cached_property
+    def studio(self) -> StudioSettings:
+        return parse(StudioSettings)
 
     def check(self) -> None:
         """Parse every group now (a command that should fail at start on any bad value)."""

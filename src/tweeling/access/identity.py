@@ -90,6 +90,15 @@ class Principal:
         return self.user_id == 0 and self.org.id == 0 and not self.roles and not self.operator
 
 
+# Whoever calls with no credentials at all (no token, no session cookie).
+ANONYMOUS = Principal(
+    user_id=0,
+    email="anonymous",
+    org=Organisation(id=0, name="anonymous", kind=OrgKind.other, mfa_required=False),
+    roles=frozenset(),
+)
+
+
 def local_operator(login: str) -> Principal:
     """Who runs ``tweeling`` commands on the platform's machine without a token."""
     return Principal(

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from tweeling import __version__
-from tweeling.api.deps import ANONYMOUS, DB, Caller
+from tweeling.api.deps import DB, Caller
 from tweeling.api.parts import PLATFORM, TWIN, ApiPart, conformance, landing_links
 from tweeling.services import features as features_service
 from tweeling.services import store as store_service
 from tweeling.services import twins as twins_service
-from tweeling.services.access import Principal
+from tweeling.services.access import ANONYMOUS, Principal
 from tweeling.services.platform import Database
 from tweeling.services.store import Hit
 from tweeling.web.negotiation import Resource, check_format, respond
@@ -57,7 +57,7 @@ def platform_landing(request: Request, db: DB, caller: Caller) -> Response:
             {"rel": "service-doc", "href": "/docs"},
         ],
     }
-    context = {"listing": lambda: home_listing(db, caller)}
+    context = {"listing": lambda: home_listing(db, caller), "db": db, "principal": caller}
     return respond(request, Resource("platform-landing", body, context=context))
 
 

@@ -11,8 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from tweeling import settings
 from tweeling.access.identity import (
-    Organisation,
-    OrgKind,
+    ANONYMOUS,
     Principal,
     authenticate_token,
     token_touch_due,
@@ -25,13 +24,6 @@ from tweeling.services.platform import Database
 SESSION_COOKIE = "tweeling_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-ANONYMOUS = Principal(
-    user_id=0,
-    email="anonymous",
-    org=Organisation(id=0, name="anonymous", kind=OrgKind.other, mfa_required=False),
-    roles=frozenset(),
-)
 
 
 # Dependencies that do no blocking work are ``async``: FastAPI runs a plain ``def``

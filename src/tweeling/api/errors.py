@@ -17,11 +17,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tweeling.errors import TweelingError
+from tweeling.web.studio.errors import is_studio_page, studio_error
 
 log = logging.getLogger("tweeling.api")
 
@@ -71,26 +72,38 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
+def answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error as problem details, or as a page when a person asked for a Studio page
+    (the same status, code and message: rendered once, in the form the asker reads)."""
+    if is_studio_page(request):
+        return studio_error(request, status, code, message)
+    return problem(status, code, message, instance=request.url.path, headers=headers)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(TweelingError)
-    async def tweeling_error(request: Request, exc: TweelingError) -> JSONResponse:
-        return problem(exc.http_status, exc.code, exc.message, instance=request.url.path)
+    async def tweeling_error(request: Request, exc: TweelingError) -> Response:
+        return answer(request, exc.http_status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         parts = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         message = "; ".join(parts) or "invalid request"
-        return problem(400, "invalid-request", message, instance=request.url.path)
+        return answer(request, 400, "invalid-request", message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(
-            exc.status_code, code, str(exc.detail), instance=request.url.path, headers=exc.headers
-        )
+        return answer(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(DataError)
     async def bad_value(request: Request, exc: DataError) -> JSONResponse:
@@ -101,7 +114,7 @@ def add_exception_handlers(app: FastAPI) -> None:
         return problem(400, "invalid-value", message, instance=request.url.path)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         message = "something went wrong on our side; it has been logged"
-        return problem(500, "internal-error", message, instance=request.url.path)
+        return answer(request, 500, "internal-error", message)

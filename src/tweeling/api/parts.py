@@ -87,6 +87,7 @@ def register_builtins() -> None:
         processes,
         records,
         store,
+        studio,
         tiles,
         twins,
     )
@@ -101,6 +102,7 @@ def register_builtins() -> None:
         tiles.part,
         records.part,
         store.part,
+        studio.part,
     ):
         built = factory()
         API_PARTS.register(built.name, built)

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from tweeling.access import audit, identity, keys
+from tweeling.access.identity import ANONYMOUS as ANONYMOUS
 from tweeling.access.identity import FIRST_ADMIN as FIRST_ADMIN
 from tweeling.access.identity import MARKET_MASTER as MARKET_MASTER
 from tweeling.access.identity import OrgKind as OrgKind

@@ -119,4 +119,6 @@ def negotiate(request: Request, offered: Sequence[str]) -> str | None:
 
 
 def page(template: str, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_env.get_template(template).render(**context))
+    from tweeling.web.security import page_headers
+
+    return HTMLResponse(_env.get_template(template).render(**context), headers=page_headers())

@@ -19,8 +19,12 @@ from tweeling.web.renderers.html import view
 
 @view("platform-landing")
 def home(resource: Resource, request: Request) -> Response:
-    """``/`` in a browser: the twins the visitor may see, the store's apps by use case."""
-    return page("home.html", title="Tweeling", crumbs=[], **resource.fetch("listing"))
+    """``/`` in a browser: the Studio's home page."""
+    from tweeling.web.studio.home import home_page
+
+    return home_page(
+        request, resource.fetch("db"), resource.fetch("principal"), resource.fetch("listing")
+    )
 
 
 def _twin_crumb(root: str, twin: str) -> dict[str, str]:
