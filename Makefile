@@ -56,12 +56,16 @@ typecheck: install
 # TWEELING_TEST_PG_URL is not set and the machine has it (scripts/pg-test-server.sh); without
 # it the PostgreSQL runs skip, or fail when TWEELING_REQUIRE_PG=1 (as in CI). The run ends
 # with a summary of what was skipped and why.
+# PYTEST_WORKERS: processes running test files side by side (pytest-xdist; a file's tests stay
+# together, so its module fixtures are built once). 0 runs them in this process.
+PYTEST_WORKERS ?= 2
+
 pytest: install system-deps node-deps assets
 	@url="$${TWEELING_TEST_PG_URL:-}"; \
 	if [ -z "$$url" ]; then url="$$(sh scripts/pg-test-server.sh)" || url=""; fi; \
 	if [ -n "$$url" ]; then echo "PostgreSQL for the tests: $$url"; \
 	else echo "no PostgreSQL for the tests: its runs will skip"; fi; \
-	TWEELING_TEST_PG_URL="$$url" $(BIN)/python -m pytest
+	TWEELING_TEST_PG_URL="$$url" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 

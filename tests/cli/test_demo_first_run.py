@@ -134,7 +134,7 @@ def test_demo_on_a_fresh_clone_as_a_new_user(clone: Path) -> None:
                 time.sleep(0.2)
         assert page is not None, log.read_text(errors="replace")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        assert 'href="/ogc/delft?f=html"' in page.text and 'href="/docs"' in page.text
+        assert 'href="/studio/twins/delft"' in page.text and 'href="/docs"' in page.text
         for app in REFERENCE_APPS:
             assert f'href="/store/apps/{app}?f=html"' in page.text
         doc = httpx.get(f"http://127.0.0.1:{port}/", headers={"Accept": "application/json"})
@@ -167,10 +167,10 @@ def test_home_page_for_a_browser_and_json_for_a_client(
         page = client.get("/", headers=browser)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         html = page.text
-        assert 'href="/ogc/delft?f=html"' in html
+        assert 'href="/studio/twins/delft"' in html  # the twin in the Studio's viewer
         assert "hidden" not in html  # a twin the visitor may not see is not named
         assert 'href="/store/search?f=html"' in html and 'href="/docs"' in html
-        assert "Tweelingen / Twins" in html and "App-winkel / Store" in html
+        assert "Tweelingen" in html and "Geaccrediteerde apps per toepassing" in html  # Dutch
         assert 'href="/store/apps/heat-stress?f=html"' in html
         assert "use_case=climate-adaptation" in html  # under its use cases, linked to search
         assert "solar-potential" not in html  # a draft is not in the store
