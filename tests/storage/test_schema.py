@@ -16,7 +16,7 @@ from tweeling.storage import schema
 from tweeling.storage.db import Database
 from tweeling.storage.schema import Json, datasets, declared_here, metadata, twins
 
-CONTEXTS = ("twin", "access", "audit", "apps", "store", "accreditation")
+CONTEXTS = ("twin", "access", "audit", "apps", "store", "accreditation", "participation")
 
 
 def test_every_table_is_in_one_metadata_and_importable_from_the_package() -> None:

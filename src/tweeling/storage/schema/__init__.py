@@ -9,6 +9,7 @@ finds every table here.
 - ``store``: listings, versions, decisions, beta, notices, facets, reviews, search, harvest
   sources, publishers' keys
 - ``accreditation``: checks, assignments, scores
+- ``participation``: published plans and residents' comments on them
 
 A new context is one new module here, imported below (so its tables join ``metadata``
 before Alembic or a query looks), and a migration that creates its tables.
@@ -55,6 +56,7 @@ from tweeling.storage.schema.base import (
     load_json,
     metadata,
 )
+from tweeling.storage.schema.participation import plan_comments, plans
 from tweeling.storage.schema.store import (
     publisher_keys,
     store_abuse_reports,
@@ -109,6 +111,8 @@ __all__ = [
     "metadata",
     "oidc_logins",
     "organisations",
+    "plan_comments",
+    "plans",
     "platform_keys",
     "publisher_keys",
     "recipe_runs",
