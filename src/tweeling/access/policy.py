@@ -36,6 +36,7 @@ class Kind(StrEnum):
     store = "store"  # the store's own decisions (approval, suspension), the market master's
     review = "review"  # an organisation's review of an app version it used
     assessment = "assessment"  # an accreditor's assessment of an app version assigned to it
+    plan = "plan"  # a proposed scenario an organisation publishes for participation
 
 
 class Action(StrEnum):
@@ -61,6 +62,9 @@ _PUBLISH = {(Kind.listing, a) for a in (Action.read, Action.create, Action.updat
 _REVIEW = {(Kind.review, a) for a in (Action.read, Action.create, Action.update)}
 # Assessing, for an accreditor organisation, an app version assigned to it.
 _ASSESS = {(Kind.assessment, a) for a in (Action.read, Action.create, Action.update)}
+# Publishing the organisation's plans for participation, moderating comments on them (update)
+# and withdrawing them.
+_PLANS = {(Kind.plan, a) for a in (Action.read, Action.create, Action.update, Action.delete)}
 
 # What each role may do to resources of its own organisation.
 ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
@@ -73,6 +77,7 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
         | _PUBLISH
         | _REVIEW
         | _ASSESS
+        | _PLANS
     ),
     Role.editor: frozenset(
         _READ
@@ -80,6 +85,7 @@ ROLE_GRANTS: dict[Role, frozenset[tuple[Kind, Action]]] = {
         | {(Kind.dataset, Action.create), (Kind.dataset, Action.update)}
         | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)}
         | _REVIEW
+        | _PLANS
     ),
     Role.analyst: frozenset(
         _READ | {(Kind.scenario, Action.create), (Kind.scenario, Action.update)} | _REVIEW
@@ -112,6 +118,8 @@ class Resource:
     owner_org_id: int | None
     public: bool = False
     shares: tuple[Share, ...] = field(default_factory=tuple)
+    # A public resource to which anyone may add (create): the comments on a published plan.
+    open_to_contributions: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +195,8 @@ def decide(
         reachable.append(Share(None))
     if not reachable:
         return Decision(False, False, f"{resource.label} is not shared with {principal.org.name}")
+    if resource.public and resource.open_to_contributions and action == Action.create:
+        return Decision(True, True, "open to contributions from everyone")
     if action != Action.read:
         return Decision(False, True, f"{resource.label} is shared with you for reading only")
     for share in reachable:

@@ -95,7 +95,10 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         parts = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            loc = list(err.get("loc", ()))
+            if loc[:1] == ["body"]:  # the request body itself; a field may be named "body" too
+                loc = loc[1:]
+            where = ".".join(str(p) for p in loc)
             parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         message = "; ".join(parts) or "invalid request"
         return answer(request, 400, "invalid-request", message)

@@ -44,7 +44,7 @@ def part() -> ApiPart:
     )
 
 
-def _respond(request: Request, body: bytes, media_type: str, tag: str) -> Response:
+def respond_cached(request: Request, body: bytes, media_type: str, tag: str) -> Response:
     etag = f'"{tag}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if etag in request.headers.get("if-none-match", ""):
@@ -62,7 +62,7 @@ def tileset(
     request: Request, twin: str, scenario: str, db: DB, caller: Caller, purpose: str | None = None
 ) -> Response:
     body, tag = service.tileset_json(db, caller, twin, scenario, purpose)
-    return _respond(request, body, TILESET, tag)
+    return respond_cached(request, body, TILESET, tag)
 
 
 @router.get(
@@ -83,4 +83,4 @@ def tile(
     purpose: str | None = None,
 ) -> Response:
     body, tag = service.tile_content(db, caller, twin, scenario, f"{level}/{x}/{y}", purpose)
-    return _respond(request, body, GLB, tag)
+    return respond_cached(request, body, GLB, tag)

@@ -113,6 +113,14 @@ def tileset_json(
 ) -> tuple[bytes, str]:
     """The scenario's tileset (JSON) and its entity tag; content URIs are relative to it."""
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    return scenario_tileset(db, principal, twin, scenario, purpose)
+
+
+def scenario_tileset(
+    db: Database, principal: Principal, twin: Twin, scenario: str, purpose: str | None
+) -> tuple[bytes, str]:
+    """The tileset of a scenario the caller was authorised to read (by the twin, or by a
+    published plan that opens this one scenario)."""
     s = _scenario(db, twin, scenario)
     doc = _tiled(db, s).tileset
     recorder(db).record(principal, twin.id, purpose, "3dtiles:tileset")
@@ -129,11 +137,18 @@ def tile_content(
 ) -> tuple[bytes, str]:
     """The GLB of one leaf tile (``level/x/y``) of the scenario's tileset, and its tag."""
     twin = authorised_twin(db, principal, twin_name, Kind.dataset, Action.read, purpose)
+    return scenario_tile(db, principal, twin, scenario, key, purpose)
+
+
+def scenario_tile(
+    db: Database, principal: Principal, twin: Twin, scenario: str, key: str, purpose: str | None
+) -> tuple[bytes, str]:
+    """One tile of a scenario the caller was authorised to read (see ``scenario_tileset``)."""
     s = _scenario(db, twin, scenario)
     tree = _tiled(db, s).tree
     node = tree.leaves.get(key)
     if node is None:
-        raise NotFound(f"the tileset of {twin_name}/{s.scenario.name} has no tile {key}")
+        raise NotFound(f"the tileset of {twin.name}/{s.scenario.name} has no tile {key}")
 
     def make() -> bytes:
         with db.read() as conn:
