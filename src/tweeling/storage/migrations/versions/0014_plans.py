@@ -24,9 +24,7 @@ def upgrade() -> None:
         ),
         sa.Column("scenario", sa.String(200), nullable=False),
         sa.Column("base_scenario", sa.String(200), nullable=False),
-        sa.Column(
-            "owner_org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False
-        ),
+        sa.Column("owner_org_id", sa.Integer, sa.ForeignKey("organisations.id"), nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("summary", sa.Text, nullable=False),
         sa.Column("comments_open", sa.Boolean, nullable=False),
