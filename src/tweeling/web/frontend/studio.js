@@ -84,6 +84,7 @@ async function submitApiForm(event) {
     if (then === "reload") window.location.reload();
     else if (then.startsWith("go:")) window.location.assign(fill(then.slice(3), result));
     else if (then === "announce") announce(form.dataset.doneMessage || "OK", "success");
+    if (form.dataset.reset !== undefined) form.reset();
   } catch (error) {
     announce(error.message, "error");
     form.dispatchEvent(new CustomEvent("api:failed", { detail: error, bubbles: true }));
