@@ -85,8 +85,7 @@ def routes(deps: StudioDeps) -> APIRouter:
             plan=page.plan,
             effects=[effect_line(e) for e in page.effects],
             comments=page.comments,
-            may_moderate=visitor.signed_in
-            and page.plan.organisation == visitor.organisation,
+            may_moderate=visitor.signed_in and page.plan.organisation == visitor.organisation,
         )
 
     @router.get("/studio/plans/{slug}/moderation")
