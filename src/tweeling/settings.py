@@ -165,11 +165,14 @@ class StoreSettings(BaseSettings):
 
 class ServerSettings(BaseSettings):
     """The web server: ``TWEELING_TRUSTED_PROXIES``, comma-separated addresses or CIDRs of
-    reverse proxies whose X-Forwarded-For is believed (default: none)."""
+    reverse proxies whose X-Forwarded-For is believed (default: none).
+    ``TWEELING_CORS_ORIGINS``: the origins whose pages may read the API (comma-separated, or
+    ``*`` for any; empty: none) — reads only, never with the visitor's cookies."""
 
     model_config = SettingsConfigDict(env_prefix="TWEELING_")
 
     trusted_proxies: str = ""
+    cors_origins: str = "*"
 
 
 class AuditSettings(BaseSettings):

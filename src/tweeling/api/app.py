@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tweeling import __version__
 from tweeling.access.oidc import OIDCSettings
 from tweeling.api import uploads
+from tweeling.api.cors import add_cors
 from tweeling.api.errors import add_exception_handlers
 from tweeling.api.parts import assembled as assembled_parts
 from tweeling.api.parts import openapi_tags
@@ -69,6 +70,7 @@ def create_app(
     app.state.cookie_secure = cookie_secure
     app.state.oidc_settings = oidc_settings or OIDCSettings()
     add_exception_handlers(app)
+    add_cors(app)
     # Parts and renderers are resolved once here, never per request.
     app.state.api_parts = parts
     app.state.negotiation = Negotiation.from_registry()

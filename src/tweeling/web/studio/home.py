@@ -43,6 +43,11 @@ def local_path(target: str | None) -> str:
 def routes(deps: StudioDeps) -> APIRouter:
     router = APIRouter()
 
+    @router.get("/favicon.ico")
+    def favicon() -> Response:
+        # browsers ask for it on every origin's first page, JSON answers included
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     @router.get("/studio")
     def studio_root() -> Response:
         return RedirectResponse("/", status_code=303)
