@@ -93,6 +93,12 @@ bench-apps: install
 bench-solar: install
 	$(BIN)/python benchmarks/solar.py
 
+# The Studio's twin page in Chromium: time to the first tile and to the complete first view,
+# requests and bytes, for Delft and a 100k-building twin (benchmarks/studio.py; --quick: Delft).
+.PHONY: bench-studio
+bench-studio: install system-deps assets
+	$(BIN)/python benchmarks/studio.py
+
 # Store search: 10,000 generated listings, ranked full-text search with facets, SQLite (and
 # PostgreSQL with TWEELING_BENCH_PG_URL); benchmarks/store.py, under a minute.
 .PHONY: bench-store
