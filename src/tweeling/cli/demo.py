@@ -204,12 +204,17 @@ def demo(
     from tweeling.cli.twin_cmds import serve_cmd
 
     console.print(
-        f"\n[bold]Browse[/bold] http://127.0.0.1:8000/ogc/{twin_name} (OGC API – Features, "
+        f"\n[bold]Studio[/bold] http://127.0.0.1:8000/ · the twin in 3D "
+        f"http://127.0.0.1:8000/studio/twins/{twin_name} · the proposed tower "
+        f"http://127.0.0.1:8000/studio/twins/{twin_name}?scenario=tower",
+        highlight=False,
+    )
+    console.print(
+        f"[bold]APIs[/bold] http://127.0.0.1:8000/ogc/{twin_name} (OGC API – Features, "
         f"HTML in a browser) · apps as OGC API – Processes http://127.0.0.1:8000/ogc/"
         f"{twin_name}/processes · 3D Tiles http://127.0.0.1:8000/ogc/{twin_name}/3dtiles/tower/"
         f"tileset.json · JSON API http://127.0.0.1:8000/twins/{twin_name} · "
-        "documentation http://127.0.0.1:8000/docs · home page http://127.0.0.1:8000/ · "
-        "stop with Ctrl-C"
+        "documentation http://127.0.0.1:8000/docs · stop with Ctrl-C"
     )
     serve_cmd(host="127.0.0.1", port=8000)
 
