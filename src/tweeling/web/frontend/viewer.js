@@ -103,7 +103,8 @@ function tileProperties(feature) {
 }
 
 // Sun and shade: the clock's time places the sun; shadows only when asked (they are costly).
-function sunAndShade(view, texts) {
+function sunAndShade(element, texts) {
+  const view = element.tweeling;
   const date = document.querySelector("[data-sun-date]");
   const time = document.querySelector("[data-sun-time]");
   const shown = document.querySelector("[data-sun-time-shown]");
@@ -124,7 +125,7 @@ function sunAndShade(view, texts) {
     if (Number.isNaN(when.getTime())) return;
     widget.clock.currentTime = JulianDate.fromDate(when);
     widget.scene.shadowMap.enabled = shadows.checked;
-    widget.element.parentElement.dataset.sunTime = when.toISOString();
+    element.dataset.sunTime = when.toISOString();
     widget.scene.requestRender();
   }
   date.addEventListener("change", update);
@@ -191,7 +192,7 @@ export async function openTwinPage(element) {
   const widget = await viewing;
   if (!element.tweeling) return;
   applyStyle(element.tweeling, state);
-  sunAndShade(element.tweeling, texts);
+  sunAndShade(element, texts);
   widget.screenSpaceEventHandler.setInputAction((click) => {
     const picked = widget.scene.pick(click.position);
     if (picked instanceof Cesium3DTileFeature) {
