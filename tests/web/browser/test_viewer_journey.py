@@ -119,6 +119,26 @@ def test_colour_select_and_explain_an_object(studio_with_outputs: Studio) -> Non
     assert visitor.problems == []
 
 
+def test_the_2d_map_shows_the_footprints(studio_with_outputs: Studio) -> None:
+    visitor = studio_with_outputs.visitor("planner@delft.nl")
+    visitor.open("/studio/twins/delft")
+    page = visitor.page
+    page.wait_for_function(
+        "() => document.getElementById('viewer').dataset.ready === 'true'", timeout=90_000
+    )
+    page.get_by_role("button", name="2D-kaart").click()
+    page.wait_for_function(
+        "() => Number(document.getElementById('map').dataset.mapFeatures) > 0", timeout=60_000
+    )
+    assert page.locator("#map").get_attribute("data-error") is None
+    assert page.locator("#viewer").is_hidden()
+    assert page.get_by_role("button", name="2D-kaart").get_attribute("aria-pressed") == "true"
+    assert visitor.axe() == []
+    page.get_by_role("button", name="3D-weergave").click()
+    assert page.locator("#viewer").is_visible() and page.locator("#map").is_hidden()
+    assert visitor.problems == []
+
+
 def test_sun_and_shade_follow_the_chosen_time(studio_with_outputs: Studio) -> None:
     visitor = studio_with_outputs.visitor("viewer@delft.nl")
     visitor.open("/studio/twins/delft")

@@ -73,6 +73,12 @@ export async function openViewer(element) {
 // id (so an app's outputs colour the tiles without remaking them); the selected object stands
 // out in magenta whatever the colouring.
 function applyStyle(view, state) {
+  const element = document.getElementById("viewer");
+  element.dispatchEvent(
+    new CustomEvent("tweeling:colours", {
+      detail: { colours: state.shown ? state.shown.colours : null, selected: state.selected },
+    }),
+  );
   if (!view) return;
   const { tileset, widget } = view;
   if (!state.shown && !state.selected) {
@@ -180,6 +186,8 @@ export async function openTwinPage(element) {
     } catch (error) {
       announce(String(error.message || error), "error");
     }
+    element.dispatchEvent(new CustomEvent("tweeling:features", { detail: features }));
+    element.addEventListener("tweeling:select", (event) => selectObject(event.detail));
     if (tableSection) {
       table = new ObjectTable(tableSection, features, texts, selectObject);
       table.show(0);
