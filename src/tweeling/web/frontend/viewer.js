@@ -24,7 +24,7 @@ import {
 } from "cesium";
 import { announce } from "./studio.js";
 import { SELECTED_COLOUR, colouring, showLegend } from "./viewer/colouring.js";
-import { ObjectTable, loadFeatures } from "./viewer/objects.js";
+import { MAX_OBJECTS, ObjectTable, loadFeatures } from "./viewer/objects.js";
 import { ObjectPanel } from "./viewer/panel.js";
 
 Ion.defaultAccessToken = "";
@@ -183,6 +183,9 @@ export async function openTwinPage(element) {
   if (element.dataset.layer) {
     try {
       features = await loadFeatures(element);
+      if (element.dataset.objectsTruncated === "true") {
+        announce(texts.truncated.replace("{count}", String(MAX_OBJECTS)));
+      }
     } catch (error) {
       announce(String(error.message || error), "error");
     }

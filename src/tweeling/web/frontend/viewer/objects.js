@@ -4,18 +4,22 @@ import { api } from "../studio.js";
 import { formatValue } from "./colouring.js";
 
 const PAGE = 1000;
+// The most objects the page reads (their footprints travel too): beyond it the view colours
+// and lists the first ones only, and says so.
+export const MAX_OBJECTS = 20000;
 const ROWS = 20;
 
 export async function loadFeatures(element) {
   const { features: root, layer, scenario } = element.dataset;
   const found = [];
   let url = `${root}/${encodeURIComponent(layer)}/items?f=json&limit=${PAGE}&scenario=${encodeURIComponent(scenario)}`;
-  while (url) {
+  while (url && found.length < MAX_OBJECTS) {
     const page = await api("GET", url);
     found.push(...page.features);
     const next = (page.links || []).find((link) => link.rel === "next");
     url = next && page.features.length ? next.href : null;
   }
+  element.dataset.objectsTruncated = String(Boolean(url));
   return found;
 }
 

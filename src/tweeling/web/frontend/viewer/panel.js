@@ -1,7 +1,7 @@
 // The selected object's panel: its attributes, the outputs apps stored on it, and for each
 // output "why this number?": the provenance chain from the data (owner, hash) through the
 // app's version to the run (who, when, for what purpose), linked to the run's page.
-import { ApiError, api } from "../studio.js";
+import { ApiError, announce, api } from "../studio.js";
 import { formatValue } from "./colouring.js";
 
 function cells(row, ...values) {
@@ -40,7 +40,9 @@ export class ObjectPanel {
     this.why = panel.querySelector("[data-why]");
     this.outputs.addEventListener("click", (event) => {
       const button = event.target.closest("[data-why-attribute]");
-      if (button) this.explain(button.dataset.whyAttribute);
+      if (button) {
+        this.explain(button.dataset.whyAttribute).catch((error) => announce(String(error.message || error), "error"));
+      }
     });
   }
 
