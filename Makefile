@@ -37,7 +37,7 @@ $(NODE_STAMP): package.json package-lock.json
 # The Studio's scripts and styles (src/tweeling/web/frontend/*.js|css, bundled by esbuild with
 # CesiumJS, MapLibre GL JS and the rest from npm) into src/tweeling/web/static/build/.
 ASSETS_STAMP := src/tweeling/web/static/build/manifest.json
-FRONTEND := $(wildcard src/tweeling/web/frontend/*)
+FRONTEND := $(shell find src/tweeling/web/frontend -type f)
 
 assets: $(ASSETS_STAMP)
 

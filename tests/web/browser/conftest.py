@@ -100,6 +100,8 @@ class Watched:
 
 def watch(context: Any, base: str) -> Watched:
     page = context.new_page()
+    # Generous: CI runs two test workers on two cores, and WebGL is software-rendered here.
+    page.set_default_timeout(90_000)
     watched = Watched(page, base)
 
     def on_console(message: Any) -> None:

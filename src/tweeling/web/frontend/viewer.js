@@ -213,5 +213,10 @@ export async function openTwinPage(element) {
   element.dataset.ready = "true";
 }
 
+// The twin page has the layer, colouring, panel and table around the view; a page that only
+// shows a tileset (a published plan, another site embedding the bundle) gets the view alone.
 const element = document.getElementById("viewer");
-if (element) openTwinPage(element);
+if (element) {
+  if (element.dataset.layer) openTwinPage(element);
+  else openViewer(element);
+}
