@@ -21,10 +21,10 @@ from prov.model import (
     PROV_ATTR_DELEGATE,
     PROV_ATTR_ENTITY,
     PROV_ATTR_GENERATED_ENTITY,
-    PROV_ATTR_RESPONSIBLE,
-    PROV_ATTR_USED_ENTITY,
     PROV_ATTR_INFORMANT,
     PROV_ATTR_INFORMED,
+    PROV_ATTR_RESPONSIBLE,
+    PROV_ATTR_USED_ENTITY,
     PROV_TYPE,
     ProvActivity,
     ProvAgent,
@@ -135,7 +135,11 @@ def _attributes(record: ProvRecord) -> dict[str, str]:
 
 
 def _short(value: str) -> str:
-    return value[:12] + "…" if len(value) > 16 and all(c in "0123456789abcdef" for c in value) else value
+    return (
+        value[:12] + "…"
+        if len(value) > 16 and all(c in "0123456789abcdef" for c in value)
+        else value
+    )
 
 
 def _fact(label: str, value: str) -> Fact:
@@ -165,10 +169,7 @@ def _describe(record: ProvElement) -> Node:
     elif kind_type == "tw:PreparedInputs":
         name = attrs.get("objects", "")
         facts = [_fact(N_("Content hash"), attrs.get("contentHash", ""))]
-    elif kind_type == "tw:Outputs":
-        name = _short(attrs.get("contentHash", ""))
-        facts = [_fact(N_("Content hash"), attrs.get("contentHash", ""))]
-    elif kind_type == "prov:Plan":
+    elif kind_type == "tw:Outputs" or kind_type == "prov:Plan":
         name = _short(attrs.get("contentHash", ""))
         facts = [_fact(N_("Content hash"), attrs.get("contentHash", ""))]
     elif kind_type == "prov:SoftwareAgent":
@@ -190,7 +191,7 @@ def _describe(record: ProvElement) -> Node:
 def graph(document: ProvDocument) -> Graph:
     """The document's nodes in columns and its relations as edges (laid out for an SVG)."""
     flat = document.flattened()
-    records = flat.get_records()
+    records = list(flat.get_records())
     nodes = {
         str(r.identifier): _describe(r)
         for r in records

@@ -29,7 +29,10 @@ def section() -> Section:
         routes=routes,
         nav=(
             NavItem(
-                i18n.N_("Runs"), "/studio/runs", order=50, shown_to=lambda visitor: visitor.signed_in
+                i18n.N_("Runs"),
+                "/studio/runs",
+                order=50,
+                shown_to=lambda visitor: visitor.signed_in,
             ),
         ),
     )
