@@ -143,6 +143,7 @@ def test_run_list_and_run_page(ran: Ran) -> None:
     text = page.text
     assert '<svg id="prov-graph"' in text and "delft.city.json" in text
     assert "research" in text and '{"large_m2": 200}' in text
+    assert "large_count" in text and "160 objects" in text  # an indicator, an attribute
     assert f"/ogc/delft/jobs/{ran.run_id}/provenance.provn" in text
     assert f'data-replay="/ogc/delft/jobs/{ran.run_id}/replay"' in text
     dutch = ran.client.get(f"/studio/runs/{ran.run_id}", headers=ran.as_(PLANNER))

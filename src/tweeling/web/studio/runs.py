@@ -39,14 +39,18 @@ def section() -> Section:
 
 
 def output_summary(outputs: dict[str, Any]) -> list[tuple[str, str]]:
-    """Each output by name: a single value as it is, a value per object as how many."""
+    """Each output by name: an indicator's value, an attribute's count of objects, a layer's
+    count of features (a run's outputs are ``attributes``, ``indicators`` and ``layers``)."""
     summary = []
-    for name, value in sorted(outputs.items()):
-        if isinstance(value, dict):
-            count = i18n.ngettext_("%(num)d value", "%(num)d values", len(value))
-            summary.append((name, count % {"num": len(value)}))
-        else:
-            summary.append((name, str(value)))
+    for name, value in sorted((outputs.get("indicators") or {}).items()):
+        summary.append((name, str(value)))
+    for name, values in sorted((outputs.get("attributes") or {}).items()):
+        count = i18n.ngettext_("%(num)d object", "%(num)d objects", len(values))
+        summary.append((name, count % {"num": len(values)}))
+    for name, layer in sorted((outputs.get("layers") or {}).items()):
+        features = layer.get("features", []) if isinstance(layer, dict) else []
+        count = i18n.ngettext_("%(num)d feature", "%(num)d features", len(features))
+        summary.append((name, count % {"num": len(features)}))
     return summary
 
 
