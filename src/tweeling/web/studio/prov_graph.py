@@ -118,6 +118,7 @@ class Graph:
     edges: list[Edge]
     width: int = 0
     height: int = 0
+    node_width: int = NODE_WIDTH
 
     def node(self, node_id: str) -> Node:
         return next(n for n in self.nodes if n.id == node_id)
@@ -135,6 +136,7 @@ def _attributes(record: ProvRecord) -> dict[str, str]:
 
 
 def _short(value: str) -> str:
+    """A hash cut to its first 12 digits for the drawing (the list shows it whole)."""
     return (
         value[:12] + "…"
         if len(value) > 16 and all(c in "0123456789abcdef" for c in value)
