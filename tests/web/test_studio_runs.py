@@ -21,7 +21,7 @@ from tweeling.apps.runs import Runtime
 from tweeling.apps.scaffold import scaffold
 from tweeling.services import apps as service
 from tweeling.storage.db import Database
-from tweeling.twin.ingest import ingest
+from tweeling.twin.ingest import DatasetInfo, ingest
 from tweeling.web.studio.prov_graph import graph
 
 PLANNER = "planner@delft.nl"
@@ -54,7 +54,8 @@ def ran(
             identity.add_member(conn, email, org, "admin", actor="test")
             tokens[email] = identity.create_token(conn, email, org, actor="test").secret
         delft = identity.get_organisation(conn, "Gemeente Delft").id
-    ingest(module_db, samples / "delft.city.json", "delft", owner_org_id=delft)
+    about = DatasetInfo(owner="Gemeente Delft", licence="CC BY 4.0")
+    ingest(module_db, samples / "delft.city.json", "delft", owner_org_id=delft, info=about)
     app = scaffold("footprints", folder)
     service.install(module_db, local_operator("test"), "delft", packages.from_path(app), {})
     executor = LocalExecutor(slots=1)
@@ -105,6 +106,8 @@ def test_replay_gives_the_verdict_with_both_hashes(ran: Ran) -> None:
     assert verdict["replay"]["run_id"] != ran.run_id
     refused = ran.client.post(f"/ogc/delft/jobs/{ran.run_id}/replay", headers=ran.as_(OUTSIDER))
     assert refused.status_code == 404
+    missing = ran.client.post("/ogc/delft/jobs/nope/replay", headers=ran.as_(PLANNER))
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
 
 
 def test_the_graph_comes_from_the_prov_document(ran: Ran) -> None:
@@ -117,6 +120,9 @@ def test_the_graph_comes_from_the_prov_document(ran: Ran) -> None:
     (outputs,) = drawn.named("Outputs")
     (app,) = drawn.named("App")
     assert dataset.name == "delft.city.json"
+    facts = {f.label: f.value for f in dataset.facts}
+    assert facts["Owner"] == "Gemeente Delft" and facts["Licence"] == "CC BY 4.0"
+    assert len(facts["Content hash"]) == 64
     assert dataset.column < run.column == app.column < outputs.column  # inputs | run | outputs
     record = service.get_run(ran.db, local_operator("test"), ran.run_id)
     assert any(f.value == record.output_hash for f in outputs.facts)
