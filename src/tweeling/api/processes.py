@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from tweeling.api.deps import DB, Caller
 from tweeling.api.errors import OGC_PROCESSES_EXCEPTION, problem
@@ -314,6 +314,31 @@ def job_results(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
 def job_provenance(twin: str, job_id: str, db: DB, caller: Caller) -> Any:
     _job(db, caller, twin, job_id)
     return service.prov_json(db, caller, job_id)
+
+
+PROV_N = "text/provenance-notation"
+
+
+@router.get(
+    "/{twin}/jobs/{job_id}/provenance.provn",
+    summary="A job's W3C PROV document in PROV-N",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {PROV_N: {}}}},
+)
+def job_provenance_n(twin: str, job_id: str, db: DB, caller: Caller) -> PlainTextResponse:
+    _job(db, caller, twin, job_id)
+    return PlainTextResponse(service.prov_n(db, caller, job_id), media_type=PROV_N)
+
+
+@router.post(
+    "/{twin}/jobs/{job_id}/replay",
+    summary="Run a finished job again from its record; the verdict compares the output hashes",
+)
+async def job_replay(request: Request, twin: str, job_id: str, db: DB, caller: Caller) -> Any:
+    await run_in_threadpool(_job, db, caller, twin, job_id)
+    runtime: Runtime = request.app.state.runtime
+    verdict = await run_in_threadpool(service.replay, runtime, caller, job_id)
+    return verdict.as_json()
 
 
 @router.get(

@@ -354,6 +354,11 @@ def prov_json(db: Database, principal: Principal, run_id: str) -> Any:
     return as_json(prov_document(db, principal, run_id))
 
 
+def prov_n(db: Database, principal: Principal, run_id: str) -> str:
+    """The run's PROV document in PROV-N, the W3C's notation for people to read."""
+    return str(prov_document(db, principal, run_id).get_provn())
+
+
 def prov_as_json(document: Any) -> Any:
     """A PROV document (a run's or a recipe's chain) as PROV-JSON."""
     return as_json(document)
@@ -384,6 +389,25 @@ class Replay:
     @property
     def same_inputs(self) -> bool:
         return self.replay.inputs.get("content_hash") == self.original.inputs.get("content_hash")
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict with both hashes (what a replay button shows)."""
+        return {
+            "identical": self.identical,
+            "same_inputs": self.same_inputs,
+            "original": {
+                "run_id": self.original.run_id,
+                "output_hash": self.original.output_hash,
+                "inputs_hash": self.original.inputs.get("content_hash"),
+            },
+            "replay": {
+                "run_id": self.replay.run_id,
+                "status": self.replay.status,
+                "message": self.replay.message,
+                "output_hash": self.replay.output_hash,
+                "inputs_hash": self.replay.inputs.get("content_hash"),
+            },
+        }
 
 
 def replay(runtime: runs.Runtime, principal: Principal, run_id: str) -> Replay:
