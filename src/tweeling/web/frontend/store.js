@@ -39,6 +39,7 @@ function twinOf() {
   return installForm.elements.twin.value;
 }
 
+// data-then="none" on the form: studio.js only sends it; what follows is said here
 installForm?.addEventListener("api:done", (event) => {
   const installation = event.detail.installation || {};
   panel.hidden = false;
