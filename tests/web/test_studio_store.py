@@ -108,3 +108,14 @@ def test_an_app_not_in_the_store_is_a_404_page(client: TestClient) -> None:
     page = client.get("/studio/store/apps/no-such-app")
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
+
+
+def test_english_on_request_and_bad_input_is_a_4xx(client: TestClient) -> None:
+    client.cookies.clear()
+    client.cookies.set("tweeling_lang", "en")
+    page = client.get("/studio/store", params={"use_case": "housing"})
+    assert "2 apps found" in page.text and "Search apps" in page.text
+    bad = client.get("/studio/store", params={"offset": "-1"})
+    assert bad.status_code == 400 and "offset" in bad.text  # named, not a 500
+    assert bad.headers["content-type"].startswith("text/html")
+    client.cookies.clear()
