@@ -10,16 +10,18 @@ and ``purpose`` (why the twin's data is used; checked against its shares).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from tweeling.api.deps import DB, Caller
 from tweeling.api.errors import OGC_PROCESSES_EXCEPTION, problem
 from tweeling.api.parts import TWIN, ApiPart, Link
-from tweeling.errors import InvalidInput, NotFound
+from tweeling.errors import InvalidInput, NotFound, TweelingError
 from tweeling.services import apps as service
 from tweeling.services.apps import SUCCESSFUL, Manifest, RunRecord, Runtime, job_status
 
@@ -292,6 +294,33 @@ def _job(db: Any, caller: Any, twin: str, job_id: str) -> RunRecord:
 @router.get("/{twin}/jobs/{job_id}", summary="A job's status")
 def job(request: Request, twin: str, job_id: str, db: DB, caller: Caller) -> dict[str, Any]:
     return _status_info(_job(db, caller, twin, job_id), _root(request, twin))
+
+
+@router.get(
+    "/{twin}/jobs/{job_id}/events",
+    summary="A job's status and progress as server-sent events, until it has finished",
+    response_class=StreamingResponse,
+)
+def job_events(request: Request, twin: str, job_id: str, db: DB, caller: Caller) -> Any:
+    """``text/event-stream``: one ``status`` event (the job's status info, as
+    ``GET /jobs/{id}`` gives it) whenever its status or progress changes; the last one has a
+    final status. The first look is made before the stream starts, so an unknown or unseen
+    job is a plain 404."""
+    _job(db, caller, twin, job_id)  # the policy point, answered as an HTTP status
+    root = _root(request, twin)
+
+    def events() -> Iterator[str]:
+        try:
+            for record in service.follow_run(db, caller, job_id):
+                yield f"event: status\ndata: {json.dumps(_status_info(record, root))}\n\n"
+        except TweelingError as error:  # e.g. the right to read the twin was withdrawn
+            yield f"event: error\ndata: {json.dumps({'detail': str(error)})}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/{twin}/jobs/{job_id}/results", summary="A finished job's results")

@@ -8,7 +8,8 @@ needs both reading the datasets and updating the scenario.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -339,6 +340,29 @@ def get_run(db: Database, principal: Principal, run_id: str) -> runs.RunRecord:
     except NotFound:
         raise NotFound(f"no run {run_id!r}") from None
     return record_
+
+
+def follow_run(
+    db: Database,
+    principal: Principal,
+    run_id: str,
+    *,
+    every_s: float = 0.5,
+    wait: Callable[[float], None] = time.sleep,
+) -> Iterator[runs.RunRecord]:
+    """A run's record each time its status or progress changes, until it has finished (the
+    last one yielded is final). Every look goes through ``get_run``, so a caller who loses
+    the right to read the twin mid-run is stopped with the same 404 as a stranger."""
+    seen: tuple[str, int] | None = None
+    while True:
+        current = get_run(db, principal, run_id)
+        state = (str(current.status), current.progress)
+        if state != seen:
+            seen = state
+            yield current
+        if current.finished:
+            return
+        wait(every_s)
 
 
 def prov_document(db: Database, principal: Principal, run_id: str) -> Any:
