@@ -76,7 +76,7 @@ def test_search_fit_install_and_run_with_live_progress(store_studio: Studio) -> 
     panel.wait_for(state="visible", timeout=120_000)  # after the platform's test run
     assert "Geïnstalleerd in delft" in page.locator("#status").inner_text()
 
-    page.get_by_role("button", name="Draaien").click()
+    page.get_by_role("button", name="Berekening starten").click()
     page.wait_for_function(
         "() => ['successful', 'failed', 'dismissed']"
         ".includes(document.getElementById('run-panel').dataset.status)",
