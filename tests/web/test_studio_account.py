@@ -105,6 +105,7 @@ def test_the_account_page_shows_the_person_and_for_an_admin_tokens_and_members(
     assert made.json()["token"] not in page.text  # shown once, by the API's answer only
     assert f'data-revoke="/organisations/Gemeente%20Delft/tokens/{made.json()["id"]}"' in page.text
     assert "viewer@delft.nl" in page.text  # a member, and the token's holder
+    assert 'href="/studio/twins/delft/usage"' in page.text  # the data Delft owns
 
 
 def test_a_viewer_sees_no_tokens_or_members(client: TestClient) -> None:

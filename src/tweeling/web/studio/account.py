@@ -1,5 +1,6 @@
 """Signing in, and the person's own account: organisations and roles, two-step verification,
-and for an organisation's administrators its API tokens and members.
+and for an organisation's administrators its API tokens, its members and links to the use
+of its twins' data (``owners.py``).
 
 The pages change nothing themselves: ``account.js`` calls ``/auth/login``, ``/auth/totp``,
 ``/auth/totp/confirm``, ``/organisations/{name}/tokens`` and ``/organisations/{name}/members``.
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 from tweeling.errors import InvalidInput, Unauthenticated
 from tweeling.services import accounts
 from tweeling.services import organisations as organisations_service
+from tweeling.services import twins as twins_service
 from tweeling.services.access import Role
 from tweeling.services.platform import Database
 from tweeling.web import i18n
@@ -81,6 +83,11 @@ def routes(deps: StudioDeps) -> APIRouter:
             org = visitor.principal.org.name
             context["tokens"] = accounts.tokens(db, visitor.principal, org)
             context["members"] = organisations_service.members(db, visitor.principal, org)
+            context["own_twins"] = [
+                summary.twin
+                for summary in twins_service.twin_summaries(db, visitor.principal)
+                if summary.twin.owner_org_id == visitor.principal.org.id
+            ]
         return render(
             request,
             visitor,
