@@ -1,5 +1,5 @@
 """The account section in Chromium: a planner turns on two-step verification by the QR code's
-text alternative, signs out, signs in with password and code, creates an API token and reads
+text alternative, signs out, signs in with password and code, creates an API token, revokes it and reads
 who used the Delft twin's data. Every page passes axe-core and shows no script error."""
 
 from __future__ import annotations
@@ -90,8 +90,15 @@ def test_two_step_sign_in_a_token_and_the_usage_page(studio: Studio) -> None:
     )
     assert answer.ok, answer.text()
     page.reload()
-    assert page.locator("[data-revoke*='/tokens/']").count() >= 1
+    revoke = page.locator("[data-revoke*='/tokens/']")
+    assert revoke.count() == 1
     assert visitor.axe() == []
+    revoke.click()
+    revoke.wait_for(state="detached")  # the page reloads with the token revoked
+    refused = page.request.get(
+        f"{studio.base}/twins/delft", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.status == 401
 
     visitor.open("/studio/twins/delft/usage")
     usage = page.locator("table[data-usage]")
