@@ -38,6 +38,13 @@ SESSION_LIFETIME = timedelta(hours=8)
 ISSUER = "Tweeling"
 
 
+class SecondFactorNeeded(Unauthenticated):
+    """The password was right, but the account uses two-step verification and no code came
+    (its own ``code``, so that a sign-in form knows to ask for one)."""
+
+    code = "second_factor_needed"
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -127,7 +134,9 @@ def _check(
             ),
         )
         if why == "second factor" and not totp:
-            return Unauthenticated("this account uses two-step verification: give the code"), None
+            return SecondFactorNeeded(
+                "this account uses two-step verification: give the code"
+            ), None
         return Unauthenticated("wrong e-mail address, password or code"), None
     org = choose_organisation(conn, uid, organisation)
     if isinstance(org, Exception):

@@ -24,6 +24,10 @@ from tweeling.services.platform import Database
 SESSION_COOKIE = "tweeling_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where a session whose second factor is still to be set up may go, besides ``/auth/...``: the
+# Studio's sign-in page and its enrolment page with the QR code it draws (exact paths only, so
+# every other Studio page stays closed until the second factor is on).
+SECOND_FACTOR_SETUP_PAGES = frozenset({"/studio/sign-in", "/studio/account", "/studio/account/qr"})
 
 
 # Dependencies that do no blocking work are ``async``: FastAPI runs a plain ``def``
@@ -128,13 +132,17 @@ def _identified(request: Request, db: Database, authorization: str | None) -> Pr
         caller.csrf_token, request.headers.get(CSRF_HEADER)
     ):
         raise Forbidden(f"missing or wrong {CSRF_HEADER} header for this signed-in request")
-    if caller.principal.second_factor_pending and not request.url.path.startswith("/auth/"):
+    if caller.principal.second_factor_pending and not _second_factor_setup(request.url.path):
         raise Forbidden(
             f"{caller.principal.org.name} requires two-step verification: set it up via "
-            "POST /auth/totp and /auth/totp/confirm first"
+            "POST /auth/totp and /auth/totp/confirm (in the Studio: /studio/account) first"
         )
     request.state.session_caller = caller
     return caller.principal
+
+
+def _second_factor_setup(path: str) -> bool:
+    return path.startswith("/auth/") or path in SECOND_FACTOR_SETUP_PAGES
 
 
 async def signed_in(caller: Annotated[Principal, Depends(principal)]) -> Principal:

@@ -71,9 +71,9 @@ def register_builtins() -> None:
     if _builtins_registered:
         return
     _builtins_registered = True
-    from tweeling.web.studio import home, plans, runs, store, twin
+    from tweeling.web.studio import account, home, owners, plans, runs, store, twin
 
-    for module in (home, twin, store, runs, plans):
+    for module in (home, twin, store, runs, plans, account, owners):
         built = module.section()
         SECTIONS.register(built.name, built)
 
