@@ -58,3 +58,18 @@ def prepare(db: Database, samples: Path, folder: Path, password: str) -> None:
 def _principal(conn: object, email: str, org: str) -> identity.Principal:
     token = identity.create_token(conn, email, org, actor="test")  # type: ignore[arg-type]
     return identity.authenticate_token(conn, token.secret)  # type: ignore[arg-type]
+
+
+def next_version_package(folder: Path) -> Path:
+    """solar-potential 0.2.0, signed with the provider's registered key (made by
+    ``prepare``), as a .twapp file for the publisher portal's upload."""
+    import shutil
+
+    source = folder / "solar-potential-0.2.0"
+    shutil.copytree(SOLAR, source, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    manifest = source / "tweeling-app.toml"
+    manifest.write_text(manifest.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1))
+    package = packages.from_path(source, packages.load_key(folder / "key.pem"))
+    target = folder / "solar-potential-0.2.0.twapp"
+    target.write_bytes(package.archive)
+    return target

@@ -106,3 +106,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(app: object) -> None:
 
 def test_an_unknown_version_is_not_found(reviewer: TestClient) -> None:
     assert reviewer.get("/studio/desk/solar-potential/9.9.9").status_code == 404
+
+
+def test_the_publisher_follows_its_version_through_accreditation(app: object) -> None:
+    for client in _signed_in(app, desk_round.PROVIDER):
+        page = client.get("/studio/publish")
+        assert page.status_code == 200, page.text
+        assert 'href="/studio/publish"' in page.text  # in the developer's navigation
+        assert '<th scope="row">0.1.0</th>' in page.text, page.text[page.text.find("<main"):] and "under_review" in page.text
+        assert "the accreditors score every criterion" in page.text
+        assert 'data-publish="/store/apps"' in page.text and 'type="file"' in page.text
+        assert "/store/apps/solar-potential/versions/0.1.0/accreditation?f=html" in page.text
+
+
+def test_the_portal_is_for_publishers(app: object) -> None:
+    for client in _signed_in(app, desk_round.REVIEWERS[0]):
+        assert client.get("/studio/publish").status_code == 403

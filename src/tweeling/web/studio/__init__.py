@@ -71,9 +71,9 @@ def register_builtins() -> None:
     if _builtins_registered:
         return
     _builtins_registered = True
-    from tweeling.web.studio import desk, home, twin
+    from tweeling.web.studio import desk, home, publisher, twin
 
-    for module in (home, twin, desk):
+    for module in (home, twin, desk, publisher):
         built = module.section()
         SECTIONS.register(built.name, built)
 
