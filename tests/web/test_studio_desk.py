@@ -113,7 +113,9 @@ def test_the_publisher_follows_its_version_through_accreditation(app: object) ->
         page = client.get("/studio/publish")
         assert page.status_code == 200, page.text
         assert 'href="/studio/publish"' in page.text  # in the developer's navigation
-        assert '<th scope="row">0.1.0</th>' in page.text, page.text[page.text.find("<main"):] and "under_review" in page.text
+        assert '<th scope="row">0.1.0</th>' in page.text, (
+            page.text[page.text.find("<main") :] and "under_review" in page.text
+        )
         assert "the accreditors score every criterion" in page.text
         assert 'data-publish="/store/apps"' in page.text and 'type="file"' in page.text
         assert "/store/apps/solar-potential/versions/0.1.0/accreditation?f=html" in page.text

@@ -1,6 +1,7 @@
-"""The accreditation desk in a browser: an assigned reviewer opens the queue, reads the
-automated checks with their evidence and scores every dimension from the reference review;
-the market master then accredits the version, and the store lists it as accredited."""
+"""The accreditation desk and the publisher portal in a browser: an assigned reviewer opens
+the queue, reads the automated checks with their evidence and scores every dimension from the
+reference review; the market master then accredits the version, and the store lists it as
+accredited. The provider publishes its next version from a .twapp file and submits it."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ PAGE = "/studio/desk/solar-potential/0.1.0"
 
 
 @pytest.fixture(scope="module")
-def round_ready(studio: Studio, samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Studio:
-    desk_round.prepare(studio.db, samples, tmp_path_factory.mktemp("desk"), PASSWORD)
+def round_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("desk")
+
+
+@pytest.fixture(scope="module")
+def round_ready(studio: Studio, samples: Path, round_folder: Path) -> Studio:
+    desk_round.prepare(studio.db, samples, round_folder, PASSWORD)
     return studio
 
 
@@ -74,3 +80,26 @@ def test_an_accreditor_scores_and_the_market_master_accredits(round_ready: Studi
     ).json()
     assert report["accredited"] is True
     assert master.problems == []
+
+
+@pytest.mark.journey
+def test_the_provider_publishes_and_submits_a_new_version(
+    round_ready: Studio, round_folder: Path
+) -> None:
+    package = desk_round.next_version_package(round_folder)
+    provider = round_ready.visitor(desk_round.PROVIDER)
+    provider.open("/studio/publish")
+    assert provider.axe() == []
+    provider.page.get_by_label("App-pakket").set_input_files(str(package))
+    with provider.page.expect_navigation():
+        provider.page.get_by_role("button", name="Publiceren", exact=True).click()
+    row = provider.page.locator("tr", has=provider.page.locator('th:text-is("0.2.0")'))
+    assert "draft" in row.inner_text()
+    row.get_by_label("Toelichting voor de marktmeester (0.2.0)").fill("Nieuwe versie")
+    with provider.page.expect_navigation():
+        row.get_by_role("button", name="0.2.0 indienen voor accreditatie").click()
+    row = provider.page.locator("tr", has=provider.page.locator('th:text-is("0.2.0")'))
+    assert "submitted" in row.inner_text()
+    assert "de marktmeester voert de geautomatiseerde controles uit" in row.inner_text()
+    assert provider.axe() == []
+    assert provider.problems == []
