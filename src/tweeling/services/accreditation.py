@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import OrgKind, Principal, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, authorize
+from tweeling.access.policy import decide as policy_decide
 from tweeling.apps import packages, runs
 from tweeling.apps.manifest import parse_manifest
 from tweeling.errors import Conflict, InvalidInput, TweelingError
@@ -43,6 +44,7 @@ from tweeling.storage.schema import (
     accreditation_assignments,
     accreditation_checks,
     accreditation_scores,
+    organisations,
     store_listings,
 )
 from tweeling.store import catalogue, keys
@@ -58,8 +60,9 @@ from tweeling.store.lifecycle import MARKET_MASTER, PIPELINE, PUBLISHER, State
 log = logging.getLogger("tweeling.accreditation")
 
 __all__ = [
-    "INTAKE", "ON_THE_WAY_IN", "SPOT_CHECK", "Round", "assign", "decide", "latest_round",
-    "open_beta", "previous", "queue", "report", "run_checks", "score", "score_many", "submit",
+    "INTAKE", "ON_THE_WAY_IN", "SPOT_CHECK", "Round", "assign", "decide", "desk_report",
+    "latest_round", "open_beta", "previous", "queue", "report", "run_checks", "score",
+    "score_many", "submit",
 ]  # fmt: skip
 
 
@@ -391,3 +394,37 @@ def decide(db: Database, principal: Principal, ref: str, outcome: str, reason: s
                            {"version": version.version, "outcome": outcome, "trust": trust,
                             "reason": reason}))  # fmt: skip
     return outcome
+
+
+def desk_report(db: Database, principal: Principal, ref: str) -> dict[str, Any]:
+    """The report as the accreditation desk shows it, for the market master and for the
+    reviewers of an accreditor assigned to the version (who may not read an unlisted version
+    otherwise), with who is assigned, who publishes, and whether the caller may score now."""
+    version = version_of(db, ref)
+    assessment = _assessment(db, principal, version)
+    master = market_master(principal)
+    if not master:
+        authorize(db, principal, Action.read, assessment)
+    with db.read() as conn:
+        assigned = (
+            conn.execute(
+                select(organisations.c.name)
+                .join(
+                    accreditation_assignments,
+                    accreditation_assignments.c.org_id == organisations.c.id,
+                )
+                .where(accreditation_assignments.c.version_id == version.id)
+                .order_by(organisations.c.name)
+            )
+            .scalars()
+            .all()
+        )
+    found = report(db, ref)
+    found["assigned"] = list(assigned)
+    found["may_score"] = (
+        version.state == State.under_review
+        and not principal.operator
+        and policy_decide(principal, Action.update, assessment).allowed
+    )
+    found["may_decide"] = master and version.state in ON_THE_WAY_IN
+    return found

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from tweeling.access.audit import acted, record
 from tweeling.access.identity import Principal, Role, get_organisation
 from tweeling.access.policy import Action, Kind, Resource, Share, authorize, decide
@@ -27,6 +29,7 @@ from tweeling.services import apps as app_service
 from tweeling.services.apps import Installation
 from tweeling.services.twins import authorised_twin
 from tweeling.storage.db import Database
+from tweeling.storage.schema import store_listings
 from tweeling.store import catalogue, federation, keys, reviews, search
 from tweeling.store.accreditation import cases as reference_cases
 from tweeling.store.catalogue import Version as Version
@@ -231,6 +234,30 @@ def show(db: Database, principal: Principal, ref: str) -> ListingView:
             raise NotFound(f"no {what} {app_id!r} in the store")
         history = {v.version: catalogue.decisions(conn, v) for v in visible}
     return ListingView(app_id, visible, history)
+
+
+def published_by(db: Database, principal: Principal) -> list[ListingView]:
+    """The apps the caller's organisation publishes, each with the versions the caller may
+    see (through the policy point: a publisher's own drafts included), newest first."""
+    if principal.anonymous:
+        return []
+    with db.read() as conn:
+        app_ids = (
+            conn.execute(
+                select(store_listings.c.app_id)
+                .where(store_listings.c.publisher_org_id == principal.org.id)
+                .order_by(store_listings.c.app_id)
+            )
+            .scalars()
+            .all()
+        )
+    found = []
+    for app_id in app_ids:
+        try:
+            found.append(show(db, principal, app_id))
+        except NotFound:  # none of its versions is open to this member
+            continue
+    return found
 
 
 def notices(db: Database, principal: Principal) -> list[dict[str, Any]]:

@@ -71,9 +71,19 @@ def register_builtins() -> None:
     if _builtins_registered:
         return
     _builtins_registered = True
-    from tweeling.web.studio import account, home, owners, plans, runs, store, twin
+    from tweeling.web.studio import (
+        account,
+        desk,
+        home,
+        owners,
+        plans,
+        publisher,
+        runs,
+        store,
+        twin,
+    )
 
-    for module in (home, twin, store, runs, plans, account, owners):
+    for module in (home, twin, store, runs, plans, desk, publisher, account, owners):
         built = module.section()
         SECTIONS.register(built.name, built)
 
