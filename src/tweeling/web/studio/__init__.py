@@ -71,9 +71,9 @@ def register_builtins() -> None:
     if _builtins_registered:
         return
     _builtins_registered = True
-    from tweeling.web.studio import home, twin
+    from tweeling.web.studio import home, scenarios, twin
 
-    for module in (home, twin):
+    for module in (home, twin, scenarios):
         built = module.section()
         SECTIONS.register(built.name, built)
 
