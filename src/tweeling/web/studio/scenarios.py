@@ -111,7 +111,11 @@ def routes(deps: StudioDeps) -> APIRouter:
             crumbs=crumbs(visitor, info)[:2],
             twin=info,
             scenarios=twins_service.scenarios(db, visitor.principal, twin),
-            kinds=[k.value for k in twins_service.ScenarioKind if k != twins_service.ScenarioKind.current],
+            kinds=[
+                k.value
+                for k in twins_service.ScenarioKind
+                if k != twins_service.ScenarioKind.current
+            ],
         )
 
     @router.get("/studio/twins/{twin}/scenarios/{scenario}/edit")
@@ -167,4 +171,3 @@ def routes(deps: StudioDeps) -> APIRouter:
         )
 
     return router
-
