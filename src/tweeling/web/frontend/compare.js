@@ -1,6 +1,8 @@
 // The comparison page: the two scenarios in 3D side by side, their cameras kept together
 // (moving one moves the other), so the same street is seen in both.
-import { openViewer } from "./viewer.js";
+import { cesiumBase, openScenarioViewer } from "./_scenario_viewer.js";
+
+cesiumBase(import.meta.url);
 
 let busy = false; // one camera copied at a time: the copy must not echo back
 
@@ -25,7 +27,7 @@ function follow(leader, follower) {
 async function start() {
   const elements = [...document.querySelectorAll(".compare-viewer")];
   if (elements.length !== 2) return;
-  const [a, b] = await Promise.all(elements.map((element) => openViewer(element)));
+  const [a, b] = await Promise.all(elements.map((element) => openScenarioViewer(element)));
   follow(a, b);
   follow(b, a);
 }

@@ -12,7 +12,9 @@ import {
   ScreenSpaceEventType,
 } from "cesium";
 import { announce, api } from "./studio.js";
-import { openViewer } from "./viewer.js";
+import { cesiumBase, openScenarioViewer } from "./_scenario_viewer.js";
+
+cesiumBase(import.meta.url);
 
 const SAVED = "tweeling.scenario-edit.saved";
 const editor = document.getElementById("scenario-editor");
@@ -126,7 +128,7 @@ async function start() {
   document.getElementById("building-form").addEventListener("submit", onBuilding);
   document.getElementById("draw-form").addEventListener("submit", onDraw);
   const element = document.getElementById("scenario-viewer");
-  const widget = await openViewer(element);
+  const widget = await openScenarioViewer(element);
   const scene = widget.scene;
   const markers = scene.primitives.add(new PointPrimitiveCollection());
   const addCorner = wireDrawing(widget, markers);
