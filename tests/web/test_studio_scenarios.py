@@ -5,11 +5,20 @@ bars."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import as_, client, platform
+from tweeling.access.identity import local_operator
+from tweeling.api.app import create_app
+from tweeling.apps import packages
+from tweeling.apps.executors import LocalExecutor
+from tweeling.apps.runs import Runtime
+from tweeling.apps.scaffold import scaffold
+from tweeling.services import apps as apps_service
+from tweeling.storage.db import Database
 from tweeling.web.studio.scenarios import CHART_HALF, Bar, chart_bars
 
 __all__ = ["client", "platform"]  # the API tests' fixtures: a seeded platform, a client
@@ -105,3 +114,43 @@ def test_chart_bars_reach_an_edge_for_the_largest_change_and_keep_their_sign() -
     assert (hours.x, hours.width) == (0.0, CHART_HALF)  # leftwards from the middle
     assert (area.x, area.width) == (CHART_HALF, CHART_HALF / 2)
     assert same.width == text.width == 0.0
+
+
+def test_the_comparison_shows_an_apps_indicator_deltas_as_table_and_chart(
+    platform: dict[str, str], db: Database, tmp_path: Path
+) -> None:
+    """A real app (the scaffold's footprints app) run in the sandbox on both scenarios."""
+    app = scaffold("footprints", tmp_path / "app")
+    apps_service.install(db, local_operator("tester"), "delft", packages.from_path(app), {"large_m2": 150})
+    executor = LocalExecutor(slots=1)
+    runtime = Runtime(db, executor, tmp_path / "home")
+    headers = {**as_(platform, "analyst@delft.nl"), "Accept": "text/html"}
+    try:
+        with TestClient(create_app(db, runtime=runtime, run_jobs=False)) as client:
+            assert client.post("/twins/delft/scenarios", json={"name": "plan"}, headers=headers)
+            block = {"id": "new-block", "outline": SQUARE, "height": 12}
+            r = client.post(
+                "/twins/delft/scenarios/plan/edits",
+                json={"reason": "a block", "footprints": [block]},
+                headers=headers,
+            )
+            assert r.status_code == 201, r.text
+            for scenario in ("current", "plan"):
+                r = client.post(
+                    "/ogc/delft/processes/footprints/execution",
+                    json={"inputs": {"purpose": "research", "scenario": scenario}},
+                    headers={**headers, "Accept": "application/json"},
+                )
+                assert r.status_code == 200, r.text
+            page = client.get("/studio/twins/delft/compare?a=current&b=plan", headers=headers)
+    finally:
+        executor.close()
+    assert page.status_code == 200
+    html = page.text
+    table = html[
+        html.index('<table class="deltas">') : html.index("</table>", html.index("deltas"))
+    ]
+    assert '<td>footprints</td><th scope="row">large_count</th>' in table
+    assert "+1" in table  # the new 400 m² block is one more large building
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    assert "<title" in chart and ">large_count</text>" in chart and "+1</text>" in chart
