@@ -121,7 +121,9 @@ def test_the_comparison_shows_an_apps_indicator_deltas_as_table_and_chart(
 ) -> None:
     """A real app (the scaffold's footprints app) run in the sandbox on both scenarios."""
     app = scaffold("footprints", tmp_path / "app")
-    apps_service.install(db, local_operator("tester"), "delft", packages.from_path(app), {"large_m2": 150})
+    apps_service.install(
+        db, local_operator("tester"), "delft", packages.from_path(app), {"large_m2": 150}
+    )
     executor = LocalExecutor(slots=1)
     runtime = Runtime(db, executor, tmp_path / "home")
     headers = {**as_(platform, "analyst@delft.nl"), "Accept": "text/html"}
