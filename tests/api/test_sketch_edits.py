@@ -107,3 +107,11 @@ def test_drawings_that_make_no_building_are_refused_by_name(
 def test_a_viewer_may_not_sketch(client: TestClient, plan: dict[str, str], platform: Any) -> None:
     r = _edit(client, as_(platform, "viewer@delft.nl"), {"heights": {BUILDING: 10}})
     assert r.status_code == 403
+
+
+def test_a_footprint_far_from_the_twin_is_refused(client: TestClient, plan: dict[str, str]) -> None:
+    far = [[-170.0, -80.0], [-169.0, -80.0], [-169.0, -79.0]]
+    r = _edit(client, plan, {"footprints": [{"id": "x", "outline": far, "height": 9}]})
+    assert r.status_code == 400, r.text
+    r = _edit(client, plan, {"footprints": [{"id": "x", "outline": [[400, 0]] * 3, "height": 9}]})
+    assert r.status_code == 400, r.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -94,13 +94,19 @@ def post_scenario(name: str, body: NewScenario, db: DB, caller: SignedIn) -> dic
     }
 
 
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+
+
 class DrawnFootprint(BaseModel):
     id: str = Field(min_length=1, max_length=200, description="id of the new object")
-    outline: list[tuple[float, float]] = Field(
+    outline: list[tuple[Longitude, Latitude]] = Field(
         min_length=3, max_length=500, description="(longitude, latitude) points in CRS84"
     )
     height: float = Field(description="metres above the base")
-    base: float = Field(0.0, description="ground height in the twin's vertical datum")
+    base: float = Field(
+        0.0, ge=-1000, le=10000, description="ground height in the twin's vertical datum"
+    )
     type: Literal["Building"] = "Building"
 
 

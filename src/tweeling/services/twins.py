@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pyproj import CRS as ProjCRS
 from sqlalchemy import Connection, bindparam, insert, or_, select
 
 from tweeling.access.audit import acted, record
@@ -345,10 +347,24 @@ def _stretched(
     return [sketch.stretched(found[oid].to_city_object(), h) for oid, h in heights.items()]
 
 
+@lru_cache(maxsize=32)
+def _area_of_use(crs: str) -> tuple[float, float, float, float] | None:
+    area = ProjCRS.from_user_input(crs).area_of_use
+    return None if area is None else (area.west, area.south, area.east, area.north)
+
+
 def _extruded(twin: Twin, drawn: sketch.Footprint) -> CityObject:
     lon = np.asarray([p[0] for p in drawn.outline], dtype=np.float64)
     lat = np.asarray([p[1] for p in drawn.outline], dtype=np.float64)
+    area = _area_of_use(twin.crs)
+    inside = area is None or bool(
+        ((lon >= area[0]) & (lon <= area[2]) & (lat >= area[1]) & (lat <= area[3])).all()
+    )
     xs, ys = transform_xy(CRS84, twin.crs, lon, lat)
+    if not (inside and np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise InvalidInput(
+            f"object {drawn.id!r}: the footprint lies outside the area of {twin.crs}"
+        )
     outline = [[round(float(x), 3), round(float(y), 3)] for x, y in zip(xs, ys, strict=True)]
     return sketch.extruded(
         drawn.id, outline, base=drawn.base, height=drawn.height, object_type=drawn.type
