@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from tweeling.api.parts import PLATFORM, ApiPart, Link
 from tweeling.services import datasets as datasets_service
 from tweeling.services import twins as service
 from tweeling.services.datasets import DatasetInfo
+from tweeling.services.twins import Footprint
 
 router = APIRouter(prefix="/twins", tags=["twins"])
 
@@ -93,6 +94,22 @@ def post_scenario(name: str, body: NewScenario, db: DB, caller: SignedIn) -> dic
     }
 
 
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+
+
+class DrawnFootprint(BaseModel):
+    id: str = Field(min_length=1, max_length=200, description="id of the new object")
+    outline: list[tuple[Longitude, Latitude]] = Field(
+        min_length=3, max_length=500, description="(longitude, latitude) points in CRS84"
+    )
+    height: float = Field(description="metres above the base")
+    base: float = Field(
+        0.0, ge=-1000, le=10000, description="ground height in the twin's vertical datum"
+    )
+    type: Literal["Building"] = "Building"
+
+
 class Edit(BaseModel):
     reason: str = Field(description="why: recorded with the edit")
     add: dict[str, Any] | None = Field(None, description="a CityJSON document of new objects")
@@ -100,6 +117,13 @@ class Edit(BaseModel):
         None, description="a CityJSON document of changed objects (attributes merge)"
     )
     delete: list[str] = Field(default_factory=list, description="ids of objects to delete")
+    heights: dict[str, float] = Field(
+        default_factory=dict,
+        description="object id → new height in metres (stretched from the object's lowest point)",
+    )
+    footprints: list[DrawnFootprint] = Field(
+        default_factory=list, description="footprints drawn in CRS84, extruded to LoD1 blocks"
+    )
 
 
 @router.post("/{name}/scenarios/{scenario}/edits", status_code=201, summary="Edit a scenario")
@@ -113,6 +137,11 @@ def post_edit(name: str, scenario: str, body: Edit, db: DB, caller: SignedIn) ->
         modify=body.modify,
         delete=body.delete,
         reason=body.reason,
+        heights=body.heights,
+        footprints=[
+            Footprint(f.id, [list(p) for p in f.outline], f.height, f.base, f.type)
+            for f in body.footprints
+        ],
     )
     return result.__dict__
 

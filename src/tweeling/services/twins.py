@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from pyproj import CRS as ProjCRS
 from sqlalchemy import Connection, bindparam, insert, or_, select
 
 from tweeling.access.audit import acted, record
@@ -16,14 +19,18 @@ from tweeling.services.usage import flush as flush_usage
 from tweeling.storage.db import Database, clock_of
 from tweeling.storage.schema import datasets, organisations, shares, twins, usage_log
 from tweeling.twin import scenarios as core
+from tweeling.twin import sketch
 from tweeling.twin import twins as core_twins
 from tweeling.twin.cityjson_in import CityJSONParser, declared_crs
+from tweeling.twin.crs import CRS84, transform_xy
 from tweeling.twin.importers import importer_for
 from tweeling.twin.model import CityObject, GeometryTemplate
 from tweeling.twin.model import ScenarioKind as ScenarioKind
+from tweeling.twin.rows import reproject
 from tweeling.twin.scenarios import Changes as Changes
-from tweeling.twin.twins import Scenario, Twin, get_twin, list_scenarios
-from tweeling.twin.views import count_by_type, view_of
+from tweeling.twin.sketch import Footprint as Footprint
+from tweeling.twin.twins import Scenario, Twin, get_scenario, get_twin, list_scenarios
+from tweeling.twin.views import count_by_type, resolve, view_of
 
 _ACTIVE_SHARES = select(shares.c.grantee_org_id, shares.c.purposes).where(
     shares.c.resource_kind == bindparam("kind"),
@@ -301,17 +308,67 @@ def edit_scenario_cityjson(
     modify: dict[str, Any] | None,
     delete: list[str],
     reason: str,
+    heights: dict[str, float] | None = None,
+    footprints: list[sketch.Footprint] | None = None,
 ) -> core.EditResult:
     """An edit given as CityJSON documents (the HTTP API's body): objects to add, objects to
-    modify (attributes merge) and ids to delete. The documents are checked first."""
+    modify (attributes merge) and ids to delete. The documents are checked first.
+
+    The Studio's sketch gestures come in the same edit: ``heights`` (object id → new height
+    in metres) and ``footprints`` drawn in CRS84, extruded to LoD1 blocks."""
     added, crs_add = _cityjson_objects(add, "add")
     modified, crs_modify = _cityjson_objects(modify, "modify")
     crs = crs_add or crs_modify
     has_geometry = any(o.vertices is not None and len(o.vertices) for o in modified)
     if (added or has_geometry) and crs is None:
         raise InvalidInput("the CityJSON documents must declare metadata.referenceSystem")
+    if heights or footprints:
+        # the sketches are made in the twin's CRS, so the documents' objects move there first
+        twin = authorised_twin(db, principal, twin_name, Kind.scenario, Action.update, None)
+        if crs:
+            reproject(added + modified, crs, twin.crs)
+            crs = None
+        modified += _stretched(db, twin, scenario, heights or {})
+        added += [_extruded(twin, drawn) for drawn in footprints or []]
     changes = core.Changes(add=added, modify=modified, delete=delete, crs=crs)
     return edit_scenario(db, principal, twin_name, scenario, changes, reason)
+
+
+def _stretched(
+    db: Database, twin: Twin, scenario: str, heights: dict[str, float]
+) -> list[CityObject]:
+    if not heights:
+        return []
+    with db.read() as conn:
+        found = resolve(conn, view_of(conn, get_scenario(conn, twin, scenario)), list(heights))
+    missing = sorted(set(heights) - set(found))
+    if missing:
+        raise NotFound(f"object {missing[0]!r} does not exist in scenario {scenario!r}")
+    return [sketch.stretched(found[oid].to_city_object(), h) for oid, h in heights.items()]
+
+
+@lru_cache(maxsize=32)
+def _area_of_use(crs: str) -> tuple[float, float, float, float] | None:
+    area = ProjCRS.from_user_input(crs).area_of_use
+    return None if area is None else (area.west, area.south, area.east, area.north)
+
+
+def _extruded(twin: Twin, drawn: sketch.Footprint) -> CityObject:
+    lon = np.asarray([p[0] for p in drawn.outline], dtype=np.float64)
+    lat = np.asarray([p[1] for p in drawn.outline], dtype=np.float64)
+    area = _area_of_use(twin.crs)
+    inside = area is None or bool(
+        ((lon >= area[0]) & (lon <= area[2]) & (lat >= area[1]) & (lat <= area[3])).all()
+    )
+    xs, ys = transform_xy(CRS84, twin.crs, lon, lat)
+    if not (inside and np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise InvalidInput(
+            f"object {drawn.id!r}: the footprint lies outside the area of {twin.crs}"
+        )
+    outline = [[round(float(x), 3), round(float(y), 3)] for x, y in zip(xs, ys, strict=True)]
+    return sketch.extruded(
+        drawn.id, outline, base=drawn.base, height=drawn.height, object_type=drawn.type
+    )
 
 
 def diff_scenarios(

@@ -79,11 +79,13 @@ def register_builtins() -> None:
         plans,
         publisher,
         runs,
+        scenarios,
         store,
         twin,
     )
 
-    for module in (home, twin, store, runs, plans, desk, publisher, account, owners):
+    modules = (home, twin, scenarios, store, runs, plans, desk, publisher, account, owners)
+    for module in modules:
         built = module.section()
         SECTIONS.register(built.name, built)
 
