@@ -1,8 +1,7 @@
 // The comparison page: the two scenarios in 3D side by side, their cameras kept together
 // (moving one moves the other), so the same street is seen in both.
-import { cesiumBase, openScenarioViewer } from "./_scenario_viewer.js";
+import { openViewer as openScenarioViewer } from "./_cesium_view.js";
 
-cesiumBase(import.meta.url);
 
 let busy = false; // one camera copied at a time: the copy must not echo back
 

@@ -12,9 +12,8 @@ import {
   ScreenSpaceEventType,
 } from "cesium";
 import { announce, api } from "./studio.js";
-import { cesiumBase, openScenarioViewer } from "./_scenario_viewer.js";
+import { openViewer as openScenarioViewer } from "./_cesium_view.js";
 
-cesiumBase(import.meta.url);
 
 const SAVED = "tweeling.scenario-edit.saved";
 const editor = document.getElementById("scenario-editor");

@@ -11,63 +11,18 @@
 import {
   Cesium3DTileFeature,
   Cesium3DTileStyle,
-  Cesium3DTileset,
-  CesiumWidget,
   Color,
-  HeadingPitchRange,
-  Ion,
   JulianDate,
-  Math as CesiumMath,
   ScreenSpaceEventType,
   ShadowMode,
-  buildModuleUrl,
 } from "cesium";
+import { openViewer } from "./_cesium_view.js";
 import { announce } from "./studio.js";
 import { SELECTED_COLOUR, colouring, showLegend } from "./viewer/colouring.js";
 import { MAX_OBJECTS, ObjectTable, loadFeatures } from "./viewer/objects.js";
 import { ObjectPanel } from "./viewer/panel.js";
 
-Ion.defaultAccessToken = "";
-// Cesium's workers and assets are served next to this bundle (copied by the build).
-buildModuleUrl.setBaseUrl(new URL("./cesium/", import.meta.url).href);
-
-export async function openViewer(element) {
-  const status = document.querySelector("[data-viewer-status]");
-  const widget = new CesiumWidget(element, {
-    baseLayer: false,
-    terrainProvider: undefined,
-    skyBox: false,
-    skyAtmosphere: false,
-    requestRenderMode: true,
-    maximumRenderTimeChange: Infinity,
-  });
-  widget.scene.globe.baseColor = Color.fromCssColorString("#dfe6ea");
-  widget.scene.globe.showGroundAtmosphere = false;
-  widget.scene.backgroundColor = Color.fromCssColorString("#f4f7f9");
-  let loaded = 0;
-  try {
-    const tileset = await Cesium3DTileset.fromUrl(element.dataset.tileset);
-    widget.scene.primitives.add(tileset);
-    tileset.tileLoad.addEventListener(() => {
-      loaded += 1;
-      element.dataset.tilesLoaded = String(loaded);
-    });
-    tileset.allTilesLoaded.addEventListener(() => {
-      element.dataset.allTilesLoaded = "true";
-      if (status) status.textContent = status.dataset.loadedText || "";
-    });
-    await widget.zoomTo(
-      tileset,
-      new HeadingPitchRange(0, CesiumMath.toRadians(-35), tileset.boundingSphere.radius * 2.5),
-    );
-    widget.scene.requestRender();
-    element.tweeling = { widget, tileset };
-  } catch (error) {
-    element.dataset.error = String(error);
-    if (status) status.textContent = String(error.message || error);
-  }
-  return widget;
-}
+export { openViewer };
 
 // The objects' colours: a Cesium3DTileStyle whose colour is looked up by the feature's object
 // id (so an app's outputs colour the tiles without remaking them); the selected object stands
