@@ -92,6 +92,7 @@ def routes(deps: StudioDeps) -> APIRouter:
         visitor: Seen,
         scenario: str = "current",
         layer: str | None = None,
+        colour: str | None = None,
     ) -> Response:
         try:
             info = twins_service.twin_info(db, visitor.principal, twin)  # the policy point
@@ -131,6 +132,8 @@ def routes(deps: StudioDeps) -> APIRouter:
             layer=layer,
             colourings=found,
             apps=app_ids,
+            # ?colour=<attribute> (a link from a run's results) opens the page coloured by it
+            colour=colour if any(c.name == colour for c in found) else None,
         )
 
     return router
