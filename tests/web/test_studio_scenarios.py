@@ -82,7 +82,9 @@ def test_the_comparison_lists_what_the_edits_changed(
     assert 'data-changed-count="2"' in html
     assert "<code>new-block</code>" in html and f"<code>{BUILDING}</code>" in html
     assert "measuredHeight: 6 → 20" in html
-    assert html.count('class="viewer compare-viewer"') == 2
+    assert html.count('class="viewer compare-viewer"') == 1  # one view, a divider between
+    assert 'data-tileset="/ogc/delft/3dtiles/current/tileset.json"' in html
+    assert 'data-tileset-b="/ogc/delft/3dtiles/plan/tileset.json"' in html
     assert (
         client.get("/studio/twins/delft/compare?a=current&b=nope", headers=planner).status_code
         == 404

@@ -77,8 +77,8 @@ def test_planner_edits_a_scenario_and_compares_it(studio: Studio) -> None:
     for oid in (RAISED, REMOVED, "drawn-block"):
         assert page.get_by_role("rowheader", name=oid).count() == 1
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.compare-viewer')]"
-        ".every((e) => Number(e.dataset.tilesLoaded) > 0)",
+        "() => { const e = document.getElementById('compare');"
+        " return Number(e.dataset.tilesLoaded) > 0 && Number(e.dataset.tilesLoadedB) > 0; }",
         timeout=60_000,
     )
     assert visitor.axe() == []
