@@ -43,6 +43,8 @@ def _events(text: str) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for block in text.strip().split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines())
+        if "event" not in fields:  # the stream's "retry:" advice
+            continue
         found.append((fields["event"], json.loads(fields["data"])))
     return found
 
@@ -92,3 +94,28 @@ def test_the_events_pass_the_same_policy_point_as_the_job(
         assert client.get(url).status_code == 404  # anonymous
         assert client.get("/ogc/delft/jobs/no-such-job/events", headers=h).status_code == 404
         assert client.get(url.replace("/delft/", "/rotterdam/"), headers=h).status_code == 404
+
+
+def test_following_a_job_nobody_runs_stops_after_a_while(
+    installed: dict[str, str], db: Database, runtime: Runtime
+) -> None:
+    """No job runner: the job stays accepted; the follower gives its server thread back
+    after ``for_s`` instead of holding it for as long as the job waits."""
+    with TestClient(create_app(db, runtime=runtime, run_jobs=False)) as client:
+        r = client.post(
+            "/ogc/delft/processes/footprints/execution",
+            json={},
+            headers={**as_(installed, ANALYST), "Prefer": "respond-async"},
+        )
+        job = r.json()["jobID"]
+    clock = [0.0]
+
+    def wait(seconds: float) -> None:
+        clock[0] += seconds
+
+    follower = service.follow_run(
+        db, local_operator("test"), job, every_s=1.0, for_s=10.0, wait=wait, now=lambda: clock[0]
+    )
+    seen = list(follower)
+    assert 10.0 <= clock[0] <= 11.0
+    assert [str(r.status) for r in seen] == ["accepted"]  # told once, then nothing new

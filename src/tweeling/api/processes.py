@@ -310,6 +310,9 @@ def job_events(request: Request, twin: str, job_id: str, db: DB, caller: Caller)
     root = _root(request, twin)
 
     def events() -> Iterator[str]:
+        # A stream ends after a while even when the job has not (services.apps.follow_run):
+        # the browser then reconnects after this many milliseconds and follows on.
+        yield "retry: 2000\n\n"
         try:
             for record in service.follow_run(db, caller, job_id):
                 yield f"event: status\ndata: {json.dumps(_status_info(record, root))}\n\n"

@@ -348,19 +348,25 @@ def follow_run(
     run_id: str,
     *,
     every_s: float = 0.5,
+    for_s: float = 300.0,
     wait: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.monotonic,
 ) -> Iterator[runs.RunRecord]:
     """A run's record each time its status or progress changes, until it has finished (the
-    last one yielded is final). Every look goes through ``get_run``, so a caller who loses
-    the right to read the twin mid-run is stopped with the same 404 as a stranger."""
+    last one yielded is final) or ``for_s`` seconds have passed (a follower holds a server
+    thread: a run that waits long for a worker must not hold it for as long; the browser's
+    EventSource reconnects and follows on). Every look goes through ``get_run``, so a caller
+    who loses the right to read the twin mid-run is stopped with the same 404 as a
+    stranger."""
     seen: tuple[str, int] | None = None
+    until = now() + for_s
     while True:
         current = get_run(db, principal, run_id)
         state = (str(current.status), current.progress)
         if state != seen:
             seen = state
             yield current
-        if current.finished:
+        if current.finished or now() >= until:
             return
         wait(every_s)
 

@@ -112,7 +112,10 @@ document.getElementById("run-form")?.addEventListener("submit", async (event) =>
       }
     });
     source.addEventListener("error", (message) => {
-      // a named "error" event carries the server's reason; a bare one is a lost connection
+      // a named "error" event carries the server's reason; a bare one is a lost connection,
+      // which the browser retries by itself while it says it is connecting (the server
+      // ends a long stream on purpose)
+      if (!message.data && source.readyState === EventSource.CONNECTING) return;
       source.close();
       const detail = message.data ? JSON.parse(message.data).detail : say("lost");
       announce(detail, "error");
