@@ -380,6 +380,16 @@ def tile_content(db: Database, principal: Principal, slug: str, key: str) -> tup
     return tiles_service.scenario_tile(db, principal, twin, row.scenario, key, None)
 
 
+def _names_an_object(db: Database, row: Any, object_id: str) -> bool:
+    """Whether a comment may be about ``object_id``: an object of the plan's scenario (one
+    indexed look-up), or one the plan removes (only then the whole diff is worked out)."""
+    with db.read() as conn:
+        shown = view_of(conn, get_scenario(conn, _twin(conn, row), row.scenario))
+        if resolve(conn, shown, [object_id]):
+            return True
+    return any(e.object_id == object_id for e in effects(db, row) if e.change == "removed")
+
+
 def comment(
     db: Database,
     principal: Principal,
@@ -398,14 +408,9 @@ def comment(
         longitude, latitude = position
         if not (-180 <= longitude <= 180 and -90 <= latitude <= 90):
             raise InvalidInput(f"position: {position} is not a longitude and latitude")
+    if object_id is not None and not _names_an_object(db, row, object_id):
+        raise InvalidInput(f"object_id: the plan has no object {object_id!r}")
     with db.begin() as conn:
-        if object_id is not None:
-            known = {e.object_id for e in effects(db, row)}
-            twin = _twin(conn, row)
-            shown = view_of(conn, get_scenario(conn, twin, row.scenario))
-            in_plan = resolve(conn, shown, [object_id])
-            if object_id not in known and object_id not in in_plan:
-                raise InvalidInput(f"object_id: the plan has no object {object_id!r}")
         now = clock_of(conn).now()
         new_id = conn.execute(
             insert(plan_comments)
